@@ -1,0 +1,56 @@
+# tsmask-qgis — every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export QT_QPA_PLATFORM ?= offscreen
+# Tests and tools never talk to the network except 127.0.0.1.
+export NO_PROXY := 127.0.0.1,localhost
+OUT ?= tsmask-demo
+
+.PHONY: help env test test-engine test-qgis lint format bench demo package install-plugin screenshots accuracy clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' Makefile | sed 's/:.*##/\t/'
+
+env:  ## set up Debian's QGIS packages, ./.venv with pinned packages, and warm the kernel cache
+	@bash scripts/setup-env.sh
+
+test: env  ## the whole test suite, headless (engine, data, CLI, then QGIS)
+	$(PY) -m pytest -p no:pytest_qgis --ignore=tests/plugin tests
+	$(PY) -m pytest tests/plugin
+
+test-engine: env  ## everything but the QGIS tests
+	$(PY) -m pytest -p no:pytest_qgis --ignore=tests/plugin tests
+
+test-qgis: env  ## the QGIS plugin tests only
+	$(PY) -m pytest tests/plugin
+
+lint: env  ## ruff, format check and mypy on the engine
+	$(PY) -m ruff check tsmask_qgis tests scripts bench
+	$(PY) -m ruff format --check tsmask_qgis tests scripts bench
+	$(PY) -m mypy
+
+format: env  ## apply ruff's formatting and safe fixes
+	$(PY) -m ruff format tsmask_qgis tests scripts bench
+	$(PY) -m ruff check --fix tsmask_qgis tests scripts bench
+
+bench: env  ## speed and memory figures (prints, asserts nothing)
+	$(PY) bench/run.py
+
+demo: env  ## the whole pipeline offline on the bundled real sample; writes $(OUT)/
+	$(PY) -m tsmask_qgis.cli demo --out $(OUT) --overwrite
+
+package: env  ## tsmask_qgis.zip for QGIS "Install from ZIP"
+	$(PY) scripts/package.py
+
+install-plugin: env  ## link this checkout into the default QGIS profile
+	$(PY) scripts/install_plugin.py
+
+screenshots: env  ## render the dialog and a canvas with masks to docs/img/ under Xvfb
+	xvfb-run -a -s "-screen 0 1400x1000x24" env QT_QPA_PLATFORM=xcb $(PY) scripts/screenshots.py
+
+accuracy: env  ## regenerate docs/accuracy.md and its figures
+	$(PY) scripts/accuracy.py
+
+clean:  ## remove build products (keeps .venv)
+	rm -rf build dist *.egg-info tsmask_qgis.zip $(OUT) .qgis-settings
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

@@ -1,0 +1,130 @@
+"""The two presets of algorithm.md as frozen dataclasses.
+
+``get_preset("seed", cloud_spike=0.4)`` returns a copy with one threshold
+changed; unknown names are rejected with the list of valid ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+__all__ = ["DEA", "SEED", "DeaPreset", "Preset", "SeedPreset", "get_preset", "preset_names"]
+
+
+@dataclass(frozen=True)
+class SeedPreset:
+    """``seed``: the original time-series method the notebook ran (the default).
+
+    Thresholds are on reflectance 0..1 (``sa`` is the six-band mean).
+    """
+
+    name: ClassVar[str] = "seed"
+    #: ``sa`` above this on an observed date is bright cloud (step 2).
+    brightness: float = 0.45
+    #: Relative rise of a window over its neighbours that makes it cloud.
+    cloud_spike: float = 0.42
+    #: Relative drop of a window below its neighbours that makes it shadow.
+    shadow_spike: float = 0.42
+    #: A cloud window must be brighter than this.
+    cloud_floor: float = 0.10
+    #: A shadow window must be darker than this.
+    shadow_ceiling: float = 0.055
+    #: A neighbour counts only if its ``sa`` is above this or its mndwi above ``dark_mndwi``.
+    dark_sa: float = 0.055
+    dark_mndwi: float = 0.0
+    #: Window sizes of the spike test passes, in order.
+    passes: tuple[int, ...] = (1, 1, 1, 2, 2, 3, 1)
+    # Post rules (each tests the label from before any post rule ran).
+    #: shadow with mndwi above ``dwi`` and sa below ``thd`` is dark water: clear.
+    dwi: float = -0.05
+    thd: float = 0.05
+    #: cloud with mndwi below ``land_cloud`` is bright bare ground: clear.
+    land_cloud: float = -0.38
+    #: shadow with msavi below ``avi`` and mndwi above ``wtd`` is water: clear.
+    avi: float = 0.06
+    wtd: float = -0.2
+    #: thin cloud: clear with wbi < thin_wbi, thin_rgm_low < rgm < thin_rgm_high,
+    #: mndwi < thin_mndwi and grbm < thin_grbm becomes cloud.
+    thin_wbi: float = -0.02
+    thin_rgm_low: float = 0.06
+    thin_rgm_high: float = 0.29
+    thin_mndwi: float = -0.1
+    thin_grbm: float = 0.2
+    #: Spatial filter: a cloud/shadow pixel with fewer than this many cloud/shadow
+    #: pixels in its 3x3 block (itself included) becomes clear.
+    filter_min_count: int = 3
+
+
+@dataclass(frozen=True)
+class DeaPreset:
+    """``dea``: the production form published as DEA's ``s2_tsmask`` product."""
+
+    name: ClassVar[str] = "dea"
+    brightness: float = 0.45
+    cloud_spike: float = 0.63
+    shadow_spike: float = 0.63
+    cloud_floor: float = 0.14
+    shadow_ceiling: float = 0.055
+    dark_sa: float = 0.055
+    dark_mndwi: float = 0.0
+    passes: tuple[int, ...] = (1, 1, 2, 2, 3)
+    dwi: float = -0.05
+    thd: float = 0.05
+    #: cloud with sa below ``cloud2`` becomes clear.
+    cloud2: float = 0.05
+    land_cloud: float = -0.38
+    avi: float = 0.06
+    wtd: float = -0.2
+    #: Majority filter: how many times it runs, and the neighbour count it needs
+    #: to exceed to flip the centre.
+    majority_passes: int = 2
+    majority_min_count: int = 6
+
+
+Preset = SeedPreset | DeaPreset
+
+SEED = SeedPreset()
+DEA = DeaPreset()
+
+_PRESETS: dict[str, Preset] = {"seed": SEED, "dea": DEA}
+
+
+def preset_names() -> tuple[str, ...]:
+    """Names accepted by :func:`get_preset`."""
+    return tuple(_PRESETS)
+
+
+def get_preset(preset: str | Preset = "seed", **overrides: object) -> Preset:
+    """A preset by name (or as given), with thresholds overridden by keyword.
+
+    >>> get_preset("dea", cloud_spike=0.5).cloud_spike
+    0.5
+    """
+    if isinstance(preset, str):
+        try:
+            base = _PRESETS[preset.lower()]
+        except KeyError:
+            raise ValueError(
+                f"unknown preset {preset!r}: use one of {', '.join(_PRESETS)}"
+            ) from None
+    elif isinstance(preset, (SeedPreset, DeaPreset)):
+        base = preset
+    else:
+        raise TypeError(f"preset must be a name or a preset object, not {type(preset).__name__}")
+    if not overrides:
+        return base
+    valid = {f.name for f in dataclasses.fields(base)}
+    unknown = sorted(set(overrides) - valid)
+    if unknown:
+        raise ValueError(
+            f"unknown threshold(s) {', '.join(unknown)} for preset {base.name!r}; "
+            f"valid names: {', '.join(sorted(valid))}"
+        )
+    if "passes" in overrides:
+        passes = tuple(int(n) for n in overrides["passes"])  # type: ignore[attr-defined]
+        if not passes or min(passes) < 1:
+            raise ValueError("passes must be a non-empty sequence of window sizes >= 1")
+        overrides["passes"] = passes
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
