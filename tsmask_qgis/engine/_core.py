@@ -80,6 +80,21 @@ def thresholds(preset: Preset) -> np.ndarray:
     return th
 
 
+def _float32_above(c: float) -> tuple[float, bool]:
+    """Midpoint of float32 ``c`` and the next float32 up, and whether that one is even."""
+    c32 = np.float32(c)
+    up = np.nextafter(c32, np.float32(np.inf))
+    return (float(c32) + float(up)) / 2.0, int(up.view(np.uint32)) & 1 == 0
+
+
+def ratio_thresholds(th: np.ndarray) -> np.ndarray:
+    """float64 (mu, even) pairs for the cloud and shadow spike ratio tests (see _gt_pos)."""
+    k = _kernels()
+    cs_mu, cs_even = _float32_above(float(th[k.TH_CSPIKE]))
+    ss_mu, ss_even = _float32_above(float(th[k.TH_SSPIKE]))
+    return np.array([cs_mu, float(cs_even), ss_mu, float(ss_even)], np.float64)
+
+
 def _ensure(name: str, sig_key: str, sig: tuple[Any, ...]) -> Any:
     """The kernel ``name`` with the ``sig`` specialisation compiled (or loaded from cache).
 
@@ -107,19 +122,56 @@ def _detect_kernel(name: str, dtype: np.dtype) -> Any:
     import numba
     from numba import types
 
-    arr4 = types.Array(numba.from_dtype(dtype), 4, "A")
+    i8 = types.int64
+    b1 = types.boolean
     sig = (
-        arr4,
-        types.boolean,
-        types.boolean,
-        types.boolean,
+        types.Array(numba.from_dtype(dtype), 1, "C", readonly=True),
+        i8,
+        i8,
+        i8,
+        i8,
+        i8,
+        i8,
+        b1,
+        b1,
+        b1,
         types.float64,
         types.float32,
-        types.Array(types.float32, 1, "A"),
-        types.Array(types.int64, 1, "A"),
-        types.Array(types.uint8, 3, "A"),
+        types.Array(types.float32, 1, "C", readonly=True),
+        types.Array(types.float64, 1, "C", readonly=True),
+        types.Array(types.int64, 1, "C", readonly=True),
+        types.Array(types.uint8, 1, "C"),
+        i8,
+        i8,
     )
     return _ensure(name, str(dtype), sig)
+
+
+def _flat(a: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """A 1-D view of the memory spanned by ``a`` and ``a``'s strides in elements.
+
+    The kernels index ``flat[sum(i_k * stride_k)]`` with the last axis
+    contiguous, so any y/x slice of a cube runs without a copy at full speed.
+    Arrays that do not fit (negative or odd strides, strided last axis,
+    unaligned) are copied first.
+    """
+    isz = a.itemsize
+    if not a.flags.aligned or a.strides[-1] != isz or any(s < 0 or s % isz for s in a.strides):
+        a = np.ascontiguousarray(a)
+    strides = [s // isz for s in a.strides]
+    span = sum((n - 1) * s for n, s in zip(a.shape, strides)) + 1
+    flat = np.lib.stride_tricks.as_strided(a, shape=(span,), strides=(isz,), writeable=False)
+    return flat, strides
+
+
+def _flat_out(out: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Like :func:`_flat` for an output array, which must be writeable in place."""
+    isz = out.itemsize
+    if out.strides[-1] != isz or any(s < 0 for s in out.strides) or not out.flags.writeable:
+        raise ValueError("out must be writeable with a contiguous last axis")
+    strides = [s // isz for s in out.strides]
+    span = sum((n - 1) * s for n, s in zip(out.shape, strides)) + 1
+    return np.lib.stride_tricks.as_strided(out, shape=(span,), strides=(isz,)), strides
 
 
 def _spatial_kernel(name: str) -> Any:
@@ -192,17 +244,35 @@ def detect_block(
         return out
     is_int, has_nodata, nd, sc = _detect_args(bands, nodata, scale)
     kernel = _detect_kernel("detect", bands.dtype)
+    th = thresholds(p)
+    src, (s_b, s_t, s_y, _) = _flat(bands)
+    if out.strides[-1] != 1 or any(s < 0 for s in out.strides) or not out.flags.writeable:
+        target = np.empty((T, Y, X), np.uint8)
+    else:
+        target = out
+    dst, (o_t, o_y, _) = _flat_out(target)
     kernel(
-        bands,
+        src,
+        s_b,
+        s_t,
+        s_y,
+        T,
+        Y,
+        X,
         isinstance(p, DeaPreset),
         is_int,
         has_nodata,
         nd,
         sc,
-        thresholds(p),
+        th,
+        ratio_thresholds(th),
         np.asarray(p.passes, np.int64),
-        out,
+        dst,
+        o_t,
+        o_y,
     )
+    if target is not out:
+        out[...] = target
     return out
 
 

@@ -30,12 +30,12 @@ F2 = np.float32(2.0)
 F6 = np.float32(6.0)
 F8 = np.float32(8.0)
 
-# Per pixel-date flag bits.
-OBS = np.uint8(1)  # all six bands observed
-DARK = np.uint8(2)  # sa > dark_sa or mndwi > dark_mndwi (a usable neighbour)
-P3 = np.uint8(4)  # post rule: shadow -> clear
-P2 = np.uint8(8)  # post rule: cloud -> clear
-P1 = np.uint8(16)  # post rule: clear -> cloud (seed's thin cloud)
+# Per pixel-date flag bits (bits 0-1 hold the initial label; all zero when not observed).
+LAB0 = np.uint8(3)
+DARK = np.uint8(4)  # sa > dark_sa or mndwi > dark_mndwi (a usable neighbour)
+P3 = np.uint8(8)  # post rule: shadow -> clear
+P2 = np.uint8(16)  # post rule: cloud -> clear
+P1 = np.uint8(32)  # post rule: clear -> cloud (seed's thin cloud)
 
 # Indices into the float32 threshold vector built by _core.thresholds().
 TH_BRIGHT = 0
@@ -66,13 +66,15 @@ N_TH = 19
 
 
 @ngjit
-def _prep_block(bands, y, x0, nb, is_int, has_nodata, nodata, scale, th, sa_b, fl_b, rsa, rfl):
-    """Fill ``sa_b[j, t]`` and ``fl_b[j, t]`` for pixels x0..x0+nb-1 of row y.
+def _prep_block(
+    src, base, s_b, s_t, T, nb, is_int, has_nodata, nodata, scale, th, sa_b, fl_b, rsa, rfl
+):
+    """Fill ``sa_b[j, t]`` and ``fl_b[j, t]`` for the nb pixels at ``src[base + j]``.
 
-    ``rsa``/``rfl`` are length-XB row buffers so the arithmetic runs
-    contiguously along x (vectorisable) before the scatter to pixel-major.
+    ``src`` is the flat cube, band b of date t at offset ``b*s_b + t*s_t`` (x
+    contiguous). ``rsa``/``rfl`` are length-XB row buffers so the arithmetic
+    runs contiguously along x (vectorised) before the scatter to pixel-major.
     """
-    T = bands.shape[1]
     bright = th[TH_BRIGHT]
     dark_sa = th[TH_DARK_SA]
     dark_mndwi = th[TH_DARK_MNDWI]
@@ -89,39 +91,41 @@ def _prep_block(bands, y, x0, nb, is_int, has_nodata, nodata, scale, th, sa_b, f
     cloud2 = th[TH_CLOUD2]
     thin_on = th[TH_THIN_ON] > F0
     for t in range(T):
+        o = base + t * s_t
         for j in range(nb):
-            x = x0 + j
-            v0 = bands[0, t, y, x]
-            v1 = bands[1, t, y, x]
-            v2 = bands[2, t, y, x]
-            v3 = bands[3, t, y, x]
-            v4 = bands[4, t, y, x]
-            v5 = bands[5, t, y, x]
+            x = o + j
+            v0 = src[x]
+            v1 = src[x + s_b]
+            v2 = src[x + 2 * s_b]
+            v3 = src[x + 3 * s_b]
+            v4 = src[x + 4 * s_b]
+            v5 = src[x + 5 * s_b]
             blue = np.float32(v0) / scale
             green = np.float32(v1) / scale
             red = np.float32(v2) / scale
             nir = np.float32(v3) / scale
             swir1 = np.float32(v4) / scale
             swir2 = np.float32(v5) / scale
+            # Branch-free: comparisons combined with & (no short-circuit jumps).
             obs = True
             if has_nodata:
-                obs = not (
-                    np.float64(v0) == nodata
-                    or np.float64(v1) == nodata
-                    or np.float64(v2) == nodata
-                    or np.float64(v3) == nodata
-                    or np.float64(v4) == nodata
-                    or np.float64(v5) == nodata
+                obs = (
+                    (np.float64(v0) != nodata)
+                    & (np.float64(v1) != nodata)
+                    & (np.float64(v2) != nodata)
+                    & (np.float64(v3) != nodata)
+                    & (np.float64(v4) != nodata)
+                    & (np.float64(v5) != nodata)
                 )
             if not is_int:
                 obs = (
                     obs
-                    and np.isfinite(blue)
-                    and np.isfinite(green)
-                    and np.isfinite(red)
-                    and np.isfinite(nir)
-                    and np.isfinite(swir1)
-                    and np.isfinite(swir2)
+                    & np.isfinite(blue)
+                    & np.isfinite(green)
+                    & np.isfinite(red)
+                    & np.isfinite(nir)
+                    & np.isfinite(swir1)
+                    & np.isfinite(swir2)
                 )
             sa = (blue + green + red + nir + swir1 + swir2) / F6
             mndwi = (green - swir1) / (green + swir1)
@@ -131,26 +135,25 @@ def _prep_block(bands, y, x0, nb, is_int, has_nodata, nodata, scale, th, sa_b, f
             rgm = red + blue
             h = (red + blue) / F2
             grbm = (green - h) / h
-            f = np.uint8(0)
-            if obs:
-                f |= OBS
-                if sa > dark_sa or mndwi > dark_mndwi:
-                    f |= DARK
-                if (mndwi > dwi and sa < thd) or (msavi < avi and mndwi > wtd):
-                    f |= P3
-                if sa < cloud2 or mndwi < land:
-                    f |= P2
-                if (
-                    thin_on
-                    and wbi < wbi_t
-                    and rgm_lo < rgm
-                    and rgm < rgm_hi
-                    and mndwi < tmndwi
-                    and grbm < grbm_t
-                ):
-                    f |= P1
-                if sa > bright:
-                    f |= np.uint8(128)  # bright: initial label 2
+            dark = (sa > dark_sa) | (mndwi > dark_mndwi)
+            p3 = ((mndwi > dwi) & (sa < thd)) | ((msavi < avi) & (mndwi > wtd))
+            p2 = (sa < cloud2) | (mndwi < land)
+            p1 = (
+                thin_on
+                & (wbi < wbi_t)
+                & (rgm_lo < rgm)
+                & (rgm < rgm_hi)
+                & (mndwi < tmndwi)
+                & (grbm < grbm_t)
+            )
+            # bits 0-1: the initial label (0 no observation, 1 clear, 2 bright cloud)
+            f = (np.uint8(1) + np.uint8(sa > bright)) | (
+                (np.uint8(dark) << 2)
+                | (np.uint8(p3) << 3)
+                | (np.uint8(p2) << 4)
+                | (np.uint8(p1) << 5)
+            )
+            f = f * np.uint8(obs)
             rsa[j] = sa
             rfl[j] = f
         for j in range(nb):
@@ -161,28 +164,19 @@ def _prep_block(bands, y, x0, nb, is_int, has_nodata, nodata, scale, th, sa_b, f
 @ngjit
 def _init_labels(fl, lab, T):
     for t in range(T):
-        f = fl[t]
-        if f & OBS:
-            lab[t] = 2 if f & np.uint8(128) else 1
-        else:
-            lab[t] = 0
+        lab[t] = fl[t] & LAB0
 
 
 @ngjit
 def _post_rules(fl, lab, T):
-    """Post rules; each tests the label from before any post rule ran."""
+    """Post rules; each tests the label from before any post rule ran (branch-free)."""
     for t in range(T):
         v = lab[t]
         f = fl[t]
-        if v == 3:
-            if f & P3:
-                lab[t] = 1
-        elif v == 2:
-            if f & P2:
-                lab[t] = 1
-        elif v == 1:
-            if f & P1:
-                lab[t] = 2
+        c3 = np.uint8((v == 3) & ((f & P3) != 0))
+        c2 = np.uint8((v == 2) & ((f & P2) != 0))
+        c1 = np.uint8((v == 1) & ((f & P1) != 0))
+        lab[t] = v - np.uint8(2) * c3 - c2 + c1
 
 
 # --------------------------------------------------------------------------------------
@@ -384,14 +378,15 @@ def _dea_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, m):
 
 
 @ngjit
-def detect_simple(bands, dea, is_int, has_nodata, nodata, scale, th, passes, out):
-    """Straightforward exact detection of every pixel of ``bands`` into ``out``.
+def detect_simple(
+    src, s_b, s_t, s_y, T, Y, X, dea, is_int, has_nodata, nodata, scale, th, passes, out, o_t, o_y
+):
+    """Straightforward exact detection (sorted visits, literal walks); for tests.
 
-    bands: (6, T, Y, X) any real dtype; out: (T, Y, X) uint8.
+    ``src`` is the flat (band, time, y, x) cube of any real dtype with element
+    strides ``s_b, s_t, s_y`` and x contiguous; ``out`` the flat (T, Y, X)
+    uint8 result with strides ``o_t, o_y`` and x contiguous.
     """
-    T = bands.shape[1]
-    Y = bands.shape[2]
-    X = bands.shape[3]
     sa_b = np.empty((XB, max(T, 1)), np.float32)
     fl_b = np.empty((XB, max(T, 1)), np.uint8)
     lab_b = np.empty((XB, max(T, 1)), np.uint8)
@@ -407,7 +402,21 @@ def detect_simple(bands, dea, is_int, has_nodata, nodata, scale, th, passes, out
         for x0 in range(0, X, XB):
             nb = min(XB, X - x0)
             _prep_block(
-                bands, y, x0, nb, is_int, has_nodata, nodata, scale, th, sa_b, fl_b, rsa, rfl
+                src,
+                y * s_y + x0,
+                s_b,
+                s_t,
+                T,
+                nb,
+                is_int,
+                has_nodata,
+                nodata,
+                scale,
+                th,
+                sa_b,
+                fl_b,
+                rsa,
+                rfl,
             )
             for j in range(nb):
                 sa = sa_b[j]
@@ -422,8 +431,9 @@ def detect_simple(bands, dea, is_int, has_nodata, nodata, scale, th, passes, out
                         _seed_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, chg, m)
                 _post_rules(fl, lab, T)
             for t in range(T):
+                o = t * o_t + y * o_y + x0
                 for j in range(nb):
-                    out[t, y, x0 + j] = lab_b[j, t]
+                    out[o + j] = lab_b[j, t]
 
 
 # --------------------------------------------------------------------------------------
@@ -525,6 +535,21 @@ def majority(mask, out, min_count):
 
 
 @ngjit
+def _gt_pos(a, b, mu, even):
+    """``float32(a / b) > c`` without a division, exact for float32 a and b > 0.
+
+    ``mu`` is the midpoint of c and the next float32 above it, ``even`` whether
+    that next float has an even significand (see :func:`ratio_thresholds`):
+    ``float32(q) > c`` iff ``q > mu``, or ``q == mu`` and the tie rounds up.
+    ``mu * b`` is exact in float64 (25 x 24 significant bits), so the test is
+    decided exactly. The result is meaningless for b <= 0 (callers mask it).
+    """
+    pa = np.float64(a)
+    pb = np.float64(b) * mu
+    return (pa > pb) | ((pa == pb) & even)
+
+
+@ngjit
 def _before(a, b, key):
     """True when window a is visited before window b.
 
@@ -588,31 +613,57 @@ def _heap_pop(heap, hn, key):
 def _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL):
     """Positions of the clear dates, their sa and dark_ok, and the dark_ok index.
 
-    Returns (n, nok). ``cntL[i]`` is the number of dark_ok positions before i.
+    One branch-free loop. Returns (n, nok); ``cntL[i]`` is the number of
+    dark_ok positions before position i, ``okv``/``okp`` the sa and position
+    of the dark_ok positions in order.
     """
     n = 0
-    for t in range(T):
-        C[n] = t
-        n += lab[t] == 1
     nok = 0
-    for i in range(n):
-        t = C[i]
+    for t in range(T):
         v = sa[t]
-        ok = (fl[t] & DARK) != 0
-        csa[i] = v
-        cok[i] = ok
-        cl[i] = 1
-        chg[i] = 0
-        cntL[i] = nok
+        is1 = lab[t] == 1
+        ok = is1 & ((fl[t] & DARK) != 0)
+        C[n] = t
+        csa[n] = v
+        cok[n] = ok
+        cl[n] = 1
+        chg[n] = 0
+        cntL[n] = nok
         okv[nok] = v
-        okp[nok] = i
+        okp[nok] = n
         nok += ok
+        n += is1
     cntL[n] = nok
     return n, nok
 
 
 @ngjit
-def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u):
+def _seed_mid_edge(k, N, n, nok, okv, okp, cntL):
+    """Pass-start neighbour mean and walk extent of a window near a series end."""
+    need = 2 * N
+    L = cntL[k]
+    Rs = cntL[k + N]
+    R = nok - Rs
+    if L + R < need:
+        return F0, 0, n - 1
+    tl = min(L, max(N, need - R))
+    tr = need - tl
+    npair = min(tl, tr)
+    s = F0
+    for i in range(npair):
+        s += okv[L - 1 - i]
+        s += okv[Rs + i]
+    for i in range(npair, tl):
+        s += okv[L - 1 - i]
+    for i in range(npair, tr):
+        s += okv[Rs + i]
+    lo_k = 0 if tl < tr else okp[L - tl]
+    hi_k = n - 1 if tr < tl else okp[Rs + tr - 1]
+    return s / np.float32(need), lo_k, hi_k
+
+
+@ngjit
+def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
     C = w_i[0]
     okp = w_i[1]
     cntL = w_i[2]
@@ -627,55 +678,78 @@ def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u):
     chg = w_u[2]
     r0 = w_u[3]
     inheap = w_u[4]
-    n = 0
-    for t in range(T):
-        n += lab[t] == 1
+    n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
     if n < 3 * N:
         return
-    n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
+    cs = th[TH_CSPIKE]
+    ss = th[TH_SSPIKE]
+    cf = th[TH_CFLOOR]
+    sc = th[TH_SCEIL]
     nw = n - N + 1
     fN = np.float32(N)
-    for k in range(nw):
-        s = F0
-        for i in range(N):
-            s += csa[k + i]
-        m[k] = s / fN
+    if (N & (N - 1)) == 0:
+        invN = F1 / fN
+        for k in range(nw):
+            s = F0
+            for i in range(N):
+                s += csa[k + i]
+            m[k] = s * invN
+    else:
+        for k in range(nw):
+            s = F0
+            for i in range(N):
+                s += csa[k + i]
+            m[k] = s / fN
     need = 2 * N
     fneed = np.float32(need)
+    # Windows with >= N dark_ok positions on both sides: k in [ka, kb].
+    ka = okp[N - 1] + 1 if nok >= N else nw
+    kb = okp[nok - N] - N if nok >= N else -1
+    ka = min(ka, nw)
+    kb = min(kb, nw - 1)
+    # Division-free where exact: 1/(2N) is a power of two for N = 1, 2 (so the
+    # product equals the quotient) and the ratio tests use _gt_pos.
+    pow2 = (need & (need - 1)) == 0
+    inv = F1 / fneed
+    cs_mu = rt[0]
+    cs_even = rt[1] > 0.0
+    ss_mu = rt[2]
+    ss_even = rt[3] > 0.0
     span = 0
-    hn = 0
-    for k in range(nw):
+    for k in range(ka, kb + 1):
         L = cntL[k]
         Rs = cntL[k + N]
-        R = nok - Rs
-        if L + R < need:
-            mid = F0
-            lo_k = 0
-            hi_k = n - 1
-        else:
-            tl = min(L, max(N, need - R))
-            tr = need - tl
-            npair = min(tl, tr)
-            s = F0
-            for i in range(npair):
-                s += okv[L - 1 - i]
-                s += okv[Rs + i]
-            for i in range(npair, tl):
-                s += okv[L - 1 - i]
-            for i in range(npair, tr):
-                s += okv[Rs + i]
-            mid = s / fneed
-            lo_k = 0 if tl < tr else okp[L - tl]
-            hi_k = n - 1 if tr < tl else okp[Rs + tr - 1]
+        s = F0
+        for i in range(N):
+            s += okv[L - 1 - i]
+            s += okv[Rs + i]
+        mid = s * inv if pow2 else s / fneed
+        m2 = m[k]
+        lo_k = okp[L - N]
+        hi_k = okp[Rs + N - 1]
         lo[k] = lo_k
         hi[k] = hi_k
         span = max(span, hi_k - lo_k)
-        r = _seed_test(m[k], mid, th)
-        r0[k] = r
-        inheap[k] = 0
-        if r != 0:
+        c2 = (m2 > mid) & (mid > F0) & (m2 > cf) & _gt_pos(m2 - mid, mid, cs_mu, cs_even)
+        c3 = (mid > m2) & (mid > F0) & (m2 < sc)
+        if m2 > F0:
+            c3 &= _gt_pos(mid - m2, m2, ss_mu, ss_even)
+        else:
+            c3 &= (mid - m2) / m2 > ss
+        r0[k] = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
+    for k in range(nw):
+        if k >= ka and k <= kb:
+            continue
+        mid, lo_k, hi_k = _seed_mid_edge(k, N, n, nok, okv, okp, cntL)
+        lo[k] = lo_k
+        hi[k] = hi_k
+        span = max(span, hi_k - lo_k)
+        r0[k] = _seed_test(m[k], mid, th)
+    hn = 0
+    for k in range(nw):
+        inheap[k] = r0[k] != 0
+        if r0[k] != 0:
             hn = _heap_push(heap, hn, k, m)
-            inheap[k] = 1
     napplied = 0
     while hn > 0:
         j, hn = _heap_pop(heap, hn, m)
@@ -690,8 +764,7 @@ def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u):
         napplied += 1
         affects = False
         for i in range(j, j + N):
-            if cl[i] == 1 and cok[i]:
-                affects = True
+            affects |= (cl[i] == 1) & cok[i]
             cl[i] = r
             chg[i] = 1
         if affects:
@@ -706,12 +779,61 @@ def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u):
                 ):
                     hn = _heap_push(heap, hn, i, m)
                     inheap[i] = 1
-    for i in range(n):
-        lab[C[i]] = cl[i]
+    if napplied:
+        for i in range(n):
+            lab[C[i]] = cl[i]
 
 
 @ngjit
-def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u):
+def _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL):
+    """Pass-start (m1 + m3) / 2 and walk extent of a dea window near a series end."""
+    fN = np.float32(N)
+    h = (3 * N) // 2
+    lo_k = k
+    hi_k = k + N - 1
+    L = cntL[k]
+    if L >= N:
+        s = F0
+        for i in range(N):
+            s += okv[L - 1 - i]
+        m1 = s / fN
+        lo_k = okp[L - N]
+    else:
+        lo_k = 0
+        q0 = cntL[_first_at_or_after(C, n, C[k + N - 1] + 1 + h)]
+        if nok - q0 >= N:
+            s = F0
+            for i in range(N):
+                s += okv[q0 + i]
+            m1 = s / fN
+            hi_k = max(hi_k, okp[q0 + N - 1])
+        else:
+            m1 = F0
+            hi_k = n - 1
+    Rs = cntL[k + N]
+    if nok - Rs >= N:
+        s = F0
+        for i in range(N):
+            s += okv[Rs + i]
+        m3 = s / fN
+        hi_k = max(hi_k, okp[Rs + N - 1])
+    else:
+        hi_k = n - 1
+        q1 = cntL[_first_at_or_after(C, n, C[k] - h)] - 1
+        if q1 + 1 >= N:
+            s = F0
+            for i in range(N):
+                s += okv[q1 - i]
+            m3 = s / fN
+            lo_k = min(lo_k, okp[q1 - N + 1])
+        else:
+            m3 = F0
+            lo_k = 0
+    return (m1 + m3) / F2, lo_k, hi_k
+
+
+@ngjit
+def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
     C = w_i[0]
     okp = w_i[1]
     cntL = w_i[2]
@@ -727,12 +849,13 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u):
     chg = w_u[2]
     r0 = w_u[3]
     inheap = w_u[4]
-    n = 0
-    for t in range(T):
-        n += lab[t] == 1
+    n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
     if n < N:
         return
-    n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
+    cs = th[TH_CSPIKE]
+    ss = th[TH_SSPIKE]
+    cf = th[TH_CFLOOR]
+    sc = th[TH_SCEIL]
     nw = n - N + 1
     fN = np.float32(N)
     dN = np.float64(N)
@@ -743,59 +866,59 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u):
         mk = s / fN
         m[k] = mk
         key[k] = np.float32(np.float64(mk) / dN)
-    h = (3 * N) // 2
+    ka = okp[N - 1] + 1 if nok >= N else nw
+    kb = okp[nok - N] - N if nok >= N else -1
+    ka = min(ka, nw)
+    kb = min(kb, nw - 1)
+    pow2 = (N & (N - 1)) == 0
+    invN = F1 / fN
+    half = np.float32(0.5)
+    cs_mu = rt[0]
+    cs_even = rt[1] > 0.0
+    ss_mu = rt[2]
+    ss_even = rt[3] > 0.0
     span = 0
-    hn = 0
-    for k in range(nw):
-        lo_k = k
-        hi_k = k + N - 1
+    for k in range(ka, kb + 1):
         L = cntL[k]
-        if L >= N:
-            s = F0
-            for i in range(N):
-                s += okv[L - 1 - i]
-            m1 = s / fN
-            lo_k = okp[L - N]
-        else:
-            lo_k = 0
-            q0 = cntL[_first_at_or_after(C, n, C[k + N - 1] + 1 + h)]
-            if nok - q0 >= N:
-                s = F0
-                for i in range(N):
-                    s += okv[q0 + i]
-                m1 = s / fN
-                hi_k = max(hi_k, okp[q0 + N - 1])
-            else:
-                m1 = F0
-                hi_k = n - 1
         Rs = cntL[k + N]
-        if nok - Rs >= N:
-            s = F0
-            for i in range(N):
-                s += okv[Rs + i]
-            m3 = s / fN
-            hi_k = max(hi_k, okp[Rs + N - 1])
+        s1 = F0
+        s3 = F0
+        for i in range(N):
+            s1 += okv[L - 1 - i]
+            s3 += okv[Rs + i]
+        if pow2:
+            mid = (s1 * invN + s3 * invN) * half
         else:
-            hi_k = n - 1
-            q1 = cntL[_first_at_or_after(C, n, C[k] - h)] - 1
-            if q1 + 1 >= N:
-                s = F0
-                for i in range(N):
-                    s += okv[q1 - i]
-                m3 = s / fN
-                lo_k = min(lo_k, okp[q1 - N + 1])
-            else:
-                m3 = F0
-                lo_k = 0
+            mid = (s1 / fN + s3 / fN) * half
+        m2 = m[k]
+        lo_k = okp[L - N]
+        hi_k = okp[Rs + N - 1]
         lo[k] = lo_k
         hi[k] = hi_k
         span = max(span, hi_k - lo_k)
-        r = _dea_test(m[k], (m1 + m3) / F2, th)
-        r0[k] = r
-        inheap[k] = 0
-        if r != 0:
+        up = m2 > mid
+        if mid > F0:
+            c2 = up & (m2 > cf) & _gt_pos(m2 - mid, mid, cs_mu, cs_even)
+        else:
+            c2 = up & (m2 > cf) & ((m2 - mid) / mid > cs)
+        if m2 > F0:
+            c3 = (not up) & (m2 < sc) & _gt_pos(mid - m2, m2, ss_mu, ss_even)
+        else:
+            c3 = (not up) & (m2 < sc) & ((mid - m2) / m2 > ss)
+        r0[k] = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
+    for k in range(nw):
+        if k >= ka and k <= kb:
+            continue
+        mid, lo_k, hi_k = _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL)
+        lo[k] = lo_k
+        hi[k] = hi_k
+        span = max(span, hi_k - lo_k)
+        r0[k] = _dea_test(m[k], mid, th)
+    hn = 0
+    for k in range(nw):
+        inheap[k] = r0[k] != 0
+        if r0[k] != 0:
             hn = _heap_push(heap, hn, k, key)
-            inheap[k] = 1
     napplied = 0
     while hn > 0:
         j, hn = _heap_pop(heap, hn, key)
@@ -808,26 +931,45 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u):
         napplied += 1
         for i in range(j, j + N):
             cl[i] = r
-        # Every window test passes only with a clear date in the window, so a
-        # clear date became cloud/shadow: re-queue the windows that can see it.
+        # A window test passes only with a clear date in the window, so a clear
+        # date became cloud/shadow: re-queue the later windows that can see it.
         last = j + N - 1
         for i in range(max(0, j - span), min(nw, last + span + 1)):
             if inheap[i] == 0 and lo[i] <= last and hi[i] >= j and _before(j, i, key):
                 hn = _heap_push(heap, hn, i, key)
                 inheap[i] = 1
-    for i in range(n):
-        lab[C[i]] = cl[i]
+    if napplied:
+        for i in range(n):
+            lab[C[i]] = cl[i]
 
 
 @ngjit
-def detect(bands, dea, is_int, has_nodata, nodata, scale, th, passes, out):
-    """Exact detection of every pixel of ``bands`` into ``out`` (the tuned kernel).
+def detect(
+    src,
+    s_b,
+    s_t,
+    s_y,
+    T,
+    Y,
+    X,
+    dea,
+    is_int,
+    has_nodata,
+    nodata,
+    scale,
+    th,
+    rt,
+    passes,
+    out,
+    o_t,
+    o_y,
+):
+    """Exact detection of every pixel of a cube (the tuned kernel).
 
-    bands: (6, T, Y, X) any real dtype; out: (T, Y, X) uint8.
+    ``src`` is the flat (band, time, y, x) cube of any real dtype with element
+    strides ``s_b, s_t, s_y`` and x contiguous; ``out`` the flat (T, Y, X)
+    uint8 result with strides ``o_t, o_y`` and x contiguous.
     """
-    T = bands.shape[1]
-    Y = bands.shape[2]
-    X = bands.shape[3]
     Tm = max(T, 1)
     sa_b = np.empty((XB, Tm), np.float32)
     fl_b = np.empty((XB, Tm), np.uint8)
@@ -840,7 +982,23 @@ def detect(bands, dea, is_int, has_nodata, nodata, scale, th, passes, out):
     for y in range(Y):
         for x0 in range(0, X, XB):
             nb = min(XB, X - x0)
-            _prep_block(bands, y, x0, nb, is_int, has_nodata, nodata, scale, th, sa_b, fl_b, rsa, rfl)
+            _prep_block(
+                src,
+                y * s_y + x0,
+                s_b,
+                s_t,
+                T,
+                nb,
+                is_int,
+                has_nodata,
+                nodata,
+                scale,
+                th,
+                sa_b,
+                fl_b,
+                rsa,
+                rfl,
+            )
             for j in range(nb):
                 sa = sa_b[j]
                 fl = fl_b[j]
@@ -848,10 +1006,11 @@ def detect(bands, dea, is_int, has_nodata, nodata, scale, th, passes, out):
                 _init_labels(fl, lab, T)
                 for p in range(passes.shape[0]):
                     if dea:
-                        _dea_pass(sa, fl, lab, T, passes[p], th, w_i, w_f, w_u)
+                        _dea_pass(sa, fl, lab, T, passes[p], th, rt, w_i, w_f, w_u)
                     else:
-                        _seed_pass(sa, fl, lab, T, passes[p], th, w_i, w_f, w_u)
+                        _seed_pass(sa, fl, lab, T, passes[p], th, rt, w_i, w_f, w_u)
                 _post_rules(fl, lab, T)
             for t in range(T):
+                o = t * o_t + y * o_y + x0
                 for j in range(nb):
-                    out[t, y, x0 + j] = lab_b[j, t]
+                    out[o + j] = lab_b[j, t]
