@@ -293,3 +293,56 @@ def test_engine_import_does_not_import_numba() -> None:
         "assert 'numba' not in sys.modules, 'numba imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_division_free_ratio_is_exact() -> None:
+    # _gt_pos(a, b) must equal float32(a / b) > c for every float32 a and b > 0,
+    # including exact ties at the rounding midpoint.
+    from tsmask_qgis.engine import _kernels
+
+    rng = np.random.default_rng(0)
+    for c in (0.42, 0.63, 0.2, 1.0, -0.5, 0.0):
+        c32 = np.float32(c)
+        th = np.zeros(_kernels.N_TH, np.float32)
+        th[_kernels.TH_CSPIKE] = c32
+        th[_kernels.TH_SSPIKE] = c32
+        mu, even = _core.ratio_thresholds(th)[:2]
+        b = rng.uniform(1e-3, 1.0, 4000).astype(np.float32)
+        near = (b * c32).astype(np.float32)  # a/b lands on or next to c
+        a = np.concatenate(
+            [
+                near,
+                np.nextafter(near, np.float32(np.inf)),
+                np.nextafter(near, np.float32(-np.inf)),
+                rng.uniform(-1.0, 1.0, 4000).astype(np.float32),
+            ]
+        )
+        bb = np.concatenate([b, b, b, b])
+        want = (a / bb).astype(np.float32) > c32
+        got = np.array(
+            [_kernels._gt_pos(x, y, mu, even > 0) for x, y in zip(a, bb, strict=True)], dtype=bool
+        )
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("preset", ["seed", "dea"])
+def test_tuned_kernel_equals_straightforward_kernel(preset: str) -> None:
+    # The tuned passes (no sorting, heap, re-tests) against the literal sorted
+    # visit on a realistic scene with clouds of every thickness.
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[2] / "bench"))
+    from kernels import synthetic_cube
+
+    from tsmask_qgis.engine import _kernels
+
+    cube = synthetic_cube(124, 6, 300, seed=3)
+    T, Y, X = cube.shape[1:]
+    p = get_preset(preset)
+    th = _core.thresholds(p)
+    src, (s_b, s_t, s_y, _) = _core._flat(cube)
+    want = np.empty(T * Y * X, np.uint8)
+    _kernels.detect_simple(
+        src, s_b, s_t, s_y, T, Y, X, preset == "dea", True, True, -999.0,
+        np.float32(10000), th, np.asarray(p.passes, np.int64), want, Y * X, X,
+    )  # fmt: skip
+    got = _core.detect_block(cube, p, nodata=-999)
+    np.testing.assert_array_equal(got, want.reshape(T, Y, X))

@@ -159,7 +159,7 @@ def _flat(a: np.ndarray) -> tuple[np.ndarray, list[int]]:
     if not a.flags.aligned or a.strides[-1] != isz or any(s < 0 or s % isz for s in a.strides):
         a = np.ascontiguousarray(a)
     strides = [s // isz for s in a.strides]
-    span = sum((n - 1) * s for n, s in zip(a.shape, strides)) + 1
+    span = sum((n - 1) * s for n, s in zip(a.shape, strides, strict=True)) + 1
     flat = np.lib.stride_tricks.as_strided(a, shape=(span,), strides=(isz,), writeable=False)
     return flat, strides
 
@@ -170,7 +170,7 @@ def _flat_out(out: np.ndarray) -> tuple[np.ndarray, list[int]]:
     if out.strides[-1] != isz or any(s < 0 for s in out.strides) or not out.flags.writeable:
         raise ValueError("out must be writeable with a contiguous last axis")
     strides = [s // isz for s in out.strides]
-    span = sum((n - 1) * s for n, s in zip(out.shape, strides)) + 1
+    span = sum((n - 1) * s for n, s in zip(out.shape, strides, strict=True)) + 1
     return np.lib.stride_tricks.as_strided(out, shape=(span,), strides=(isz,)), strides
 
 

@@ -224,6 +224,51 @@ def _seed_walk(k, N, n, csa, cok, cl):
 
 
 @ngjit
+def _seed_walk_ext(k, N, n, csa, cok, cl):
+    """:func:`_seed_walk` plus the range of positions it examined (lo, hi)."""
+    need = 2 * N
+    taken = 0
+    s = F0
+    li = k - 1
+    ri = k + N
+    lfin = False
+    rfin = False
+    left = True
+    lo = k
+    hi = k + N - 1
+    while taken < need and not (lfin and rfin):
+        if left:
+            if not lfin:
+                while li >= 0 and not (cl[li] == 1 and cok[li]):
+                    li -= 1
+                if li < 0:
+                    lfin = True
+                    lo = 0
+                else:
+                    s += csa[li]
+                    taken += 1
+                    lo = li
+                    li -= 1
+            left = False
+        else:
+            if not rfin:
+                while ri < n and not (cl[ri] == 1 and cok[ri]):
+                    ri += 1
+                if ri >= n:
+                    rfin = True
+                    hi = n - 1
+                else:
+                    s += csa[ri]
+                    taken += 1
+                    hi = ri
+                    ri += 1
+            left = True
+    if taken < need:
+        return F0, 0, n - 1
+    return s / np.float32(need), lo, hi
+
+
+@ngjit
 def _seed_test(m2, mid, th):
     """0: no change, 2: cloud, 3: shadow (seed step 6)."""
     if m2 > mid and mid > F0 and (m2 - mid) / mid > th[TH_CSPIKE] and m2 > th[TH_CFLOOR]:
@@ -487,7 +532,11 @@ def seed_buffer(mask, out):
 
 @ngjit
 def majority(mask, out, min_count):
-    """One dea majority filter of every date of ``mask`` (t, Y, X) into ``out``."""
+    """One dea majority filter of every date of ``mask`` (t, Y, X) into ``out``.
+
+    Branch-free per pixel: counts of clear and of cloud/shadow neighbours (0
+    never counts) and the sum of the cloud/shadow labels.
+    """
     nt, Y, X = mask.shape
     for t in range(nt):
         for r in range(Y):
@@ -495,28 +544,29 @@ def majority(mask, out, min_count):
                 out[t, r, c] = mask[t, r, c]
         for r in range(1, Y - 1):
             for c in range(1, X - 1):
-                v = mask[t, r, c]
-                if v == 0:
-                    continue
-                cnt = 0
-                s = 0
+                v = np.int64(mask[t, r, c])
+                n1 = 0
+                n23 = 0
+                s23 = 0
                 for dr in range(-1, 2):
                     for dc in range(-1, 2):
-                        if dr == 0 and dc == 0:
-                            continue
-                        w = mask[t, r + dr, c + dc]
-                        if w == 0:
-                            continue
-                        if v == 1:
-                            if w == 2 or w == 3:
-                                cnt += 1
-                                s += w
-                        elif w == 1:
-                            cnt += 1
-                if cnt > min_count:
-                    if v == 1:
-                        out[t, r, c] = (2 * s + cnt) // (2 * cnt)
-                    else:
+                        w = np.int64(mask[t, r + dr, c + dc])
+                        is1 = np.int64(w == 1)
+                        is23 = np.int64(w >= 2)
+                        n1 += is1
+                        n23 += is23
+                        s23 += is23 * w
+                # the centre itself was counted above: take it out again
+                c1 = np.int64(v == 1)
+                c23 = np.int64(v >= 2)
+                n1 -= c1
+                n23 -= c23
+                s23 -= c23 * v
+                if c1 == 1:
+                    if n23 > min_count:
+                        out[t, r, c] = (2 * s23 + n23) // (2 * n23)
+                elif c23 == 1:
+                    if n1 > min_count:
                         out[t, r, c] = 1
 
 
@@ -681,7 +731,6 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
     n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
     if n < 3 * N:
         return
-    cs = th[TH_CSPIKE]
     ss = th[TH_SSPIKE]
     cf = th[TH_CFLOOR]
     sc = th[TH_SCEIL]
@@ -768,6 +817,8 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
             cl[i] = r
             chg[i] = 1
         if affects:
+            # Re-test now the later windows that can see the change; queue those
+            # that pass and keep the new walk extent of those that do not.
             last = j + N - 1
             for i in range(max(0, j - span), min(nw, last + span + 1)):
                 if (
@@ -777,8 +828,13 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
                     and hi[i] >= j
                     and _before(j, i, m)
                 ):
-                    hn = _heap_push(heap, hn, i, m)
-                    inheap[i] = 1
+                    mid, lo_i, hi_i = _seed_walk_ext(i, N, n, csa, cok, cl)
+                    lo[i] = lo_i
+                    hi[i] = hi_i
+                    span = max(span, hi_i - lo_i)
+                    if _seed_test(m[i], mid, th) != 0:
+                        hn = _heap_push(heap, hn, i, m)
+                        inheap[i] = 1
     if napplied:
         for i in range(n):
             lab[C[i]] = cl[i]
