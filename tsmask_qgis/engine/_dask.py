@@ -49,7 +49,7 @@ def build(stack: BandStack, preset: Any, *, spatial: bool, step: str = "all") ->
     bands = []
     for i, a in enumerate(stack.arrays):
         arr = a if not isinstance(a, np.ndarray) else da.from_array(a, chunks=(-1, "auto", "auto"))
-        if not stack.uniform_nodata:
+        if not stack.direct:
             arr = arr.map_blocks(_normalise_chunk, stack, i, dtype=np.float32)
         else:
             arr = arr.astype(stack.kernel_dtype)

@@ -98,7 +98,7 @@ def read_block(stack: BandStack, tile: Tile, out: np.ndarray | None = None) -> n
         import dask.array as da
 
         lazy = [i for i, v in enumerate(views) if not isinstance(v, np.ndarray)]
-        if stack.uniform_nodata:
+        if stack.direct:
             da.store([views[i] for i in lazy], [out[i] for i in lazy], lock=False)
         else:
             computed = da.compute(*[views[i] for i in lazy])
@@ -110,7 +110,7 @@ def read_block(stack: BandStack, tile: Tile, out: np.ndarray | None = None) -> n
         eager = list(range(6))
     for i in eager:
         raw = np.asarray(views[i])
-        if stack.uniform_nodata:
+        if stack.direct:
             np.copyto(out[i], raw, casting="unsafe")
         else:
             out[i] = stack.normalise(raw, i)

@@ -48,6 +48,9 @@ _DIM_ALIASES = {
 }
 
 
+_DIRECT_DTYPES = tuple(np.dtype(d) for d in ("int16", "uint16", "float32", "float64"))
+
+
 class InputError(ValueError):
     """The input does not follow the engine's data convention (message says how to fix it)."""
 
@@ -87,19 +90,26 @@ class BandStack:
         return all(v is None or np.isnan(v) for v in self.nodata)
 
     @property
+    def direct(self) -> bool:
+        """True when the kernels read the raw values: one nodata value for all bands
+        and a dtype whose kernels are compiled at install time (int16, uint16,
+        float32, float64). Otherwise tiles are normalised to float32 reflectance."""
+        return self.uniform_nodata and self.dtype in _DIRECT_DTYPES
+
+    @property
     def kernel_dtype(self) -> np.dtype:
         """The dtype the kernels receive (raw dtype, or float32 after normalising)."""
-        return self.dtype if self.uniform_nodata else np.dtype(np.float32)
+        return self.dtype if self.direct else np.dtype(np.float32)
 
     @property
     def kernel_nodata(self) -> float | None:
         """``nodata=`` for the kernels."""
-        return self.nodata[0] if self.integer and self.uniform_nodata else None
+        return self.nodata[0] if self.integer and self.direct else None
 
     @property
     def kernel_scale(self) -> float | None:
         """``scale=`` for the kernels."""
-        return self.scale if self.integer and self.uniform_nodata else None
+        return self.scale if self.integer and self.direct else None
 
     @property
     def nbytes(self) -> int:
@@ -110,7 +120,7 @@ class BandStack:
     def normalise(self, raw: np.ndarray, band: int) -> np.ndarray:
         """One band's raw values as float32 reflectance with NaN where nodata.
 
-        Only needed when ``uniform_nodata`` is false.
+        Only needed when ``direct`` is false.
         """
         nd = self.nodata[band]
         if self.integer:
