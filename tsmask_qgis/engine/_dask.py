@@ -109,7 +109,7 @@ def _compute_local(result: Any, target: Any, monitor: Any) -> Any:
                 monitor.report(f"dask: {self.done} of {self.total} tasks")
 
     if monitor is not None:
-        monitor.spatial_total = 0
+        monitor.single_phase()
     with _Progress():
         da.store(result, target, lock=False)
     return target
@@ -131,7 +131,7 @@ def _compute_distributed(result: Any, client: Any, target: Any, monitor: Any) ->
     if monitor is not None:
         monitor.detect_total = total
         monitor.detect_done = 0
-        monitor.spatial_total = 0
+        monitor.single_phase()
     remaining = set(futures)
     try:
         while remaining:

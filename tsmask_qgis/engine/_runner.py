@@ -63,6 +63,11 @@ class Monitor:
             ) * self.spatial_done / max(1, self.spatial_total)
             self._progress(min(1.0, f), message)
 
+    def single_phase(self) -> None:
+        """Report one combined phase (dask): the detect counters carry all progress."""
+        self._share = 1.0
+        self.spatial_total = 0
+
     def detected(self, done: tuple[int, bool]) -> None:
         npix, observed = done
         with self._lock:
