@@ -8,7 +8,7 @@ imports the plugin lazily.
 __version__ = "0.1.0"
 
 
-def classFactory(iface):  # noqa: N802 - the name QGIS looks for
+def classFactory(iface):
     """Entry point QGIS calls to load the plugin."""
     from tsmask_qgis.plugin.plugin import TsmaskPlugin
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-__all__ = ["Cancelled", "CancelToken", "Progress", "report", "scaled", "steps"]
+__all__ = ["CancelToken", "Cancelled", "Progress", "report", "scaled", "steps"]
 
 Progress = Callable[[float | None, str], None]
 

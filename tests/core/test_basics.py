@@ -1,0 +1,89 @@
+"""The class module, progress helpers and presets: the pieces everything else reads."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from tsmask_qgis import classes
+from tsmask_qgis.engine import DEA, SEED, get_preset, preset_names
+from tsmask_qgis.progress import Cancelled, CancelToken, report, scaled, steps
+
+
+def test_classes_are_the_four_of_the_spec():
+    assert [c.value for c in classes.CLASSES] == [0, 1, 2, 3]
+    assert classes.NODATA == 0
+    assert classes.by_value(3) is classes.SHADOW
+    with pytest.raises(ValueError, match="not a tsmask class"):
+        classes.by_value(4)
+    for c in classes.CLASSES:
+        assert re.fullmatch(r"#[0-9a-f]{6}", c.color)
+    assert classes.NO_OBSERVATION.rgba[3] == 0  # transparent on the map
+    assert classes.CLOUD.rgba == (0xF0, 0xF0, 0xF0, 255)
+
+
+def test_flag_attrs_follow_cf():
+    attrs = classes.flag_attrs()
+    assert attrs["flag_values"] == [0, 1, 2, 3]
+    assert attrs["flag_meanings"].split() == [c.name for c in classes.CLASSES]
+
+
+def test_presets_match_algorithm_md():
+    assert preset_names() == ("seed", "dea")
+    assert get_preset() is SEED
+    assert SEED.passes == (1, 1, 1, 2, 2, 3, 1)
+    assert (SEED.cloud_spike, SEED.shadow_spike, SEED.cloud_floor, SEED.shadow_ceiling) == (
+        0.42,
+        0.42,
+        0.10,
+        0.055,
+    )
+    assert DEA.passes == (1, 1, 2, 2, 3)
+    assert (DEA.cloud_spike, DEA.cloud_floor, DEA.cloud2, DEA.majority_passes) == (
+        0.63,
+        0.14,
+        0.05,
+        2,
+    )
+
+
+def test_overrides_and_rejections():
+    p = get_preset("DEA", cloud_spike=0.5, passes=[1, 2])
+    assert p.cloud_spike == 0.5 and p.passes == (1, 2)
+    assert DEA.cloud_spike == 0.63  # the shared preset is untouched
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.cloud_spike = 1.0  # type: ignore[misc]
+    with pytest.raises(ValueError, match=r"unknown threshold\(s\) cloud2 for preset 'seed'"):
+        get_preset("seed", cloud2=0.1)
+    with pytest.raises(ValueError, match="unknown preset 'fmask': use one of seed, dea"):
+        get_preset("fmask")
+    with pytest.raises(ValueError, match="window sizes"):
+        get_preset("seed", passes=[0])
+    assert get_preset(p) is p
+
+
+def test_progress_scaling_and_steps():
+    seen: list[tuple[float | None, str]] = []
+    sub = scaled(lambda f, m: seen.append((f, m)), 0.5, 1.0)
+    assert sub is not None
+    sub(0.5, "half")
+    sub(None, "unknown")
+    assert seen == [(0.75, "half"), (None, "unknown")]
+    parts = steps(lambda f, m: seen.append((f, m)), {"a": 1, "b": 3})
+    parts["b"](0.0, "b starts")  # type: ignore[misc]
+    assert seen[-1] == (0.25, "b starts")
+    assert scaled(None, 0, 1) is None
+    report(None, 0.1, "nothing happens")
+
+
+def test_cancel_token_makes_every_report_a_cancel_point():
+    token = CancelToken()
+    calls: list[str] = []
+    cb = token.progress(lambda f, m: calls.append(m))
+    cb(0.1, "one")
+    token.cancel()
+    with pytest.raises(Cancelled):
+        cb(0.2, "two")
+    assert calls == ["one"] and token.cancelled
