@@ -67,17 +67,34 @@ def test_settings_from_qt(qgis_app, tmp_path):
 
 
 def test_settings_problems(qgis_app, tmp_path):
-    base = RunSettings(bbox=(0, 0, 1, 1), start=dt.date(2020, 2, 1), end=dt.date(2020, 1, 1),
-                       out_dir=Path(""), formats=())
+    base = RunSettings(
+        bbox=(0, 0, 1, 1),
+        start=dt.date(2020, 2, 1),
+        end=dt.date(2020, 1, 1),
+        out_dir=Path(""),
+        formats=(),
+    )
     problems = base.problems()
     assert set(problems) == {"dates", "out_dir", "formats"}
-    stac = base.replace(source=STAC, stac_url="ftp://x", end=dt.date(2020, 3, 1),
-                        out_dir=tmp_path, formats=("cog",))
+    stac = base.replace(
+        source=STAC, stac_url="ftp://x", end=dt.date(2020, 3, 1), out_dir=tmp_path, formats=("cog",)
+    )
     assert "address" in stac.problems()["source"]
     assert "collection" in stac.replace(stac_url="https://x/stac").problems()["source"]
-    local = base.replace(source=LOCAL, bbox=None, input_path=tmp_path / "nope.nc",
-                         end=dt.date(2020, 3, 1), out_dir=tmp_path, formats=("cog",))
+    local = base.replace(
+        source=LOCAL,
+        bbox=None,
+        input_path=tmp_path / "nope.nc",
+        end=dt.date(2020, 3, 1),
+        out_dir=tmp_path,
+        formats=("cog",),
+    )
     assert "does not exist" in local.problems()["source"]
     with pytest.raises(ValueError, match="end date is before"):
-        RunSettings.from_qt(extent=QgsRectangle(0, 0, 1, 1), extent_crs=WGS84,
-                            start=QDate(2020, 2, 1), end=QDate(2020, 1, 1), out_dir=str(tmp_path))
+        RunSettings.from_qt(
+            extent=QgsRectangle(0, 0, 1, 1),
+            extent_crs=WGS84,
+            start=QDate(2020, 2, 1),
+            end=QDate(2020, 1, 1),
+            out_dir=str(tmp_path),
+        )

@@ -86,7 +86,9 @@ def test_memory_warning(qgis_app, qgis_iface, settings, tmp_path):
     dlg.end_edit.setDate(QDate(2018, 12, 31))
     dlg.validate()
     assert dlg.memory_warning.isHidden()  # ~ 450 x 550 px x 146 dates fits in 1 GB
-    dlg.set_extent(QgsRectangle(148.0, -36.0, 150.0, -34.0), QgsCoordinateReferenceSystem("EPSG:4326"))
+    dlg.set_extent(
+        QgsRectangle(148.0, -36.0, 150.0, -34.0), QgsCoordinateReferenceSystem("EPSG:4326")
+    )
     dlg.validate()
     assert not dlg.memory_warning.isHidden()
     assert "stream" in dlg.memory_warning.text()

@@ -58,8 +58,10 @@ def test_add_result_layers(qgis_app, qgis_new_project, tmp_path):
         assert rng.includeBeginning() and not rng.includeEnd()
         assert (tmp_path / f"mask_{d}.qml").exists()
     rgb_layers = [n.layer() for n in group.children()[2].findLayers()]
-    assert [lyr.temporalProperties().fixedTemporalRange().begin().date().toPyDate()
-            for lyr in rgb_layers] == dates
+    assert [
+        lyr.temporalProperties().fixedTemporalRange().begin().date().toPyDate()
+        for lyr in rgb_layers
+    ] == dates
     count_layer = group.findLayers()[-1].layer()
     assert count_layer.renderer().type() == "singlebandpseudocolor"
     # count: date 1 all clear (1), date 2 all cloud (2) -> one clear observation everywhere

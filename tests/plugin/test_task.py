@@ -9,14 +9,24 @@ from qgis.core import QgsApplication, QgsTask
 from tsmask_qgis.plugin.task import TsmaskTask
 
 
-def _wait(task, qgis_app, timeout=30.0):
+def _start(task):
+    """Add ``task`` to the manager; returns a list that gets the final status."""
+    outcome = []
+    task.taskCompleted.connect(lambda: outcome.append(QgsTask.Complete))
+    task.taskTerminated.connect(lambda: outcome.append(QgsTask.Terminated))
+    QgsApplication.taskManager().addTask(task)
+    return outcome
+
+
+def _wait(outcome, qgis_app, timeout=30.0):
     end = time.monotonic() + timeout
-    while task.status() not in (QgsTask.Complete, QgsTask.Terminated):
+    while not outcome:
         qgis_app.processEvents()
         time.sleep(0.01)
         assert time.monotonic() < end, "task did not finish"
     for _ in range(10):
         qgis_app.processEvents()
+    return outcome[0]
 
 
 def test_run_synchronously(qgis_app):
@@ -45,7 +55,7 @@ def test_error_is_kept_and_reported(qgis_app):
     task = TsmaskTask("failing", work, on_error=lambda e, d: errors.append((e, d)))
     assert task.run() is False
     task.finished(False)
-    (exc, details), = errors
+    ((exc, details),) = errors
     assert isinstance(exc, ValueError) and "swir1" in str(exc)
     assert "Traceback" in details and "work" in details
 
@@ -60,9 +70,7 @@ def test_task_manager_run(qgis_app):
         return "ok"
 
     task = TsmaskTask("managed", work, on_success=done.append)
-    QgsApplication.taskManager().addTask(task)
-    _wait(task, qgis_app)
-    assert task.status() == QgsTask.Complete
+    assert _wait(_start(task), qgis_app) == QgsTask.Complete
     assert done == ["ok"]
 
 
@@ -77,16 +85,19 @@ def test_task_manager_cancel_stops_quickly(qgis_app):
             time.sleep(0.01)
         return "should not finish"
 
-    task = TsmaskTask("cancel me", work, on_success=lambda r: cancelled.append("success"),
-                      on_cancel=lambda: cancelled.append("cancelled"))
-    QgsApplication.taskManager().addTask(task)
+    task = TsmaskTask(
+        "cancel me",
+        work,
+        on_success=lambda r: cancelled.append("success"),
+        on_cancel=lambda: cancelled.append("cancelled"),
+    )
+    outcome = _start(task)
     end = time.monotonic() + 10
     while not started and time.monotonic() < end:
         qgis_app.processEvents()
         time.sleep(0.01)
     t0 = time.monotonic()
     task.cancel()
-    _wait(task, qgis_app)
+    assert _wait(outcome, qgis_app) == QgsTask.Terminated
     assert time.monotonic() - t0 < 5
-    assert task.status() == QgsTask.Terminated
     assert cancelled == ["cancelled"] and task.result is None

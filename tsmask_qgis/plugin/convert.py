@@ -38,7 +38,7 @@ __all__ = [
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
 #: Source names for the two choices that are not catalogue presets.
-STAC = "custom-stac"
+STAC = "custom"
 LOCAL = "local"
 
 Bbox = tuple[float, float, float, float]
@@ -144,7 +144,7 @@ class RunSettings:
         bbox = None
         if extent is not None and extent_crs is not None and not (local and extent.isNull()):
             bbox = rect_to_wgs84(extent, extent_crs, context)
-        if "input_path" in options and options["input_path"]:
+        if options.get("input_path"):
             options["input_path"] = Path(options["input_path"])
         if "collections" in options:
             options["collections"] = tuple(options["collections"] or ())
@@ -191,7 +191,34 @@ class RunSettings:
             out["workers"] = "Use at least one worker process."
         if self.resolution <= 0:
             out["resolution"] = "The resolution must be a positive number of metres."
+        if not out and not local:
+            try:
+                self.to_request()
+            except ImportError:
+                pass  # reported once as a missing dependency
+            except ValueError as exc:  # the loaders' own checks (dates in range, ...)
+                text = str(exc)
+                out["dates" if "date" in text else "source"] = text[0].upper() + text[1:] + "."
         return out
+
+    def to_request(self) -> Any:
+        """The loaders' plain ``Request`` for a catalogue source (not for local files)."""
+        from tsmask_qgis.loaders import Request
+
+        if self.source == LOCAL or self.bbox is None:
+            raise ValueError("local files have no catalogue request")
+        options: dict[str, Any] = {}
+        if self.source == STAC:
+            options = {"stac_url": self.stac_url, "collections": self.collections}
+        return Request(
+            self.bbox,
+            self.start,
+            self.end,
+            source=self.source,
+            resolution=self.resolution,
+            crs=self.crs,
+            **options,
+        )
 
     def replace(self, **changes: Any) -> RunSettings:
         """A copy with some fields changed."""

@@ -67,10 +67,10 @@ def source_choices() -> list[tuple[str, str]]:
     try:
         from tsmask_qgis.loaders import SOURCES
     except Exception:  # a dependency is missing: only local files can be offered
-        SOURCES = {}  # noqa: N806
+        SOURCES = {}
     for name, source in SOURCES.items():
-        title = getattr(source, "title", None) or getattr(source, "description", None) or name
-        out.append((name, f"{title}" if title == name else f"{title} ({name})"))
+        if name != STAC:
+            out.append((name, f"{getattr(source, 'title', name)} ({name})"))
     out.append((STAC, "Custom STAC API…"))
     out.append((LOCAL, "Local files (NetCDF, GeoTIFF stack or folder)"))
     return out

@@ -19,7 +19,14 @@ MENU = "&tsmask"
 #: The plugin icon (inside the package when installed from the zip, else the checkout's).
 _HERE = Path(__file__).resolve().parent
 ICON = next(
-    (str(p) for p in (_HERE.parent / "resources" / "icon.svg", _HERE.parents[1] / "resources" / "icon.svg") if p.is_file()),
+    (
+        str(p)
+        for p in (
+            _HERE.parent / "resources" / "icon.svg",
+            _HERE.parents[1] / "resources" / "icon.svg",
+        )
+        if p.is_file()
+    ),
     "",
 )
 
@@ -39,7 +46,7 @@ class TsmaskPlugin:
         self.missing_text = deps.missing_message(self.missing) if self.missing else None
 
     # -- QGIS hooks --------------------------------------------------------
-    def initProcessing(self) -> None:  # noqa: N802 - QGIS name
+    def initProcessing(self) -> None:
         """Register the ``tsmask`` Processing provider."""
         from tsmask_qgis.plugin.processing.provider import TsmaskProvider
 
@@ -47,10 +54,12 @@ class TsmaskPlugin:
             self.provider = TsmaskProvider()
             QgsApplication.processingRegistry().addProvider(self.provider)
 
-    def initGui(self) -> None:  # noqa: N802 - QGIS name
+    def initGui(self) -> None:
         """Add the toolbar button and menu entry; report missing packages once."""
         self.initProcessing()
-        self.action = QAction(QIcon(ICON), "tsmask: cloud and shadow masks…", self.iface.mainWindow())
+        self.action = QAction(
+            QIcon(ICON), "tsmask: cloud and shadow masks…", self.iface.mainWindow()
+        )
         self.action.setObjectName("tsmaskAction")
         self.action.setToolTip("Detect cloud and cloud shadow in a Sentinel-2 time series")
         self.action.triggered.connect(self.show_dialog)
@@ -143,7 +152,9 @@ class TsmaskPlugin:
             if self.dialog is not None:
                 self.dialog.show_estimate(f"Estimate failed: {exc}", error=True)
 
-        task = TsmaskTask("tsmask estimate", estimate_work(settings), on_success=show, on_error=failed)
+        task = TsmaskTask(
+            "tsmask estimate", estimate_work(settings), on_success=show, on_error=failed
+        )
         return self._add_task(task)
 
     def _error(self, text: str) -> None:

@@ -97,7 +97,7 @@ class TsmaskTask(QgsTask):
         super().cancel()
 
     # -- main thread -------------------------------------------------------
-    def finished(self, result: bool) -> None:  # noqa: FBT001 - QGIS signature
+    def finished(self, result: bool) -> None:
         """Hand the outcome to the callbacks (main thread)."""
         if result:
             if self._on_success is not None:
@@ -118,7 +118,9 @@ class TsmaskTask(QgsTask):
     def _report_error(self) -> None:
         assert self.error is not None
         QgsMessageLog.logMessage(
-            f"{self.description()} failed: {self.error}\n{self.error_details}", LOG_TAG, Qgis.Critical
+            f"{self.description()} failed: {self.error}\n{self.error_details}",
+            LOG_TAG,
+            Qgis.Critical,
         )
         if self._on_error is not None:
             self._on_error(self.error, self.error_details)

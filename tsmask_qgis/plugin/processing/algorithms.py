@@ -107,13 +107,13 @@ class TsmaskAlgorithm(QgsProcessingAlgorithm):
     FEATURE = "summary"
     GROUP = ("masktools", "Mask tools")
 
-    def createInstance(self):  # noqa: N802 - QGIS name
+    def createInstance(self):
         return type(self)()
 
     def group(self) -> str:
         return self.GROUP[1]
 
-    def groupId(self) -> str:  # noqa: N802 - QGIS name
+    def groupId(self) -> str:
         return self.GROUP[0]
 
     def icon(self) -> QIcon:
@@ -121,7 +121,7 @@ class TsmaskAlgorithm(QgsProcessingAlgorithm):
 
         return QIcon(ICON)
 
-    def canExecute(self):  # noqa: N802 - QGIS name
+    def canExecute(self):
         missing = deps.missing(self.FEATURE)
         if missing:
             return False, deps.missing_message(missing)
@@ -153,10 +153,10 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
     STEP = ""
     HELP = ""
 
-    def shortHelpString(self) -> str:  # noqa: N802 - QGIS name
+    def shortHelpString(self) -> str:
         return self.HELP
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS name
+    def initAlgorithm(self, config=None):
         self.addParameter(
             _help(
                 QgsProcessingParameterRasterLayer(self.INPUT, "Mask raster (one band per date)"),
@@ -172,7 +172,7 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
     def _options(self, parameters, context) -> dict[str, Any]:
         return {}
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS name
+    def processAlgorithm(self, parameters, context, feedback):
         self._check()
         from tsmask_qgis.plugin._worker import run_in_process
         from tsmask_qgis.plugin.processing.postprocess import MASK_STYLER
@@ -222,7 +222,7 @@ class SeedFilterAlgorithm(_MaskToolAlgorithm):
     def name(self) -> str:
         return "seed_filter"
 
-    def displayName(self) -> str:  # noqa: N802 - QGIS name
+    def displayName(self) -> str:
         return "Seed spatial filter"
 
 
@@ -238,7 +238,7 @@ class BufferAlgorithm(_MaskToolAlgorithm):
     def name(self) -> str:
         return "buffer"
 
-    def displayName(self) -> str:  # noqa: N802 - QGIS name
+    def displayName(self) -> str:
         return "Buffer cloud and shadow"
 
 
@@ -255,7 +255,7 @@ class MajorityFilterAlgorithm(_MaskToolAlgorithm):
     def name(self) -> str:
         return "majority_filter"
 
-    def displayName(self) -> str:  # noqa: N802 - QGIS name
+    def displayName(self) -> str:
         return "Majority filter"
 
     def _extra_parameters(self) -> None:
@@ -283,17 +283,17 @@ class SummaryAlgorithm(TsmaskAlgorithm):
     def name(self) -> str:
         return "summary"
 
-    def displayName(self) -> str:  # noqa: N802 - QGIS name
+    def displayName(self) -> str:
         return "Per-date summary"
 
-    def shortHelpString(self) -> str:  # noqa: N802 - QGIS name
+    def shortHelpString(self) -> str:
         return (
             "One row per date (band) of a tsmask class raster: percent of pixels clear, cloud, "
             "cloud shadow and without observation, and the cloud-or-shadow percent of observed "
             "pixels. Band descriptions (the dates) name the rows."
         )
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS name
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Mask raster"))
         self.addParameter(
             QgsProcessingParameterFeatureSink(
@@ -314,7 +314,7 @@ class SummaryAlgorithm(TsmaskAlgorithm):
         fields.append(QgsField("cloud_or_shadow_of_observed_pct", QVariant.Double))
         return fields
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS name
+    def processAlgorithm(self, parameters, context, feedback):
         self._check()
         import numpy as np
 
@@ -328,7 +328,12 @@ class SummaryAlgorithm(TsmaskAlgorithm):
             raise QgsProcessingException(str(exc)) from exc
         fields = self.fields()
         sink, dest = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, QgsWkbTypes.NoGeometry, QgsCoordinateReferenceSystem()
+            parameters,
+            self.OUTPUT,
+            context,
+            fields,
+            QgsWkbTypes.NoGeometry,
+            QgsCoordinateReferenceSystem(),
         )
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
@@ -364,10 +369,10 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
     def name(self) -> str:
         return "compare_masks"
 
-    def displayName(self) -> str:  # noqa: N802 - QGIS name
+    def displayName(self) -> str:
         return "Compare masks"
 
-    def shortHelpString(self) -> str:  # noqa: N802 - QGIS name
+    def shortHelpString(self) -> str:
         return (
             "Confusion matrix, overall accuracy, producer's and user's accuracy per class and "
             "the F1 score of cloud-or-shadow against clear, overall and per date, of a tsmask "
@@ -377,7 +382,7 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
             "1/4/5 clear, 0 nodata). Both rasters need one band per date, in the same order."
         )
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS name
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.MASK, "tsmask mask"))
         self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, "Reference mask"))
         self.addParameter(
@@ -389,12 +394,10 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterFileDestination(
-                self.OUTPUT_HTML, "Report", "HTML files (*.html)"
-            )
+            QgsProcessingParameterFileDestination(self.OUTPUT_HTML, "Report", "HTML files (*.html)")
         )
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS name
+    def processAlgorithm(self, parameters, context, feedback):
         self._check()
         from tsmask_qgis.plugin.rasters import read_raw, temp_path
 
@@ -454,7 +457,9 @@ class _DetectAlgorithm(TsmaskAlgorithm):
     def _method_parameters(self) -> None:
         self.addParameter(
             _help(
-                QgsProcessingParameterEnum(self.PRESET, "Preset", options=list(PRESETS), defaultValue=0),
+                QgsProcessingParameterEnum(
+                    self.PRESET, "Preset", options=list(PRESETS), defaultValue=0
+                ),
                 "seed: the original method (the notebook); dea: DEA's production form.",
             )
         )
@@ -465,8 +470,13 @@ class _DetectAlgorithm(TsmaskAlgorithm):
             )
         )
         workers = QgsProcessingParameterNumber(
-            self.WORKERS, "Worker processes (0 = all cores)", QgsProcessingParameterNumber.Integer,
-            0, False, 0, 256,
+            self.WORKERS,
+            "Worker processes (0 = all cores)",
+            QgsProcessingParameterNumber.Integer,
+            0,
+            False,
+            0,
+            256,
         )
         self.addParameter(_advanced(_help(workers, "Plain Python worker processes for detection.")))
         for name, label in self.KNOBS:
@@ -527,10 +537,10 @@ class DetectLocalAlgorithm(_DetectAlgorithm):
     def name(self) -> str:
         return "detect_local"
 
-    def displayName(self) -> str:  # noqa: N802 - QGIS name
+    def displayName(self) -> str:
         return "Detect cloud and shadow (local stack)"
 
-    def shortHelpString(self) -> str:  # noqa: N802 - QGIS name
+    def shortHelpString(self) -> str:
         return (
             "Cloud and cloud-shadow mask of a local Sentinel-2 stack: a NetCDF with one "
             "variable per band (blue green red nir swir1 swir2) and a time dimension, a "
@@ -539,7 +549,7 @@ class DetectLocalAlgorithm(_DetectAlgorithm):
             "1 clear, 2 cloud, 3 cloud shadow) named by date. Detection runs in worker processes."
         )
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS name
+    def initAlgorithm(self, config=None):
         self.addParameter(
             _help(
                 QgsProcessingParameterFile(self.INPUT, "Local stack (file or folder)"),
@@ -548,7 +558,7 @@ class DetectLocalAlgorithm(_DetectAlgorithm):
         )
         self._method_parameters()
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS name
+    def processAlgorithm(self, parameters, context, feedback):
         self._check()
         from tsmask_qgis.loaders import load_local
 
@@ -582,54 +592,72 @@ class DetectStacAlgorithm(_DetectAlgorithm):
 
     @staticmethod
     def sources() -> list[str]:
-        """Catalogue preset names offered, then ``custom-stac``."""
+        """Catalogue preset names offered, then ``custom``."""
         try:
             from tsmask_qgis.loaders import SOURCES
 
-            names = list(SOURCES)
+            names = [n for n in SOURCES if n != "custom"]
         except Exception:
             names = []
-        return [*names, "custom-stac"]
+        return [*names, "custom"]
 
     def name(self) -> str:
         return "detect_stac"
 
-    def displayName(self) -> str:  # noqa: N802 - QGIS name
+    def displayName(self) -> str:
         return "Detect cloud and shadow (STAC catalogue)"
 
-    def shortHelpString(self) -> str:  # noqa: N802 - QGIS name
+    def shortHelpString(self) -> str:
         return (
             "Searches a STAC catalogue for Sentinel-2 surface reflectance over the extent and "
             "dates, loads it (20 m by default, in the UTM zone of the extent's centre) and "
-            "detects cloud and cloud shadow. Choose custom-stac and give the API address and "
+            "detects cloud and cloud shadow. Choose custom and give the API address and "
             "collection for another catalogue. Cloudy dates are needed by the method: no "
             "cloud-cover pre-filter is applied."
         )
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS name
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, "Area"))
         self.addParameter(
-            QgsProcessingParameterDateTime(self.START, "Start date", QgsProcessingParameterDateTime.Date)
+            QgsProcessingParameterDateTime(
+                self.START, "Start date", QgsProcessingParameterDateTime.Date
+            )
         )
         self.addParameter(
-            QgsProcessingParameterDateTime(self.END, "End date", QgsProcessingParameterDateTime.Date)
+            QgsProcessingParameterDateTime(
+                self.END, "End date", QgsProcessingParameterDateTime.Date
+            )
         )
         self.addParameter(
-            QgsProcessingParameterEnum(self.SOURCE, "Source", options=self.sources(), defaultValue=0)
+            QgsProcessingParameterEnum(
+                self.SOURCE, "Source", options=self.sources(), defaultValue=0
+            )
         )
         self.addParameter(
-            _advanced(QgsProcessingParameterString(self.STAC_URL, "Custom STAC API address", optional=True))
+            _advanced(
+                QgsProcessingParameterString(
+                    self.STAC_URL, "Custom STAC API address", optional=True
+                )
+            )
         )
         self.addParameter(
-            _advanced(QgsProcessingParameterString(self.COLLECTION, "Custom collection", optional=True))
+            _advanced(
+                QgsProcessingParameterString(self.COLLECTION, "Custom collection", optional=True)
+            )
         )
         resolution = QgsProcessingParameterNumber(
-            self.RESOLUTION, "Resolution (m)", QgsProcessingParameterNumber.Double, 20.0, False, 10.0, 1000.0
+            self.RESOLUTION,
+            "Resolution (m)",
+            QgsProcessingParameterNumber.Double,
+            20.0,
+            False,
+            10.0,
+            1000.0,
         )
         self.addParameter(_advanced(resolution))
         self._method_parameters()
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS name
+    def processAlgorithm(self, parameters, context, feedback):
         self._check()
         from tsmask_qgis.loaders import Request, load
 
@@ -644,11 +672,13 @@ class DetectStacAlgorithm(_DetectAlgorithm):
         options: dict[str, Any] = {
             "resolution": self.parameterAsDouble(parameters, self.RESOLUTION, context)
         }
-        if source == "custom-stac":
+        if source == "custom":
             url = self.parameterAsString(parameters, self.STAC_URL, context).strip()
             collection = self.parameterAsString(parameters, self.COLLECTION, context).strip()
             if not url or not collection:
-                raise QgsProcessingException("A custom STAC source needs an address and a collection.")
+                raise QgsProcessingException(
+                    "A custom STAC source needs an address and a collection."
+                )
             options.update(stac_url=url, collections=(collection,), source="custom")
         else:
             options["source"] = source

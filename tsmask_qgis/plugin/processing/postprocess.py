@@ -16,7 +16,7 @@ __all__ = ["COUNT_STYLER", "MASK_STYLER", "CountStyler", "MaskStyler"]
 class MaskStyler(QgsProcessingLayerPostProcessorInterface):
     """Paletted four-class style for a mask output, saved as a ``.qml`` sidecar."""
 
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS name
+    def postProcessLayer(self, layer, context, feedback):
         if isinstance(layer, QgsRasterLayer) and layer.isValid():
             apply_mask_style(layer)
             try:
@@ -28,7 +28,7 @@ class MaskStyler(QgsProcessingLayerPostProcessorInterface):
 class CountStyler(QgsProcessingLayerPostProcessorInterface):
     """Colour-ramp style for a clear-observation-count output."""
 
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS name
+    def postProcessLayer(self, layer, context, feedback):
         if isinstance(layer, QgsRasterLayer) and layer.isValid():
             apply_count_style(layer)
 

@@ -17,7 +17,7 @@ class TsmaskProvider(QgsProcessingProvider):
     def name(self) -> str:
         return "tsmask"
 
-    def longName(self) -> str:  # noqa: N802 - QGIS name
+    def longName(self) -> str:
         return "tsmask — cloud and cloud-shadow masks for Sentinel-2 time series"
 
     def icon(self) -> QIcon:
@@ -25,10 +25,10 @@ class TsmaskProvider(QgsProcessingProvider):
 
         return QIcon(ICON)
 
-    def supportedOutputRasterLayerExtensions(self) -> list[str]:  # noqa: N802 - QGIS name
+    def supportedOutputRasterLayerExtensions(self) -> list[str]:
         return ["tif"]
 
-    def loadAlgorithms(self) -> None:  # noqa: N802 - QGIS name
+    def loadAlgorithms(self) -> None:
         from tsmask_qgis.plugin.processing.algorithms import ALGORITHMS
 
         for cls in ALGORITHMS:
