@@ -47,7 +47,7 @@ def test_add_result_layers(qgis_app, qgis_new_project, tmp_path):
     assert project.layerTreeRoot().children()[0] is group
     names = [n.name() for n in group.children()]
     assert names == ["mask 2020-01-01", "mask 2020-01-06", "true colour", "clear observations"]
-    for node, d in zip(group.findLayers()[:2], dates):
+    for node, d in zip(group.findLayers()[:2], dates, strict=True):
         layer = node.layer()
         assert isinstance(layer.renderer(), QgsPalettedRasterRenderer)
         props = layer.temporalProperties()
