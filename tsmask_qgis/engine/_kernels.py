@@ -1,0 +1,510 @@
+"""Numba kernels of the tsmask engine (algorithm.md, both presets, exact).
+
+Nothing outside :mod:`tsmask_qgis.engine._core` imports this module: it imports
+numba, which the QGIS process must never load.
+
+Layout: the detection kernels read the (band, time, y, x) cube as it comes and
+transpose it in blocks of ``XB`` pixels along x, computing every per-date
+quantity the temporal part needs (``sa``, observation and dark flags, the
+post-rule conditions) once, into small pixel-major scratch arrays. The
+per-pixel passes then only touch those.
+
+All arithmetic is float32 with float32 thresholds, in the order algorithm.md
+prescribes; ``error_model="numpy"`` gives IEEE results (inf/NaN) for divisions
+by zero instead of exceptions.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+ngjit = numba.njit(nogil=True, cache=True, error_model="numpy")
+
+#: Pixels per transpose block along x.
+XB = 64
+
+F0 = np.float32(0.0)
+F1 = np.float32(1.0)
+F2 = np.float32(2.0)
+F6 = np.float32(6.0)
+F8 = np.float32(8.0)
+
+# Per pixel-date flag bits.
+OBS = np.uint8(1)  # all six bands observed
+DARK = np.uint8(2)  # sa > dark_sa or mndwi > dark_mndwi (a usable neighbour)
+P3 = np.uint8(4)  # post rule: shadow -> clear
+P2 = np.uint8(8)  # post rule: cloud -> clear
+P1 = np.uint8(16)  # post rule: clear -> cloud (seed's thin cloud)
+
+# Indices into the float32 threshold vector built by _core.thresholds().
+TH_BRIGHT = 0
+TH_CSPIKE = 1
+TH_SSPIKE = 2
+TH_CFLOOR = 3
+TH_SCEIL = 4
+TH_DARK_SA = 5
+TH_DARK_MNDWI = 6
+TH_DWI = 7
+TH_THD = 8
+TH_LAND = 9
+TH_AVI = 10
+TH_WTD = 11
+TH_WBI = 12
+TH_RGM_LO = 13
+TH_RGM_HI = 14
+TH_TMNDWI = 15
+TH_GRBM = 16
+TH_CLOUD2 = 17
+TH_THIN_ON = 18
+N_TH = 19
+
+
+# --------------------------------------------------------------------------------------
+# Per-date quantities, transposed block by block
+# --------------------------------------------------------------------------------------
+
+
+@ngjit
+def _prep_block(bands, y, x0, nb, is_int, has_nodata, nodata, scale, th, sa_b, fl_b, rsa, rfl):
+    """Fill ``sa_b[j, t]`` and ``fl_b[j, t]`` for pixels x0..x0+nb-1 of row y.
+
+    ``rsa``/``rfl`` are length-XB row buffers so the arithmetic runs
+    contiguously along x (vectorisable) before the scatter to pixel-major.
+    """
+    T = bands.shape[1]
+    bright = th[TH_BRIGHT]
+    dark_sa = th[TH_DARK_SA]
+    dark_mndwi = th[TH_DARK_MNDWI]
+    dwi = th[TH_DWI]
+    thd = th[TH_THD]
+    land = th[TH_LAND]
+    avi = th[TH_AVI]
+    wtd = th[TH_WTD]
+    wbi_t = th[TH_WBI]
+    rgm_lo = th[TH_RGM_LO]
+    rgm_hi = th[TH_RGM_HI]
+    tmndwi = th[TH_TMNDWI]
+    grbm_t = th[TH_GRBM]
+    cloud2 = th[TH_CLOUD2]
+    thin_on = th[TH_THIN_ON] > F0
+    for t in range(T):
+        for j in range(nb):
+            x = x0 + j
+            v0 = bands[0, t, y, x]
+            v1 = bands[1, t, y, x]
+            v2 = bands[2, t, y, x]
+            v3 = bands[3, t, y, x]
+            v4 = bands[4, t, y, x]
+            v5 = bands[5, t, y, x]
+            blue = np.float32(v0) / scale
+            green = np.float32(v1) / scale
+            red = np.float32(v2) / scale
+            nir = np.float32(v3) / scale
+            swir1 = np.float32(v4) / scale
+            swir2 = np.float32(v5) / scale
+            obs = True
+            if has_nodata:
+                obs = not (
+                    np.float64(v0) == nodata
+                    or np.float64(v1) == nodata
+                    or np.float64(v2) == nodata
+                    or np.float64(v3) == nodata
+                    or np.float64(v4) == nodata
+                    or np.float64(v5) == nodata
+                )
+            if not is_int:
+                obs = (
+                    obs
+                    and np.isfinite(blue)
+                    and np.isfinite(green)
+                    and np.isfinite(red)
+                    and np.isfinite(nir)
+                    and np.isfinite(swir1)
+                    and np.isfinite(swir2)
+                )
+            sa = (blue + green + red + nir + swir1 + swir2) / F6
+            mndwi = (green - swir1) / (green + swir1)
+            a = F2 * nir + F1
+            msavi = (a - np.sqrt(a * a - F8 * (nir - red))) / F2
+            wbi = (red - blue) / blue
+            rgm = red + blue
+            h = (red + blue) / F2
+            grbm = (green - h) / h
+            f = np.uint8(0)
+            if obs:
+                f |= OBS
+                if sa > dark_sa or mndwi > dark_mndwi:
+                    f |= DARK
+                if (mndwi > dwi and sa < thd) or (msavi < avi and mndwi > wtd):
+                    f |= P3
+                if sa < cloud2 or mndwi < land:
+                    f |= P2
+                if (
+                    thin_on
+                    and wbi < wbi_t
+                    and rgm_lo < rgm
+                    and rgm < rgm_hi
+                    and mndwi < tmndwi
+                    and grbm < grbm_t
+                ):
+                    f |= P1
+                if sa > bright:
+                    f |= np.uint8(128)  # bright: initial label 2
+            rsa[j] = sa
+            rfl[j] = f
+        for j in range(nb):
+            sa_b[j, t] = rsa[j]
+            fl_b[j, t] = rfl[j]
+
+
+@ngjit
+def _init_labels(fl, lab, T):
+    for t in range(T):
+        f = fl[t]
+        if f & OBS:
+            lab[t] = 2 if f & np.uint8(128) else 1
+        else:
+            lab[t] = 0
+
+
+@ngjit
+def _post_rules(fl, lab, T):
+    """Post rules; each tests the label from before any post rule ran."""
+    for t in range(T):
+        v = lab[t]
+        f = fl[t]
+        if v == 3:
+            if f & P3:
+                lab[t] = 1
+        elif v == 2:
+            if f & P2:
+                lab[t] = 1
+        elif v == 1:
+            if f & P1:
+                lab[t] = 2
+
+
+# --------------------------------------------------------------------------------------
+# Straightforward passes: sort the windows, visit them, walk (the spec, literally)
+# --------------------------------------------------------------------------------------
+
+
+@ngjit
+def _seed_walk(k, N, n, csa, cok, cl):
+    """Seed neighbour mean of window k (alternating walk on current labels)."""
+    need = 2 * N
+    taken = 0
+    s = F0
+    li = k - 1
+    ri = k + N
+    lfin = False
+    rfin = False
+    left = True
+    while taken < need and not (lfin and rfin):
+        if left:
+            if not lfin:
+                while li >= 0 and not (cl[li] == 1 and cok[li]):
+                    li -= 1
+                if li < 0:
+                    lfin = True
+                else:
+                    s += csa[li]
+                    taken += 1
+                    li -= 1
+            left = False
+        else:
+            if not rfin:
+                while ri < n and not (cl[ri] == 1 and cok[ri]):
+                    ri += 1
+                if ri >= n:
+                    rfin = True
+                else:
+                    s += csa[ri]
+                    taken += 1
+                    ri += 1
+            left = True
+    if taken < need:
+        return F0
+    return s / np.float32(need)
+
+
+@ngjit
+def _seed_test(m2, mid, th):
+    """0: no change, 2: cloud, 3: shadow (seed step 6)."""
+    if m2 > mid and mid > F0 and (m2 - mid) / mid > th[TH_CSPIKE] and m2 > th[TH_CFLOOR]:
+        return 2
+    if mid > m2 and mid > F0 and (mid - m2) / m2 > th[TH_SSPIKE] and m2 < th[TH_SCEIL]:
+        return 3
+    return 0
+
+
+@ngjit
+def _seed_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, chg, m):
+    n = 0
+    for t in range(T):
+        if lab[t] == 1:
+            C[n] = t
+            n += 1
+    if n < 3 * N:
+        return
+    for i in range(n):
+        csa[i] = sa[C[i]]
+        cok[i] = (fl[C[i]] & DARK) != 0
+        cl[i] = 1
+        chg[i] = 0
+    nw = n - N + 1
+    fN = np.float32(N)
+    for k in range(nw):
+        s = F0  # running sums start from +0.0 (an sa of -0.0 counts as +0.0)
+        for i in range(N):
+            s += csa[k + i]
+        m[k] = s / fN
+    order = np.argsort(m[:nw], kind="mergesort")
+    for idx in range(nw - 1, -1, -1):
+        k = order[idx]
+        if chg[k]:
+            continue
+        mid = _seed_walk(k, N, n, csa, cok, cl)
+        r = _seed_test(m[k], mid, th)
+        if r != 0:
+            for i in range(k, k + N):
+                cl[i] = r
+                chg[i] = 1
+    for i in range(n):
+        lab[C[i]] = cl[i]
+
+
+@ngjit
+def _dea_side(start, stop, step, N, csa, cok, cl):
+    """Mean of the first N good positions walking start, start+step, ... (stop excluded).
+
+    Returns (mean, found) with found False when fewer than N exist.
+    """
+    s = F0
+    c = 0
+    i = start
+    while i != stop and c < N:
+        if cl[i] == 1 and cok[i]:
+            s += csa[i]
+            c += 1
+        i += step
+    if c < N:
+        return F0, False
+    return s / np.float32(N), True
+
+
+@ngjit
+def _first_at_or_after(C, n, date):
+    """First position whose date is >= date (n if none)."""
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if C[mid] < date:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@ngjit
+def _dea_visit(k, N, n, C, csa, cok, cl, th):
+    """Test dea window k on the current labels: 0 no change, 2 cloud, 3 shadow."""
+    s = F0
+    c = 0
+    for i in range(k, k + N):
+        if cl[i] == 1:
+            s += csa[i]
+            c += 1
+    if c == 0:
+        return 0
+    m2 = s / np.float32(c)
+    a = C[k]
+    b = C[k + N - 1]
+    h = (3 * N) // 2
+    m1, ok = _dea_side(k - 1, -1, -1, N, csa, cok, cl)
+    if not ok:
+        p = _first_at_or_after(C, n, b + 1 + h)
+        m1, ok = _dea_side(p, n, 1, N, csa, cok, cl)
+    m3, ok = _dea_side(k + N, n, 1, N, csa, cok, cl)
+    if not ok:
+        # positions with date <= a - h - 1, downwards
+        p = _first_at_or_after(C, n, a - h) - 1
+        m3, ok = _dea_side(p, -1, -1, N, csa, cok, cl)
+    mid = (m1 + m3) / F2
+    if m2 > mid:
+        if (m2 - mid) / mid > th[TH_CSPIKE] and m2 > th[TH_CFLOOR]:
+            return 2
+    else:
+        if (mid - m2) / m2 > th[TH_SSPIKE] and m2 < th[TH_SCEIL]:
+            return 3
+    return 0
+
+
+@ngjit
+def _dea_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, m):
+    n = 0
+    for t in range(T):
+        if lab[t] == 1:
+            C[n] = t
+            n += 1
+    if n < N:
+        return
+    for i in range(n):
+        csa[i] = sa[C[i]]
+        cok[i] = (fl[C[i]] & DARK) != 0
+        cl[i] = 1
+    nw = n - N + 1
+    fN = np.float32(N)
+    dN = np.float64(N)
+    for k in range(nw):
+        s = F0  # running sums start from +0.0 (an sa of -0.0 counts as +0.0)
+        for i in range(N):
+            s += csa[k + i]
+        m[k] = np.float32(np.float64(s / fN) / dN)
+    order = np.argsort(m[:nw], kind="mergesort")
+    for idx in range(nw - 1, -1, -1):
+        k = order[idx]
+        r = _dea_visit(k, N, n, C, csa, cok, cl, th)
+        if r != 0:
+            for i in range(k, k + N):
+                cl[i] = r
+    for i in range(n):
+        lab[C[i]] = cl[i]
+
+
+# --------------------------------------------------------------------------------------
+# Detection kernels (the block loop)
+# --------------------------------------------------------------------------------------
+
+
+@ngjit
+def detect_simple(bands, dea, is_int, has_nodata, nodata, scale, th, passes, out):
+    """Straightforward exact detection of every pixel of ``bands`` into ``out``.
+
+    bands: (6, T, Y, X) any real dtype; out: (T, Y, X) uint8.
+    """
+    T = bands.shape[1]
+    Y = bands.shape[2]
+    X = bands.shape[3]
+    sa_b = np.empty((XB, max(T, 1)), np.float32)
+    fl_b = np.empty((XB, max(T, 1)), np.uint8)
+    lab_b = np.empty((XB, max(T, 1)), np.uint8)
+    rsa = np.empty(XB, np.float32)
+    rfl = np.empty(XB, np.uint8)
+    C = np.empty(T + 1, np.int64)
+    csa = np.empty(T + 1, np.float32)
+    cok = np.empty(T + 1, np.bool_)
+    cl = np.empty(T + 1, np.uint8)
+    chg = np.empty(T + 1, np.uint8)
+    m = np.empty(T + 1, np.float32)
+    for y in range(Y):
+        for x0 in range(0, X, XB):
+            nb = min(XB, X - x0)
+            _prep_block(
+                bands, y, x0, nb, is_int, has_nodata, nodata, scale, th, sa_b, fl_b, rsa, rfl
+            )
+            for j in range(nb):
+                sa = sa_b[j]
+                fl = fl_b[j]
+                lab = lab_b[j]
+                _init_labels(fl, lab, T)
+                for p in range(passes.shape[0]):
+                    N = passes[p]
+                    if dea:
+                        _dea_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, m)
+                    else:
+                        _seed_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, chg, m)
+                _post_rules(fl, lab, T)
+            for t in range(T):
+                for j in range(nb):
+                    out[t, y, x0 + j] = lab_b[j, t]
+
+
+# --------------------------------------------------------------------------------------
+# Spatial steps, per date, on whole images
+# --------------------------------------------------------------------------------------
+
+
+@ngjit
+def seed_filter(mask, out, min_count):
+    """Seed spatial filter of every date of ``mask`` (t, Y, X) into ``out``."""
+    nt, Y, X = mask.shape
+    for t in range(nt):
+        for r in range(Y):
+            for c in range(X):
+                out[t, r, c] = mask[t, r, c]
+        for r in range(1, Y - 1):
+            for c in range(1, X - 1):
+                v = out[t, r, c]
+                if v == 2 or v == 3:
+                    cnt = 0
+                    for dr in range(-1, 2):
+                        for dc in range(-1, 2):
+                            w = out[t, r + dr, c + dc]
+                            if w == 2 or w == 3:
+                                cnt += 1
+                    if cnt < min_count:
+                        out[t, r, c] = 1
+
+
+@ngjit
+def seed_buffer(mask, out):
+    """Seed spatial buffer of every date of ``mask`` (t, Y, X) into ``out``."""
+    nt, Y, X = mask.shape
+    cp = np.empty((Y, X), np.uint8)
+    for t in range(nt):
+        for r in range(Y):
+            for c in range(X):
+                cp[r, c] = mask[t, r, c]
+        for r in range(1, Y - 1):
+            for c in range(1, X - 1):
+                v = mask[t, r, c]
+                if v == 2 or v == 3:
+                    for dr in range(-1, 2):
+                        for dc in range(-1, 2):
+                            cp[r + dr, c + dc] = v
+        for r in range(Y):
+            for c in range(X):
+                v = mask[t, r, c]
+                out[t, r, c] = cp[r, c] if v == 1 else v
+
+
+@ngjit
+def majority(mask, out, min_count):
+    """One dea majority filter of every date of ``mask`` (t, Y, X) into ``out``."""
+    nt, Y, X = mask.shape
+    for t in range(nt):
+        for r in range(Y):
+            for c in range(X):
+                out[t, r, c] = mask[t, r, c]
+        for r in range(1, Y - 1):
+            for c in range(1, X - 1):
+                v = mask[t, r, c]
+                if v == 0:
+                    continue
+                cnt = 0
+                s = 0
+                for dr in range(-1, 2):
+                    for dc in range(-1, 2):
+                        if dr == 0 and dc == 0:
+                            continue
+                        w = mask[t, r + dr, c + dc]
+                        if w == 0:
+                            continue
+                        if v == 1:
+                            if w == 2 or w == 3:
+                                cnt += 1
+                                s += w
+                        elif w == 1:
+                            cnt += 1
+                if cnt > min_count:
+                    if v == 1:
+                        out[t, r, c] = (2 * s + cnt) // (2 * cnt)
+                    else:
+                        out[t, r, c] = 1
+
+
+#: The detection kernel _core uses (the straightforward one until the tuned one lands).
+detect = detect_simple
