@@ -142,19 +142,22 @@ def filter_file(
     ``spatial`` (the preset's whole spatial part). Runs engine kernels, so it
     is meant for a worker process, never the QGIS process.
     """
-    from tsmask_qgis import engine
+    from tsmask_qgis.engine import get_preset
+
+    try:
+        from tsmask_qgis.engine import spatial_block  # type: ignore[attr-defined]
+    except ImportError:  # the numpy layer before it is re-exported by the engine
+        from tsmask_qgis.engine._core import spatial_block
 
     stack = read_stack(src)
     if step == "seed_filter":
-        out = engine.spatial_filter(stack.data, "seed")
+        out = spatial_block(stack.data, "seed", step="filter")
     elif step == "buffer":
-        out = engine.buffer(stack.data)
+        out = spatial_block(stack.data, "seed", step="buffer")
     elif step == "majority_filter":
-        out = engine.majority_filter(stack.data, passes=passes)
+        out = spatial_block(stack.data, get_preset("dea", majority_passes=passes), step="majority")
     elif step == "spatial":
-        out = engine.spatial_filter(stack.data, preset)
-        if preset == "seed":
-            out = engine.buffer(out)
+        out = spatial_block(stack.data, preset, step="all")
     else:
         raise ValueError(f"unknown step {step!r}")
     out = np.asarray(out, dtype=np.uint8)

@@ -190,11 +190,11 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
                 src,
                 str(tmp),
                 self.STEP,
-                is_cancelled=steps.isCanceled,
+                is_cancelled=feedback.isCanceled,
                 **self._options(parameters, context),
             )
             steps.setCurrentStep(1)
-            if steps.isCanceled():
+            if feedback.isCanceled():
                 raise Cancelled("cancelled by the user")
             os.replace(tmp, out)
         except Cancelled:
