@@ -143,3 +143,68 @@ def test_algorithms_are_well_formed(processing_ready):
         if p.flags() & QgsProcessingParameterDefinition.FlagAdvanced
     }
     assert {"WORKERS", "CLOUD_SPIKE", "SHADOW_SPIKE", "BRIGHTNESS"} <= advanced
+
+
+@pytest.fixture(scope="module")
+def scene_nc(tmp_path_factory):
+    from tsmask_qgis.evaluate import make_scene
+
+    scene = make_scene(shape=(12, 16, 16), seed=1)
+    path = tmp_path_factory.mktemp("scene") / "scene.nc"
+    scene.ds.to_netcdf(path)
+    return path, scene
+
+
+def test_detect_local(processing_ready, scene_nc, tmp_path):
+    import processing
+
+    path, scene = scene_nc
+    out = tmp_path / "mask.tif"
+    processing.run("tsmask:detect_local", {"INPUT": str(path), "PRESET": 0, "OUTPUT": str(out)})
+    got, names, crs, transform = _read(out)
+    assert got.shape == (12, 16, 16) and got.dtype == np.uint8
+    assert set(np.unique(got)) <= {0, 1, 2, 3} and (got == 1).any() and (got >= 2).any()
+    assert names[:2] == ["2017-01-01", "2017-01-06"]
+    assert crs.to_epsg() == 32755 and transform.c == 690000.0
+    # the synthetic truth agrees with most pixels (the method is not perfect)
+    truth = scene.truth.values
+    assert (got == truth).mean() > 0.6
+    assert "numba" not in sys.modules
+
+
+def test_compare_masks(processing_ready, mask_stack, tmp_path):
+    import processing
+
+    path, data = mask_stack
+    ref = data.copy()
+    ref[0][ref[0] == 2] = 1  # the reference sees no cloud on the first date
+    ref_path = write_mask(tmp_path / "ref.tif", ref)
+    out = tmp_path / "report.html"
+    processing.run(
+        "tsmask:compare_masks",
+        {
+            "MASK": str(path),
+            "REFERENCE": str(ref_path),
+            "REFERENCE_KIND": 0,
+            "OUTPUT_HTML": str(out),
+        },
+    )
+    html = out.read_text()
+    assert "<table" in html.lower()
+    from tsmask_qgis.evaluate import compare
+
+    expected = compare(data, ref, reference_kind="tsmask")
+    assert expected.to_html() == html
+    assert expected.overall_accuracy < 1.0
+
+
+def test_compare_masks_refuses_other_grids(processing_ready, mask_stack, tmp_path):
+    import processing
+
+    path, _ = mask_stack
+    other = write_mask(tmp_path / "other.tif", np.ones((3, 5, 5), np.uint8))
+    with pytest.raises(QgsProcessingException, match="same grid"):
+        processing.run(
+            "tsmask:compare_masks",
+            {"MASK": str(path), "REFERENCE": str(other), "OUTPUT_HTML": str(tmp_path / "r.html")},
+        )

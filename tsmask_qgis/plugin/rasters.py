@@ -20,11 +20,13 @@ from tsmask_qgis.classes import CLEAR, NODATA
 __all__ = [
     "MaskStack",
     "clear_count",
+    "detect_file",
     "filter_file",
     "read_raw",
     "read_stack",
     "temp_path",
     "write_count",
+    "write_mask_dataarray",
     "write_stack",
 ]
 
@@ -172,3 +174,51 @@ def read_raw(path: str | os.PathLike[str]) -> np.ndarray:
 
     with rasterio.open(path) as src:
         return src.read()
+
+
+def _date_names(times: Any) -> list[str]:
+    return [str(np.datetime64(t, "D")) for t in np.asarray(times)]
+
+
+def write_mask_dataarray(mask: Any, path: str | os.PathLike[str], *, atomic: bool = True) -> Path:
+    """Write a (time, y, x) class DataArray with an odc geobox as one band per date."""
+    geobox = mask.odc.geobox
+    profile = {"transform": geobox.affine, "crs": geobox.crs.to_wkt()}
+    data = np.asarray(mask.values, dtype=np.uint8)
+    return write_stack(path, data, profile, _date_names(mask["time"].values), atomic=atomic)
+
+
+def detect_file(
+    src: str,
+    tmp_out: str,
+    *,
+    preset: str = "seed",
+    spatial: bool = True,
+    workers: int | None = None,
+    overrides: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Worker side of local detection: load a local stack, classify, write one band per date.
+
+    Runs engine kernels (threads inside this worker process), so it is meant
+    for a worker process, never the QGIS process.
+    """
+    import xarray as xr
+
+    from tsmask_qgis.engine._core import classify_array
+    from tsmask_qgis.loaders import BANDS, load_local
+
+    ds = load_local(src)
+    bands = np.stack([np.asarray(ds[b].values, dtype=np.float32) for b in BANDS])
+    classes = classify_array(
+        bands,
+        preset=preset,
+        spatial=spatial,
+        workers=workers,
+        runner="threads",
+        **(overrides or {}),
+    )
+    mask = xr.DataArray(classes, dims=("time", "y", "x"), coords={"time": ds["time"].values})
+    geobox = ds.odc.geobox
+    profile = {"transform": geobox.affine, "crs": geobox.crs.to_wkt()}
+    write_stack(tmp_out, classes, profile, _date_names(mask["time"].values), atomic=False)
+    return {"dates": int(classes.shape[0]), "shape": list(classes.shape[1:])}

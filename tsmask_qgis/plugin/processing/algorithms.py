@@ -488,9 +488,7 @@ class _DetectAlgorithm(TsmaskAlgorithm):
             QgsProcessingParameterRasterDestination(self.OUTPUT, "Mask (one band per date)")
         )
 
-    def _classify(self, ds, parameters, context, steps: QgsProcessingMultiStepFeedback, first: int):
-        from tsmask_qgis.engine import classify
-
+    def _method(self, parameters, context) -> tuple[str, bool, int | None, dict[str, float]]:
         preset = PRESETS[self.parameterAsEnum(parameters, self.PRESET, context)]
         spatial = self.parameterAsBool(parameters, self.SPATIAL, context)
         workers = self.parameterAsInt(parameters, self.WORKERS, context) or None
@@ -499,6 +497,12 @@ class _DetectAlgorithm(TsmaskAlgorithm):
             key = name.upper()
             if parameters.get(key) not in (None, ""):
                 overrides[name] = self.parameterAsDouble(parameters, key, context)
+        return preset, spatial, workers, overrides
+
+    def _classify(self, ds, parameters, context, steps: QgsProcessingMultiStepFeedback, first: int):
+        from tsmask_qgis.engine import classify
+
+        preset, spatial, workers, overrides = self._method(parameters, context)
         steps.setCurrentStep(first)
         steps.pushInfo(f"Detecting with the {preset} preset in worker processes…")
         return classify(
@@ -512,18 +516,12 @@ class _DetectAlgorithm(TsmaskAlgorithm):
         )
 
     def _write(self, mask, parameters, context, steps, step: int) -> dict[str, Any]:
-        import numpy as np
-
         from tsmask_qgis.plugin.processing.postprocess import MASK_STYLER
-        from tsmask_qgis.plugin.rasters import write_stack
+        from tsmask_qgis.plugin.rasters import write_mask_dataarray
 
         steps.setCurrentStep(step)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        times = [np.datetime64(t, "D").astype(dt.date).isoformat() for t in mask["time"].values]
-        transform = mask.odc.geobox.affine if hasattr(mask, "odc") else None
-        crs = mask.odc.geobox.crs if hasattr(mask, "odc") else None
-        profile = {"transform": transform, "crs": str(crs) if crs is not None else None}
-        write_stack(out, np.asarray(mask.values, dtype=np.uint8), profile, times)
+        write_mask_dataarray(mask, out)
         self._style_output(context, out, MASK_STYLER, "tsmask mask")
         return {self.OUTPUT: out}
 
@@ -560,22 +558,44 @@ class DetectLocalAlgorithm(_DetectAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):
         self._check()
-        from tsmask_qgis.loaders import load_local
+        from tsmask_qgis.plugin._worker import run_in_process
+        from tsmask_qgis.plugin.processing.postprocess import MASK_STYLER
+        from tsmask_qgis.plugin.rasters import temp_path
 
-        steps = QgsProcessingMultiStepFeedback(3, feedback)
+        steps = QgsProcessingMultiStepFeedback(2, feedback)
         path = self.parameterAsFile(parameters, self.INPUT, context)
         if not path or not os.path.exists(path):
             raise QgsProcessingException(f"The local stack {path!r} does not exist.")
+        preset, spatial, workers, overrides = self._method(parameters, context)
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        tmp = temp_path(out)
         steps.setCurrentStep(0)
-        steps.pushInfo(f"Reading {path}")
+        steps.pushInfo(f"Reading {path}; detecting with the {preset} preset in a worker process")
         try:
-            ds = load_local(path)
-            mask = self._classify(ds, parameters, context, steps, 1)
+            info = run_in_process(
+                "tsmask_qgis.plugin.rasters:detect_file",
+                path,
+                str(tmp),
+                is_cancelled=feedback.isCanceled,
+                preset=preset,
+                spatial=spatial,
+                workers=workers,
+                overrides=overrides,
+            )
+            steps.setCurrentStep(1)
+            if feedback.isCanceled():
+                raise Cancelled("cancelled by the user")
+            os.replace(tmp, out)
         except Cancelled:
             raise QgsProcessingException("Cancelled: no output was written.") from None
         except (ValueError, OSError) as exc:
             raise QgsProcessingException(str(exc)) from exc
-        return self._write(mask, parameters, context, steps, 2)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        steps.pushInfo(f"{info['dates']} dates of {info['shape'][0]} x {info['shape'][1]} pixels.")
+        self._style_output(context, out, MASK_STYLER, "tsmask mask")
+        return {self.OUTPUT: out}
 
 
 class DetectStacAlgorithm(_DetectAlgorithm):
