@@ -54,16 +54,15 @@ def mask_stack(tmp_path: Path) -> tuple[Path, np.ndarray]:
     return path, data
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def processing_ready(qgis_app, qgis_processing):
-    """Processing initialised and the tsmask provider registered."""
+    """Processing initialised and the tsmask provider registered for one test."""
     from qgis.core import QgsApplication
 
     from tsmask_qgis.plugin.processing.provider import TsmaskProvider
 
     registry = QgsApplication.processingRegistry()
-    provider = registry.providerById("tsmask")
-    if provider is None:
-        provider = TsmaskProvider()
-        registry.addProvider(provider)
+    provider = TsmaskProvider()
+    assert registry.addProvider(provider)
     yield provider
+    registry.removeProvider(provider)

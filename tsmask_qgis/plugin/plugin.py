@@ -51,8 +51,10 @@ class TsmaskPlugin:
         from tsmask_qgis.plugin.processing.provider import TsmaskProvider
 
         if self.provider is None:
-            self.provider = TsmaskProvider()
-            QgsApplication.processingRegistry().addProvider(self.provider)
+            provider = TsmaskProvider()
+            # addProvider refuses (and deletes) a provider whose id is already registered.
+            if QgsApplication.processingRegistry().addProvider(provider):
+                self.provider = provider
 
     def initGui(self) -> None:
         """Add the toolbar button and menu entry; report missing packages once."""
