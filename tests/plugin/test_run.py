@@ -35,7 +35,7 @@ def _outcome(task):
 
 def test_run_adds_styled_temporal_layers(
     qgis_app, qgis_iface, qgis_new_project, scene_nc, tmp_path
-):  # noqa: F811
+):
     path, scene = scene_nc
     plugin = tsmask_qgis.classFactory(qgis_iface)
     plugin.initGui()
