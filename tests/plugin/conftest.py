@@ -66,3 +66,13 @@ def processing_ready(qgis_app, qgis_processing):
     assert registry.addProvider(provider)
     yield provider
     registry.removeProvider(provider)
+
+
+@pytest.fixture(scope="session")
+def scene_nc(tmp_path_factory):
+    from tsmask_qgis.evaluate import make_scene
+
+    scene = make_scene(shape=(12, 16, 16), seed=1)
+    path = tmp_path_factory.mktemp("scene") / "scene.nc"
+    scene.ds.to_netcdf(path)
+    return path, scene

@@ -9,12 +9,11 @@ import rasterio
 from qgis.core import QgsProcessingModelAlgorithm
 
 import tsmask_qgis.plugin
-from tests.plugin.test_processing import scene_nc  # noqa: F401 - fixture
 
 MODEL = Path(tsmask_qgis.plugin.__file__).parent / "models" / "detect_filter_buffer.model3"
 
 
-def test_model_detect_filter_buffer(processing_ready, scene_nc, tmp_path):  # noqa: F811
+def test_model_detect_filter_buffer(processing_ready, scene_nc, tmp_path):
     import processing
 
     path, _ = scene_nc

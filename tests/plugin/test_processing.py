@@ -145,16 +145,6 @@ def test_algorithms_are_well_formed(processing_ready):
     assert {"WORKERS", "CLOUD_SPIKE", "SHADOW_SPIKE", "BRIGHTNESS"} <= advanced
 
 
-@pytest.fixture(scope="module")
-def scene_nc(tmp_path_factory):
-    from tsmask_qgis.evaluate import make_scene
-
-    scene = make_scene(shape=(12, 16, 16), seed=1)
-    path = tmp_path_factory.mktemp("scene") / "scene.nc"
-    scene.ds.to_netcdf(path)
-    return path, scene
-
-
 def test_detect_local(processing_ready, scene_nc, tmp_path):
     import processing
 

@@ -9,7 +9,6 @@ import time
 from qgis.core import QgsPalettedRasterRenderer, QgsProject, QgsTask
 
 import tsmask_qgis
-from tests.plugin.test_processing import scene_nc  # noqa: F401 - fixture
 from tests.plugin.test_task import _wait
 from tsmask_qgis.plugin.convert import LOCAL, RunSettings
 
@@ -59,7 +58,7 @@ def test_run_adds_styled_temporal_layers(
     assert "numba" not in sys.modules
 
 
-def test_run_cancel_keeps_no_files(qgis_app, qgis_iface, scene_nc, tmp_path):  # noqa: F811
+def test_run_cancel_keeps_no_files(qgis_app, qgis_iface, scene_nc, tmp_path):
     path, _ = scene_nc
     plugin = tsmask_qgis.classFactory(qgis_iface)
     plugin.initGui()
