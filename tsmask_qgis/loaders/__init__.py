@@ -1,0 +1,38 @@
+"""Loading Sentinel-2 surface reflectance: STAC catalogues and local stacks.
+
+Everything here returns the loaders' Dataset convention (``docs/api.md``): float32
+reflectance 0..1 with NaN nodata, variables ``blue green red nir swir1 swir2`` on
+``(time, y, x)``, georeferenced as odc-stac writes it, lazy (dask-backed).
+Importing this package imports neither numba nor qgis.
+"""
+
+from tsmask_qgis.loaders._errors import InputError, LoadError, SearchError
+from tsmask_qgis.loaders._local import BAND_ALIASES, band_name, load_local
+from tsmask_qgis.loaders._request import REQUEST_HELP, SENTINEL2_START, Request, utm_crs
+from tsmask_qgis.loaders._sources import (
+    BANDS,
+    DEFAULT_SOURCE,
+    SOURCES,
+    Source,
+    get_source,
+    source_names,
+)
+
+__all__ = [
+    "BANDS",
+    "BAND_ALIASES",
+    "DEFAULT_SOURCE",
+    "REQUEST_HELP",
+    "SENTINEL2_START",
+    "SOURCES",
+    "InputError",
+    "LoadError",
+    "Request",
+    "SearchError",
+    "Source",
+    "band_name",
+    "get_source",
+    "load_local",
+    "source_names",
+    "utm_crs",
+]
