@@ -259,19 +259,26 @@ def _step(progress: Progress | None, name: str) -> Progress | None:
 
 
 def _engine_progress(progress: Progress | None, spatial: bool) -> Progress | None:
-    """Route the engine's reports to the detect and spatial steps."""
+    """Route the engine's reports to the detect and spatial steps.
+
+    The engine's fraction covers both steps, so it maps linearly onto their
+    joint share of the bar (monotone, whatever the engine's own split); its
+    message decides the step name, which never goes back from spatial to detect.
+    """
     if progress is None:
         return None
-    detect = _step(progress, "detect")
-    spat = _step(progress, "spatial")
-    assert detect is not None and spat is not None
+    names = list(STEP_WEIGHTS)
+    total = sum(STEP_WEIGHTS.values())
+    lo = sum(STEP_WEIGHTS[n] for n in names[: names.index("detect")]) / total
+    hi = lo + (STEP_WEIGHTS["detect"] + STEP_WEIGHTS["spatial"]) / total
     words = ("spatial", "filter", "buffer", "majority")
+    state = {"step": "detect"}
 
     def _p(fraction: float | None, message: str) -> None:
         if spatial and any(w in message.lower() for w in words):
-            spat(fraction, message)
-        else:
-            detect(fraction, message)
+            state["step"] = "spatial"
+        overall = None if fraction is None else lo + (hi - lo) * min(max(fraction, 0.0), 1.0)
+        progress(overall, f"{state['step']}: {message}")
 
     return _p
 
@@ -438,19 +445,21 @@ class _Writer:
             self.manifest = self.manifest.with_output(p)
         self.manifest.save()
 
-    def many(
-        self, paths: Sequence[Path], write: Callable[[bool, list[Path]], Any], what: str
-    ) -> None:
-        """Like :meth:`do` for per-date files: ``write(overwrite, skip)``."""
+    def many(self, paths: Sequence[Path], write: Callable[..., Any], what: str) -> None:
+        """Like :meth:`do` for per-date files: ``write(overwrite, skip, on_written)``,
+        recording each file as it is completed (so an interruption keeps them)."""
         self.paths.extend(paths)
         skip = [p for p in paths if self.complete(p)]
         self.reused.extend(skip)
-        if len(skip) < len(paths):
-            report(self.progress, None, what)
-            write(self.job.overwrite or self.reuse, skip)
-        for p in paths:
-            self.manifest = self.manifest.with_output(p)
-        self.manifest.save()
+        if len(skip) == len(paths):
+            return
+        report(self.progress, None, what)
+
+        def written(path: Path) -> None:
+            self.manifest = self.manifest.with_output(path)
+            self.manifest.save()
+
+        write(self.job.overwrite or self.reuse, skip, written)
 
 
 def _check_existing(job: Job, same_job: bool) -> None:
@@ -538,8 +547,8 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         cogs = layout["cog"]
         w.many(
             cogs,
-            lambda ow, skip: writers.write_cogs(
-                mask, out / "cog", overwrite=ow, skip=skip, progress=p
+            lambda ow, skip, done: writers.write_cogs(
+                mask, out / "cog", overwrite=ow, skip=skip, progress=p, on_written=done
             ),
             "mask COGs",
         )
@@ -602,8 +611,8 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         tc = layout["truecolour"]
         w.many(
             tc,
-            lambda ow, skip: writers.write_truecolour(
-                ds, out / "truecolour", overwrite=ow, skip=skip, progress=p
+            lambda ow, skip, done: writers.write_truecolour(
+                ds, out / "truecolour", overwrite=ow, skip=skip, progress=p, on_written=done
             ),
             "true-colour COGs",
         )

@@ -309,6 +309,17 @@ def _first_at_or_after(C, n, date):
 
 
 @ngjit
+def _dea_test(m2, mid, th):
+    """0: no change, 2: cloud, 3: shadow (dea step 3; "otherwise" is the else of m2 > mid)."""
+    if m2 > mid:
+        if (m2 - mid) / mid > th[TH_CSPIKE] and m2 > th[TH_CFLOOR]:
+            return 2
+    elif (mid - m2) / m2 > th[TH_SSPIKE] and m2 < th[TH_SCEIL]:
+        return 3
+    return 0
+
+
+@ngjit
 def _dea_visit(k, N, n, C, csa, cok, cl, th):
     """Test dea window k on the current labels: 0 no change, 2 cloud, 3 shadow."""
     s = F0
@@ -332,14 +343,7 @@ def _dea_visit(k, N, n, C, csa, cok, cl, th):
         # positions with date <= a - h - 1, downwards
         p = _first_at_or_after(C, n, a - h) - 1
         m3, ok = _dea_side(p, -1, -1, N, csa, cok, cl)
-    mid = (m1 + m3) / F2
-    if m2 > mid:
-        if (m2 - mid) / mid > th[TH_CSPIKE] and m2 > th[TH_CFLOOR]:
-            return 2
-    else:
-        if (mid - m2) / m2 > th[TH_SSPIKE] and m2 < th[TH_SCEIL]:
-            return 3
-    return 0
+    return _dea_test(m2, (m1 + m3) / F2, th)
 
 
 @ngjit
@@ -506,5 +510,348 @@ def majority(mask, out, min_count):
                         out[t, r, c] = 1
 
 
-#: The detection kernel _core uses (the straightforward one until the tuned one lands).
-detect = detect_simple
+# --------------------------------------------------------------------------------------
+# Tuned passes: no sorting
+#
+# Visiting a window whose test changes nothing has no effect. So every window
+# is first tested against the pass-start labels (all positions of C are 1
+# then, so the neighbour walk reduces to indexing the list of dark_ok
+# positions); only the windows that pass go into a heap keyed by the exact
+# visit order. When a popped window changes labels, the not-yet-visited
+# windows whose walk (or, in dea, own window) covers the changed positions are
+# pushed too. Every popped window is re-tested exactly on the current labels,
+# so the result is that of the full sorted visit.
+# --------------------------------------------------------------------------------------
+
+
+@ngjit
+def _before(a, b, key):
+    """True when window a is visited before window b.
+
+    Visit order: key descending, ties larger index first; NaN keys first (the
+    reverse of a stable ascending sort, which puts NaN last).
+    """
+    ka = key[a]
+    kb = key[b]
+    if ka > kb:
+        return True
+    if ka < kb:
+        return False
+    if ka == kb:
+        return a > b
+    na = np.isnan(ka)
+    if na == np.isnan(kb):
+        return a > b
+    return na
+
+
+@ngjit
+def _heap_push(heap, hn, k, key):
+    i = hn
+    heap[i] = k
+    while i > 0:
+        p = (i - 1) >> 1
+        if _before(heap[i], heap[p], key):
+            tmp = heap[p]
+            heap[p] = heap[i]
+            heap[i] = tmp
+            i = p
+        else:
+            break
+    return hn + 1
+
+
+@ngjit
+def _heap_pop(heap, hn, key):
+    top = heap[0]
+    hn -= 1
+    if hn > 0:
+        heap[0] = heap[hn]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= hn:
+                break
+            if c + 1 < hn and _before(heap[c + 1], heap[c], key):
+                c += 1
+            if _before(heap[c], heap[i], key):
+                tmp = heap[c]
+                heap[c] = heap[i]
+                heap[i] = tmp
+                i = c
+            else:
+                break
+    return top, hn
+
+
+@ngjit
+def _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL):
+    """Positions of the clear dates, their sa and dark_ok, and the dark_ok index.
+
+    Returns (n, nok). ``cntL[i]`` is the number of dark_ok positions before i.
+    """
+    n = 0
+    for t in range(T):
+        C[n] = t
+        n += lab[t] == 1
+    nok = 0
+    for i in range(n):
+        t = C[i]
+        v = sa[t]
+        ok = (fl[t] & DARK) != 0
+        csa[i] = v
+        cok[i] = ok
+        cl[i] = 1
+        chg[i] = 0
+        cntL[i] = nok
+        okv[nok] = v
+        okp[nok] = i
+        nok += ok
+    cntL[n] = nok
+    return n, nok
+
+
+@ngjit
+def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u):
+    C = w_i[0]
+    okp = w_i[1]
+    cntL = w_i[2]
+    lo = w_i[3]
+    hi = w_i[4]
+    heap = w_i[5]
+    csa = w_f[0]
+    okv = w_f[1]
+    m = w_f[2]
+    cl = w_u[0]
+    cok = w_u[1]
+    chg = w_u[2]
+    r0 = w_u[3]
+    inheap = w_u[4]
+    n = 0
+    for t in range(T):
+        n += lab[t] == 1
+    if n < 3 * N:
+        return
+    n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
+    nw = n - N + 1
+    fN = np.float32(N)
+    for k in range(nw):
+        s = F0
+        for i in range(N):
+            s += csa[k + i]
+        m[k] = s / fN
+    need = 2 * N
+    fneed = np.float32(need)
+    span = 0
+    hn = 0
+    for k in range(nw):
+        L = cntL[k]
+        Rs = cntL[k + N]
+        R = nok - Rs
+        if L + R < need:
+            mid = F0
+            lo_k = 0
+            hi_k = n - 1
+        else:
+            tl = min(L, max(N, need - R))
+            tr = need - tl
+            npair = min(tl, tr)
+            s = F0
+            for i in range(npair):
+                s += okv[L - 1 - i]
+                s += okv[Rs + i]
+            for i in range(npair, tl):
+                s += okv[L - 1 - i]
+            for i in range(npair, tr):
+                s += okv[Rs + i]
+            mid = s / fneed
+            lo_k = 0 if tl < tr else okp[L - tl]
+            hi_k = n - 1 if tr < tl else okp[Rs + tr - 1]
+        lo[k] = lo_k
+        hi[k] = hi_k
+        span = max(span, hi_k - lo_k)
+        r = _seed_test(m[k], mid, th)
+        r0[k] = r
+        inheap[k] = 0
+        if r != 0:
+            hn = _heap_push(heap, hn, k, m)
+            inheap[k] = 1
+    napplied = 0
+    while hn > 0:
+        j, hn = _heap_pop(heap, hn, m)
+        if chg[j]:
+            continue
+        if napplied == 0:
+            r = r0[j]
+        else:
+            r = _seed_test(m[j], _seed_walk(j, N, n, csa, cok, cl), th)
+        if r == 0:
+            continue
+        napplied += 1
+        affects = False
+        for i in range(j, j + N):
+            if cl[i] == 1 and cok[i]:
+                affects = True
+            cl[i] = r
+            chg[i] = 1
+        if affects:
+            last = j + N - 1
+            for i in range(max(0, j - span), min(nw, last + span + 1)):
+                if (
+                    inheap[i] == 0
+                    and chg[i] == 0
+                    and lo[i] <= last
+                    and hi[i] >= j
+                    and _before(j, i, m)
+                ):
+                    hn = _heap_push(heap, hn, i, m)
+                    inheap[i] = 1
+    for i in range(n):
+        lab[C[i]] = cl[i]
+
+
+@ngjit
+def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u):
+    C = w_i[0]
+    okp = w_i[1]
+    cntL = w_i[2]
+    lo = w_i[3]
+    hi = w_i[4]
+    heap = w_i[5]
+    csa = w_f[0]
+    okv = w_f[1]
+    m = w_f[2]
+    key = w_f[3]
+    cl = w_u[0]
+    cok = w_u[1]
+    chg = w_u[2]
+    r0 = w_u[3]
+    inheap = w_u[4]
+    n = 0
+    for t in range(T):
+        n += lab[t] == 1
+    if n < N:
+        return
+    n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
+    nw = n - N + 1
+    fN = np.float32(N)
+    dN = np.float64(N)
+    for k in range(nw):
+        s = F0
+        for i in range(N):
+            s += csa[k + i]
+        mk = s / fN
+        m[k] = mk
+        key[k] = np.float32(np.float64(mk) / dN)
+    h = (3 * N) // 2
+    span = 0
+    hn = 0
+    for k in range(nw):
+        lo_k = k
+        hi_k = k + N - 1
+        L = cntL[k]
+        if L >= N:
+            s = F0
+            for i in range(N):
+                s += okv[L - 1 - i]
+            m1 = s / fN
+            lo_k = okp[L - N]
+        else:
+            lo_k = 0
+            q0 = cntL[_first_at_or_after(C, n, C[k + N - 1] + 1 + h)]
+            if nok - q0 >= N:
+                s = F0
+                for i in range(N):
+                    s += okv[q0 + i]
+                m1 = s / fN
+                hi_k = max(hi_k, okp[q0 + N - 1])
+            else:
+                m1 = F0
+                hi_k = n - 1
+        Rs = cntL[k + N]
+        if nok - Rs >= N:
+            s = F0
+            for i in range(N):
+                s += okv[Rs + i]
+            m3 = s / fN
+            hi_k = max(hi_k, okp[Rs + N - 1])
+        else:
+            hi_k = n - 1
+            q1 = cntL[_first_at_or_after(C, n, C[k] - h)] - 1
+            if q1 + 1 >= N:
+                s = F0
+                for i in range(N):
+                    s += okv[q1 - i]
+                m3 = s / fN
+                lo_k = min(lo_k, okp[q1 - N + 1])
+            else:
+                m3 = F0
+                lo_k = 0
+        lo[k] = lo_k
+        hi[k] = hi_k
+        span = max(span, hi_k - lo_k)
+        r = _dea_test(m[k], (m1 + m3) / F2, th)
+        r0[k] = r
+        inheap[k] = 0
+        if r != 0:
+            hn = _heap_push(heap, hn, k, key)
+            inheap[k] = 1
+    napplied = 0
+    while hn > 0:
+        j, hn = _heap_pop(heap, hn, key)
+        if napplied == 0:
+            r = r0[j]
+        else:
+            r = _dea_visit(j, N, n, C, csa, cok, cl, th)
+        if r == 0:
+            continue
+        napplied += 1
+        for i in range(j, j + N):
+            cl[i] = r
+        # Every window test passes only with a clear date in the window, so a
+        # clear date became cloud/shadow: re-queue the windows that can see it.
+        last = j + N - 1
+        for i in range(max(0, j - span), min(nw, last + span + 1)):
+            if inheap[i] == 0 and lo[i] <= last and hi[i] >= j and _before(j, i, key):
+                hn = _heap_push(heap, hn, i, key)
+                inheap[i] = 1
+    for i in range(n):
+        lab[C[i]] = cl[i]
+
+
+@ngjit
+def detect(bands, dea, is_int, has_nodata, nodata, scale, th, passes, out):
+    """Exact detection of every pixel of ``bands`` into ``out`` (the tuned kernel).
+
+    bands: (6, T, Y, X) any real dtype; out: (T, Y, X) uint8.
+    """
+    T = bands.shape[1]
+    Y = bands.shape[2]
+    X = bands.shape[3]
+    Tm = max(T, 1)
+    sa_b = np.empty((XB, Tm), np.float32)
+    fl_b = np.empty((XB, Tm), np.uint8)
+    lab_b = np.empty((XB, Tm), np.uint8)
+    rsa = np.empty(XB, np.float32)
+    rfl = np.empty(XB, np.uint8)
+    w_i = np.empty((6, T + 2), np.int64)
+    w_f = np.empty((4, T + 2), np.float32)
+    w_u = np.zeros((5, T + 2), np.uint8)
+    for y in range(Y):
+        for x0 in range(0, X, XB):
+            nb = min(XB, X - x0)
+            _prep_block(bands, y, x0, nb, is_int, has_nodata, nodata, scale, th, sa_b, fl_b, rsa, rfl)
+            for j in range(nb):
+                sa = sa_b[j]
+                fl = fl_b[j]
+                lab = lab_b[j]
+                _init_labels(fl, lab, T)
+                for p in range(passes.shape[0]):
+                    if dea:
+                        _dea_pass(sa, fl, lab, T, passes[p], th, w_i, w_f, w_u)
+                    else:
+                        _seed_pass(sa, fl, lab, T, passes[p], th, w_i, w_f, w_u)
+                _post_rules(fl, lab, T)
+            for t in range(T):
+                for j in range(nb):
+                    out[t, y, x0 + j] = lab_b[j, t]

@@ -4,7 +4,7 @@ true-colour COGs and the clear-observation count."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -99,14 +99,16 @@ def write_cogs(
     resampling: str = "MODE",
     skip: Sequence[Path] = (),
     progress: Progress | None = None,
+    on_written: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """One Cloud-Optimized GeoTIFF per date: ``{folder}/{prefix}_{date}.tif``.
 
     uint8, nodata 0 (no observation), a colour table from ``tsmask_qgis.classes``,
     DEFLATE compression and internal overviews resampled with ``resampling``
     (``MODE`` or ``NEAREST``: classes must not be averaged). Paths listed in
-    ``skip`` are complete outputs of an interrupted run and are not rewritten.
-    Returns every date's path, in time order.
+    ``skip`` are complete outputs of an interrupted run and are not rewritten;
+    ``on_written(path)`` is called as each file is completed. Returns every
+    date's path, in time order.
     """
     if resampling.upper() not in ("MODE", "NEAREST"):
         raise ValueError("class overviews must use MODE or NEAREST resampling")
@@ -133,6 +135,8 @@ def write_cogs(
                 descriptions=[label],
                 tags={**class_tags(), "DATE": label},
             )
+        if on_written is not None:
+            on_written(path)
     report_date(progress, len(paths), len(paths), "mask COGs")
     return paths
 
@@ -235,6 +239,7 @@ def write_truecolour(
     blocksize: int = 512,
     skip: Sequence[Path] = (),
     progress: Progress | None = None,
+    on_written: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """A true-colour COG per date (RGB uint8 + alpha) from the reflectance dataset.
 
@@ -267,6 +272,8 @@ def write_truecolour(
                 tags={"DATE": labels[t], "STRETCH": f"{stretch[0]}..{stretch[1]} reflectance"},
                 colorinterp=interp,
             )
+        if on_written is not None:
+            on_written(path)
     report_date(progress, len(paths), len(paths), "true-colour COGs")
     return paths
 

@@ -1,0 +1,200 @@
+"""Every tsmask Processing algorithm through processing.run."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import rasterio
+from qgis.core import (
+    QgsPalettedRasterRenderer,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProject,
+)
+
+from tests.plugin import spec
+from tests.plugin.conftest import write_mask
+
+
+def _read(path):
+    with rasterio.open(path) as src:
+        return src.read(), list(src.descriptions), src.crs, src.transform
+
+
+@pytest.mark.parametrize(
+    ("alg", "extra", "oracle"),
+    [
+        ("tsmask:seed_filter", {}, spec.seed_filter),
+        ("tsmask:buffer", {}, spec.seed_buffer),
+        ("tsmask:majority_filter", {"PASSES": 2}, lambda im: spec.majority(spec.majority(im))),
+    ],
+)
+def test_mask_tools_match_the_spec(processing_ready, mask_stack, tmp_path, alg, extra, oracle):
+    import processing
+
+    path, data = mask_stack
+    out = tmp_path / f"{alg.split(':')[1]}.tif"
+    result = processing.run(alg, {"INPUT": str(path), "OUTPUT": str(out), **extra})
+    assert result["OUTPUT"] == str(out)
+    got, names, crs, transform = _read(out)
+    expected = np.stack([oracle(band) for band in data])
+    np.testing.assert_array_equal(got, expected)
+    assert names == ["2020-01-01", "2020-01-06", "2020-01-11"]
+    src = _read(path)
+    assert (crs, transform) == (src[2], src[3])
+    assert not list(tmp_path.glob(".*part*"))
+    assert "numba" not in sys.modules
+
+
+def test_seed_filter_removes_an_isolated_pixel(processing_ready, tmp_path):
+    import processing
+
+    img = np.ones((1, 5, 5), np.uint8)
+    img[0, 2, 2] = 3
+    src = write_mask(tmp_path / "one.tif", img)
+    out = processing.run("tsmask:seed_filter", {"INPUT": str(src), "OUTPUT": "TEMPORARY_OUTPUT"})
+    assert (_read(out["OUTPUT"])[0] == 1).all()
+
+
+def test_output_is_styled_when_loaded(processing_ready, mask_stack, tmp_path, qgis_new_project):
+    import processing
+
+    path, _ = mask_stack
+    out = tmp_path / "styled.tif"
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    feedback = QgsProcessingFeedback()
+    result = processing.runAndLoadResults(
+        "tsmask:buffer",
+        {"INPUT": str(path), "OUTPUT": str(out)},
+        context=context,
+        feedback=feedback,
+    )
+    layers = [
+        lyr
+        for lyr in QgsProject.instance().mapLayers().values()
+        if lyr.source() == result["OUTPUT"]
+    ]
+    assert layers, "output not loaded"
+    renderer = layers[0].renderer()
+    assert isinstance(renderer, QgsPalettedRasterRenderer)
+    assert [c.value for c in renderer.classes()] == [0, 1, 2, 3]
+    assert out.with_suffix(".qml").exists()
+
+
+def test_cancel_leaves_no_output(processing_ready, mask_stack, tmp_path):
+    from qgis.core import QgsApplication
+
+    path, _ = mask_stack
+    out = tmp_path / "cancelled.tif"
+    alg = QgsApplication.processingRegistry().createAlgorithmById("tsmask:seed_filter")
+    context = QgsProcessingContext()
+    feedback = QgsProcessingFeedback()
+    timer = threading.Timer(0.3, feedback.cancel)  # while the worker process starts
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        alg.processAlgorithm({"INPUT": str(path), "OUTPUT": str(out)}, context, feedback)
+    assert time.monotonic() - t0 < 10
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_not_a_mask_is_refused(processing_ready, tmp_path):
+    import processing
+
+    src = write_mask(tmp_path / "dn.tif", np.full((1, 4, 4), 900, np.int16))
+    with pytest.raises(QgsProcessingException, match="not a tsmask class raster"):
+        processing.run("tsmask:seed_filter", {"INPUT": str(src), "OUTPUT": "TEMPORARY_OUTPUT"})
+
+
+def test_summary_table(processing_ready, mask_stack):
+    import processing
+
+    path, data = mask_stack
+    result = processing.run("tsmask:summary", {"INPUT": str(path), "OUTPUT": "memory:"})
+    layer = result["OUTPUT"]
+    rows = [f.attributes() for f in layer.getFeatures()]
+    assert [r[1] for r in rows] == ["2020-01-01", "2020-01-06", "2020-01-11"]
+    for row, band in zip(rows, data, strict=True):
+        n = band.size
+        assert row[2:6] == pytest.approx([100 * (band == v).sum() / n for v in range(4)])
+        observed = (band != 0).sum()
+        assert row[6] == pytest.approx(100 * np.isin(band, (2, 3)).sum() / observed)
+        assert sum(row[2:6]) == pytest.approx(100)
+
+
+def test_algorithms_are_well_formed(processing_ready):
+    from qgis.core import QgsApplication, QgsProcessingParameterDefinition
+
+    provider = QgsApplication.processingRegistry().providerById("tsmask")
+    for alg in provider.algorithms():
+        assert alg.shortHelpString(), alg.id()
+        fresh = alg.createInstance()
+        assert type(fresh) is type(alg) and fresh is not alg
+    detect = provider.algorithm("detect_local")
+    advanced = {
+        p.name()
+        for p in detect.parameterDefinitions()
+        if p.flags() & QgsProcessingParameterDefinition.FlagAdvanced
+    }
+    assert {"WORKERS", "CLOUD_SPIKE", "SHADOW_SPIKE", "BRIGHTNESS"} <= advanced
+
+
+def test_detect_local(processing_ready, scene_nc, tmp_path):
+    import processing
+
+    path, scene = scene_nc
+    out = tmp_path / "mask.tif"
+    processing.run("tsmask:detect_local", {"INPUT": str(path), "PRESET": 0, "OUTPUT": str(out)})
+    got, names, crs, transform = _read(out)
+    assert got.shape == (12, 16, 16) and got.dtype == np.uint8
+    assert set(np.unique(got)) <= {0, 1, 2, 3} and (got == 1).any() and (got >= 2).any()
+    assert names[:2] == ["2017-01-01", "2017-01-06"]
+    assert crs.to_epsg() == 32755 and transform.c == 690000.0
+    # the synthetic truth agrees with most pixels (the method is not perfect)
+    truth = scene.truth.values
+    assert (got == truth).mean() > 0.6
+    assert "numba" not in sys.modules
+
+
+def test_compare_masks(processing_ready, mask_stack, tmp_path):
+    import processing
+
+    path, data = mask_stack
+    ref = data.copy()
+    ref[0][ref[0] == 2] = 1  # the reference sees no cloud on the first date
+    ref_path = write_mask(tmp_path / "ref.tif", ref)
+    out = tmp_path / "report.html"
+    processing.run(
+        "tsmask:compare_masks",
+        {
+            "MASK": str(path),
+            "REFERENCE": str(ref_path),
+            "REFERENCE_KIND": 0,
+            "OUTPUT_HTML": str(out),
+        },
+    )
+    html = out.read_text()
+    assert "<table" in html.lower()
+    from tsmask_qgis.evaluate import compare
+
+    expected = compare(data, ref, reference_kind="tsmask")
+    assert expected.to_html() == html
+    assert expected.overall_accuracy < 1.0
+
+
+def test_compare_masks_refuses_other_grids(processing_ready, mask_stack, tmp_path):
+    import processing
+
+    path, _ = mask_stack
+    other = write_mask(tmp_path / "other.tif", np.ones((3, 5, 5), np.uint8))
+    with pytest.raises(QgsProcessingException, match="same grid"):
+        processing.run(
+            "tsmask:compare_masks",
+            {"MASK": str(path), "REFERENCE": str(other), "OUTPUT_HTML": str(tmp_path / "r.html")},
+        )
