@@ -637,6 +637,30 @@ def write_page(doc: Path, parts: dict[str, object]) -> None:
         "too short for a spike window (fewer than 3N clear dates for window size N) skips "
         "that pass, which is where very short series lose cloud and shadow."
     )
+    shortest = min(r.dates for r in length_runs)
+    ua = {
+        n: float(
+            np.mean(
+                [
+                    r.ev.users_accuracy["cloud"] or 0.0
+                    for r in length_runs
+                    if r.preset == "dea" and r.dates == n
+                ]
+            )
+        )
+        for n in (shortest, max(r.dates for r in base_runs))
+    }
+    if ua[shortest] < min(ua.values()) + 1e-9 and ua[shortest] < max(ua.values()) - 0.03:
+        a("")
+        a(
+            f"dea's cloud user's accuracy drops to {pct(ua[shortest])} % at {shortest} dates "
+            f"(from {pct(max(ua.values()))} %). The false cloud is spread over all dates and "
+            "mostly on rough urban pixels, which is what R(N) step 3 of `docs/algorithm.md` "
+            "predicts: in so short a series the walk for one side, and its fallback, often "
+            "find fewer than N clear dates, that side's mean counts as 0, the neighbour mean "
+            "halves, and any window brighter than the 0.14 cloud floor becomes cloud. Use "
+            "dea on series of a few dozen dates or more."
+        )
     a("")
     a("### Where the errors are (seed 7 scene, 73 dates, cloud amount 0.3)")
     a("")
