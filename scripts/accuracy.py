@@ -551,8 +551,9 @@ def write_page(doc: Path, parts: dict[str, object]) -> None:
     a(
         "- **Sentinel-2 SCL** and **DEA Fmask** (`tsmask evaluate --reference-kind scl|fmask`) "
         "are real, per-date, per-pixel labels of the same images, but they are themselves "
-        "models with known errors (SCL misses thin cloud and many shadows and calls bright "
-        "ground cloud; single-date Fmask over-flags bright surfaces and water edges). "
+        "models with errors of their own (published comparisons of Sentinel-2 cloud masks "
+        "find both missing part of the thin cloud and shadow and calling some bright "
+        "ground cloud). "
         "Agreement with them measures agreement, not accuracy: a disagreement can be "
         "either side's error. No SCL or Fmask layer ships with this project (they must be "
         "downloaded), so this page has no figures against them; run "
