@@ -19,6 +19,8 @@ from tsmask_qgis.engine._validate import validate_dataset
 from tsmask_qgis.engine.reference import reference_classify
 from tsmask_qgis.progress import Cancelled, CancelToken
 
+pytestmark = pytest.mark.filterwarnings("ignore:the input's dask chunks:RuntimeWarning")
+
 
 def _expected(ds: xr.Dataset, preset: str, spatial: bool = True) -> np.ndarray:
     bands = stack_bands(ds)
@@ -85,6 +87,13 @@ def test_streaming_really_streams(cube_int16) -> None:
     )
     assert isinstance(got.data, np.memmap)
     assert any(f"of {len(p.tiles)}" in m for m in messages)
+    np.testing.assert_array_equal(got.values, _expected(cube_int16, "seed"))
+
+
+def test_oversized_chunks_are_reported(cube_int16) -> None:
+    ds = cube_int16.chunk({"y": 37, "x": 29})
+    with pytest.warns(RuntimeWarning, match="smaller spatial chunks"):
+        got = classify(ds, runner="threads", max_memory=40_000)
     np.testing.assert_array_equal(got.values, _expected(cube_int16, "seed"))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,20 @@ def plan(stack: BandStack, *, budget: int, buffered: bool, workers: int = 1) -> 
         max_px = min(max_px, math.ceil(ny * nx / 4))
     # At least a few rows per worker in each tile, or workers starve.
     max_px = max(max_px, min(ny * nx, 64 * workers))
-    tiles = super_tiles((ny, nx), max_pixels=max_px, chunks_yx=_chunks_yx(stack))
+    chunks = _chunks_yx(stack)
+    tiles = super_tiles((ny, nx), max_pixels=max_px, chunks_yx=chunks)
+    if chunks is not None and streaming:
+        cy, cx = max(chunks[0]), max(chunks[1])
+        biggest = max(tiles, key=lambda tl: tl.size)
+        if cy > biggest.y1 - biggest.y0 or cx > biggest.x1 - biggest.x0:
+            warnings.warn(
+                f"the input's dask chunks ({cy} x {cx} pixels) are larger than the tiles "
+                f"max_memory allows ({biggest.y1 - biggest.y0} x {biggest.x1 - biggest.x0}), "
+                "so each chunk is read more than once: load with smaller spatial chunks "
+                "(e.g. chunks={'x': 512, 'y': 512}) or raise max_memory",
+                RuntimeWarning,
+                stacklevel=4,
+            )
     return Plan(tuple(tiles), streaming, budget)
 
 
