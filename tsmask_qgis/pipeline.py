@@ -354,8 +354,6 @@ def _classify(job: Job, ds: xr.Dataset, progress: Progress | None) -> xr.DataArr
     from tsmask_qgis import engine
 
     bands = ds[["blue", "green", "red", "nir", "swir1", "swir2"]]
-    if not hasattr(engine, "classify"):  # until the xarray runner is merged
-        return _classify_threads(job, bands, progress)
     with _client(job.scheduler) as client:
         kw: dict[str, Any] = {}
         if client is not None:
@@ -374,30 +372,6 @@ def _classify(job: Job, ds: xr.Dataset, progress: Progress | None) -> xr.DataArr
         if mask.chunks is not None:
             mask = mask.compute()
     return mask
-
-
-def _classify_threads(job: Job, bands: xr.Dataset, progress: Progress | None) -> xr.DataArray:
-    """The in-process thread runner on the whole cube (numpy layer of the engine)."""
-    import numpy as np
-
-    from tsmask_qgis.classes import flag_attrs
-    from tsmask_qgis.engine._core import classify_array
-
-    if job.scheduler is not None or job.runner not in ("auto", "threads"):
-        raise ValueError(f"runner {job.runner!r} / --scheduler need the engine's classify()")
-    cube = np.stack([bands[b].transpose("time", "y", "x").values for b in bands.data_vars])
-    data = classify_array(
-        cube,
-        preset=job.preset,
-        spatial=job.spatial,
-        workers=job.workers,
-        progress=_engine_progress(progress, job.spatial),
-        **dict(job.overrides),
-    )
-    coords = {k: v for k, v in bands.coords.items() if set(v.dims) <= {"time", "y", "x"}}
-    return xr.DataArray(
-        data, dims=("time", "y", "x"), coords=coords, name="tsmask", attrs=flag_attrs()
-    )
 
 
 def _quicklook_dates(job: Job, summary: Sequence[DateSummary]) -> list[str]:
@@ -487,7 +461,8 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     writers.clean_temporaries(out)
     key = job.key()
     previous = Manifest.read(out)
-    same_job = previous is not None and previous.key == key
+    # --overwrite starts afresh; otherwise an earlier run of this same job is resumed.
+    same_job = previous is not None and previous.key == key and not job.overwrite
     _check_existing(job, same_job)
     manifest = (
         previous

@@ -252,3 +252,12 @@ def test_importing_pipeline_does_not_import_numba():
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.stdout.strip() == "False False False", r.stderr
+
+
+def test_overwrite_starts_afresh(tmp_path, stack):
+    job = Job(out=tmp_path, input=stack, formats=("summary",))
+    run(job)
+    before = (tmp_path / "summary.csv").stat().st_mtime_ns
+    result = run(Job(out=tmp_path, input=stack, formats=("summary",), overwrite=True))
+    assert result.reused == ()
+    assert (tmp_path / "summary.csv").stat().st_mtime_ns != before

@@ -155,10 +155,18 @@ def test_match_grid_resamples_a_coarser_reference(scene):
 
 
 def _cli(argv):
+    from tsmask_qgis.cli import main
+
+    return main(["evaluate", *argv])
+
+
+def test_register_adds_the_subcommand():
     parser = argparse.ArgumentParser(prog="tsmask")
     register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["evaluate", *argv])
-    return args.func(args)
+    args = parser.parse_args(
+        ["evaluate", "--mask", "m.tif", "--reference", "r", "--reference-kind", "fmask"]
+    )
+    assert args.reference_kind == "fmask" and callable(args.func)
 
 
 def test_cli_writes_the_report(tmp_path, scene, capsys):
@@ -194,22 +202,36 @@ def test_cli_writes_the_report(tmp_path, scene, capsys):
     assert d["confusion"][0][2] == n_shadow
     assert d["producers_accuracy"]["cloud_shadow"] == 0.0
     assert d["reference_kind"] == "scl" and d["dates"] == 5
+    # A second run does not replace the report unless asked to.
+    argv = [
+        "--mask",
+        str(tmp_path / "mask.tif"),
+        "--reference",
+        str(tmp_path / "scl"),
+        "--reference-kind",
+        "scl",
+        "--out",
+        str(tmp_path / "rep"),
+    ]
+    assert _cli(argv) == 6
+    assert "--overwrite" in capsys.readouterr().err
+    assert _cli([*argv, "--overwrite"]) == 0
 
 
 def test_cli_reports_bad_input(tmp_path, scene, capsys):
     write_multiband(tmp_path / "mask.tif", scene.truth.values, scene)
     rc = _cli(["--mask", str(tmp_path / "mask.tif"), "--reference", str(tmp_path / "none.tif")])
-    assert rc == 2
-    assert "tsmask evaluate: error:" in capsys.readouterr().err
+    assert rc == 3  # bad input
+    assert "tsmask: error:" in capsys.readouterr().err
     # An SCL file read as a four-class mask: the wrong kind is named.
     write_multiband(tmp_path / "scl.tif", to_scl(scene.truth.values), scene)
     rc = _cli(["--mask", str(tmp_path / "mask.tif"), "--reference", str(tmp_path / "scl.tif")])
-    assert rc == 2
+    assert rc == 3
     assert "not tsmask classes" in capsys.readouterr().err
 
 
 def test_cli_help_lists_the_kinds(capsys):
     with pytest.raises(SystemExit):
-        _cli(["--help"])
+        _cli(["--help"])  # argparse exits after printing the help
     out = capsys.readouterr().out
     assert "--reference-kind" in out and "oa_fmask" in out

@@ -202,3 +202,15 @@ def test_against_synthetic_truth():
     n_shadow = int((s.truth.values == 3).sum())
     assert ev.confusion[0, 2] == n_shadow
     assert ev.overall_accuracy == pytest.approx(1 - n_shadow / ev.pixels)
+
+
+def test_importing_evaluate_does_not_import_numba_or_qgis():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tsmask_qgis.evaluate, tsmask_qgis.evaluate.io, tsmask_qgis.cli.evaluate; "
+        "print('numba' in sys.modules, any(m == 'qgis' or m.startswith('qgis.') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, TextIO
 
 from tsmask_qgis.pipeline import STEP_WEIGHTS
 
 __all__ = ["TerminalProgress"]
+
+
+def _columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 class TerminalProgress:
@@ -50,13 +58,18 @@ class TerminalProgress:
 
         self.close()
         self._step = step
+        sized = _columns(self.stream) > 0
         self._bar = tqdm(
             total=100,
             desc=f"{step:<7}",
             unit="%",
             file=self.stream,
             leave=True,
-            dynamic_ncols=True,
+            disable=False,  # we decided above; tqdm's own default may disable itself
+            # some pseudo-terminals report 0 columns, which would hide the bar
+            ncols=None if sized else 100,
+            nrows=None if sized else 24,
+            dynamic_ncols=sized,
             bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed} {postfix}",
         )
 

@@ -9,7 +9,6 @@ prints the summary and writes ``evaluation.md``, ``evaluation.json``,
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +60,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="folder for the report files (default: print the summary only)",
     )
     p.add_argument(
+        "--overwrite", action="store_true", help="replace report files that exist already"
+    )
+    p.add_argument(
         "--name", default="evaluation", help="file name stem of the report (default: evaluation)"
     )
     p.add_argument("--variable", default=None, help="NetCDF variable of the mask")
@@ -76,33 +78,37 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``tsmask evaluate``; returns the exit code (0 ok, 2 bad input)."""
+    """Run ``tsmask evaluate``; returns 0.
+
+    Bad inputs raise ``ValueError``/``FileNotFoundError`` and output problems
+    ``OutputError``: ``tsmask``'s main turns them into one line and its exit codes.
+    """
     from tsmask_qgis.evaluate import compare, write_report
     from tsmask_qgis.evaluate.io import load_mask, match_grid
 
-    try:
-        mask = load_mask(args.mask, kind=args.mask_kind, variable=args.variable)
-        ref = load_mask(args.reference, kind=args.reference_kind, variable=args.reference_variable)
-        if args.resample and not _same_grid(mask, ref):
-            ref = match_grid(ref, mask)
-        ev = compare(
-            mask,
-            ref,
-            reference_kind=args.reference_kind,
-            mask_kind=args.mask_kind,
-            mask_name=Path(args.mask).name,
-            reference_name=Path(args.reference).name,
-        )
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"tsmask evaluate: error: {exc}", file=sys.stderr)
-        return 2
+    mask = load_mask(args.mask, kind=args.mask_kind, variable=args.variable)
+    ref = load_mask(args.reference, kind=args.reference_kind, variable=args.reference_variable)
+    if args.resample and not _same_grid(mask, ref):
+        ref = match_grid(ref, mask)
+    ev = compare(
+        mask,
+        ref,
+        reference_kind=args.reference_kind,
+        mask_kind=args.mask_kind,
+        mask_name=Path(args.mask).name,
+        reference_name=Path(args.reference).name,
+    )
+    if args.out:
+        # Check the folder and existing files before writing anything.
+        from tsmask_qgis.writers import check_overwrite, ensure_writable_dir
+
+        out = ensure_writable_dir(args.out)
+        stem = args.name
+        targets = [out / f"{stem}.{ext}" for ext in ("md", "json", "html")]
+        check_overwrite([*targets, out / f"{stem}_confusion.png"], overwrite=args.overwrite)
     print(ev.to_markdown(per_date=args.per_date).rstrip())
     if args.out:
-        try:
-            paths = write_report(ev, args.out, stem=args.name)
-        except OSError as exc:
-            print(f"tsmask evaluate: error: cannot write the report: {exc}", file=sys.stderr)
-            return 2
+        paths = write_report(ev, out, stem=args.name)
         print()
         for path in paths.values():
             print(f"wrote {path}")

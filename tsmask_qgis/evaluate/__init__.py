@@ -3,6 +3,7 @@
 Importing this package never imports ``numba`` or ``qgis``.
 """
 
+from tsmask_qgis.evaluate.io import load_mask, match_grid
 from tsmask_qgis.evaluate.metrics import (
     CLASS_NAMES,
     REFERENCE_KINDS,
@@ -31,7 +32,9 @@ __all__ = [
     "Scene",
     "compare",
     "confusion_png",
+    "load_mask",
     "make_scene",
+    "match_grid",
     "to_classes",
     "to_html",
     "to_json",

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -198,8 +199,11 @@ def to_html(
 
 
 def _draw_confusion(ev: Evaluation, target: Any, *, dpi: int) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    with warnings.catch_warnings():
+        # Debian's matplotlib beside the venv's warns about its 3-D toolkit; not used here.
+        warnings.filterwarnings("ignore", message="Unable to import Axes3D")
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
     c = ev.confusion.astype(np.float64)
     col = c.sum(axis=0, keepdims=True)
