@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import re
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,19 +75,20 @@ class SourceUnreachableError(ConnectionError):
     """The catalogue or its data could not be reached (network, server error, timeout)."""
 
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-
-
 def parse_size(text: str | int | None) -> int | None:
-    """``"4GB"``, ``"512MiB"``, ``"1.5g"`` or a number of bytes -> bytes (``None`` stays)."""
-    if text is None or isinstance(text, int):
-        return text
-    m = _SIZE_RE.match(str(text))
-    if not m:
-        raise ValueError(f"cannot read {text!r} as a size; write e.g. 4GB, 512MB or 2GiB")
-    unit = (m.group(2) or "b").lower().rstrip("b").rstrip("i")
-    power = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}[unit]
-    return int(float(m.group(1)) * 1024**power)
+    """``"4GB"`` (4e9), ``"512MiB"``, ``"1.5g"`` or a number of bytes -> bytes (``None`` stays).
+
+    The same reading as the engine's ``max_memory``: KB/MB/GB are powers of ten,
+    KiB/MiB/GiB powers of two.
+    """
+    if text is None:
+        return None
+    from tsmask_qgis.engine import parse_memory
+
+    try:
+        return parse_memory(text)
+    except ValueError:
+        raise ValueError(f"cannot read {text!r} as a size; write e.g. 4GB, 512MB or 2GiB") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,6 +206,12 @@ class JobResult:
     truecolour: tuple[Path, ...] = ()
     quicklooks: tuple[Path, ...] = ()
     evaluation: Path | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 600 else text[:600] + "..."
 
 
 def output_layout(job: Job, dates: Sequence[str] = ("<date>",)) -> dict[str, list[Path]]:
@@ -316,7 +323,70 @@ def _client(address: str | None) -> Iterator[Any]:
         client.close()
 
 
-def _load(job: Job, progress: Progress | None) -> xr.Dataset:
+#: Words in a loader error that mean the data could not be fetched (not that it is bad).
+_FETCH_WORDS = (
+    "http response code",
+    "timed out",
+    "timeout",
+    "connection",
+    "does not exist in the file system",
+    "could not resolve",
+    "curl error",
+)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the catalogue or its files could not be reached."""
+    if _is_network(exc):
+        return True
+    if any(c.__name__ == "LoadError" for c in type(exc).__mro__):
+        text = str(exc).lower()
+        return any(w in text for w in _FETCH_WORDS)
+    return False
+
+
+def _bands(job: Job) -> tuple[str, ...]:
+    from tsmask_qgis.loaders import BANDS
+
+    return (*BANDS, *((job.reference,) if job.reference else ()))
+
+
+def _in_cache(job: Job) -> bool:
+    """Whether the reflectance of ``job.request`` is in the local cache (a lookup, no I/O)."""
+    from tsmask_qgis.loaders import _cache
+
+    return _cache.lookup(job.request.key(_bands(job))) is not None
+
+
+def _cache_limit() -> int:
+    from tsmask_qgis.loaders import _cache
+
+    return _cache.max_bytes()
+
+
+#: The engine's streaming plan: input tile buffers take this share of max_memory, two
+#: buffers at a time (one read ahead); see ``tsmask_qgis.engine._stream.plan``.
+_BUFFER_SHARE = 0.6
+
+
+def stream_chunks(shape: tuple[int, int, int], budget: int) -> dict[str, int]:
+    """Dask chunks for a lazy load that the engine streams under ``budget`` bytes.
+
+    One chunk is no larger than the engine's super tile for that budget (full-width
+    rows while a row fits, else squares), so no chunk is read twice.
+    """
+    t, ny, nx = shape
+    per_px = 6 * max(1, t) * 4  # float32 reflectance, six bands, every date
+    max_px = max(1, int(budget * _BUFFER_SHARE / (2 * per_px)))
+    if nx <= max_px:
+        return {"time": 1, "y": max(1, min(ny, max_px // nx)), "x": nx}
+    side = max(1, math.isqrt(max_px))
+    return {"time": 1, "y": min(ny, side), "x": min(nx, side)}
+
+
+def _load(job: Job, progress: Progress | None, notes: list[str]) -> xr.Dataset:
+    """The reflectance for ``job``: local stack, cache hit, cached download or a lazy
+    stream from the catalogue (when the job is larger than ``max_memory`` or the cache)."""
     from tsmask_qgis import loaders
 
     if job.input is not None:
@@ -327,10 +397,26 @@ def _load(job: Job, progress: Progress | None) -> xr.Dataset:
         report(lp, 1.0, f"{ds.sizes['time']} dates of {ds.sizes['y']} x {ds.sizes['x']} pixels")
         return ds
     request = job.request
+    extra = _bands(job)[len(loaders.BANDS) :]
+    kw: dict[str, Any] = {"extra_bands": extra} if extra else {}
+    if job.cache and _in_cache(job):
+        # A cache hit needs no search either: nothing is read from the network.
+        report(_step(progress, "search"), 1.0, "in the local cache: no search needed")
+        notes.append("reflectance read from the local cache (nothing downloaded)")
+        ds = _fetch(loaders.load, request, progress=_step(progress, "load"), cache=True, **kw)
+        size = sum(ds[b].nbytes for b in loaders.BANDS)
+        if job.max_memory is not None and size > job.max_memory:
+            shape = (ds.sizes["time"], ds.sizes["y"], ds.sizes["x"])
+            ds = ds.chunk(stream_chunks(shape, job.max_memory))
+            notes.append(
+                f"the job needs {size / 1e6:,.1f} MB, more than --max-memory "
+                f"{job.max_memory / 1e6:,.1f} MB: streamed tile by tile from the cache"
+            )
+        return ds
     try:
         items = loaders.search(request, progress=_step(progress, "search"))
     except Exception as exc:
-        if _is_network(exc) or type(exc).__name__ == "SearchError":
+        if _unreachable(exc) or type(exc).__name__ == "SearchError":
             raise SourceUnreachableError(str(exc)) from exc
         raise
     if not items:
@@ -339,13 +425,41 @@ def _load(job: Job, progress: Progress | None) -> xr.Dataset:
             f"{request.start} to {request.end}; widen the dates or the area, or try another "
             "--source"
         )
-    kw: dict[str, Any] = {"items": items, "progress": _step(progress, "load"), "cache": job.cache}
-    if job.reference:
-        kw["extra_bands"] = (job.reference,)
+    est = loaders.estimate(request, items=items, extra_bands=extra)
+    size = int(est.memory_bytes)
+    over_budget = job.max_memory is not None and size > job.max_memory
+    over_cache = size > _cache_limit()
+    cache = job.cache and not over_budget and not over_cache
+    chunks = None
+    if over_budget:
+        assert job.max_memory is not None
+        chunks = stream_chunks(est.shape, job.max_memory)
+        notes.append(
+            f"the job needs {size / 1e6:,.1f} MB, more than --max-memory "
+            f"{job.max_memory / 1e6:,.1f} MB: streamed tile by tile from the catalogue "
+            "(not cached)"
+        )
+    elif over_cache and job.cache:
+        notes.append(
+            f"the job needs {size / 1e6:,.1f} MB, more than the cache limit "
+            f"({_cache_limit() / 1e6:,.1f} MB, TSMASK_CACHE_MAX_BYTES): streamed, not cached"
+        )
+    return _fetch(
+        loaders.load,
+        request,
+        items=items,
+        chunks=chunks,
+        progress=_step(progress, "load"),
+        cache=cache,
+        **kw,
+    )
+
+
+def _fetch(load: Callable[..., xr.Dataset], request: Any, **kw: Any) -> xr.Dataset:
     try:
-        return loaders.load(request, **kw)
+        return load(request, **kw)
     except Exception as exc:
-        if _is_network(exc):
+        if _unreachable(exc):
             raise SourceUnreachableError(str(exc)) from exc
         raise
 
@@ -476,7 +590,8 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
             return done
     manifest = Manifest(out, key, dict(manifest.outputs), False, job.describe())
 
-    ds = _load(job, progress)
+    notes: list[str] = []
+    ds = _load(job, progress, notes)
     if ds.sizes.get("time", 0) == 0:
         raise NoDataError("the input holds no dates")
     nc_path = out / "tsmask.nc"
@@ -484,7 +599,13 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         report(_step(progress, "detect"), 1.0, f"mask from {nc_path.name} (earlier run)")
         mask = writers.read_netcdf_mask(nc_path)
     else:
-        mask = _classify(job, ds, progress)
+        try:
+            mask = _classify(job, ds, progress)
+        except Exception as exc:
+            # a lazy (streamed) input reads the catalogue while it classifies
+            if job.request is not None and _unreachable(exc):
+                raise SourceUnreachableError(_one_line(exc)) from exc
+            raise
     report(_step(progress, "spatial"), 1.0, "done")
 
     wp = _step(progress, "write")
@@ -614,6 +735,7 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         truecolour=tuple(tc),
         quicklooks=tuple(quicklooks),
         evaluation=evaluation,
+        notes=tuple(notes),
     )
 
 
