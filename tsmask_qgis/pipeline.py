@@ -16,7 +16,9 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
 import math
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -326,6 +328,7 @@ def _client(address: str | None) -> Iterator[Any]:
 #: Words in a loader error that mean the data could not be fetched (not that it is bad).
 _FETCH_WORDS = (
     "http response code",
+    "response_code=",
     "timed out",
     "timeout",
     "connection",
@@ -333,6 +336,14 @@ _FETCH_WORDS = (
     "could not resolve",
     "curl error",
 )
+
+
+def _is_read_error(exc: BaseException) -> bool:
+    """An error of GDAL/rasterio reading a file (a lazy load fails this way)."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    return bool(names & {"RasterioIOError", "RasterioError", "CPLE_BaseError", "OSError"}) or (
+        _unreachable(exc)
+    )
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -382,6 +393,68 @@ def stream_chunks(shape: tuple[int, int, int], budget: int) -> dict[str, int]:
         return {"time": 1, "y": max(1, min(ny, max_px // nx)), "x": nx}
     side = max(1, math.isqrt(max_px))
     return {"time": 1, "y": min(ny, side), "x": min(nx, side)}
+
+
+_STREAMED = "streamed"  # marker in ``notes``: the dataset reads the network lazily
+
+
+class _ReadWatch(logging.Handler):
+    """Collects GDAL read failures that rasterio logs, from any thread, while installed.
+
+    A lazy (streamed) load reads the catalogue's files inside the engine's and the
+    writers' threads; GDAL reports a failed HTTP range request or a damaged block as a
+    warning and fills it with nodata. Without this watch such a hole would be silent.
+    """
+
+    PATTERNS = ("response_code", "failed", "tiffread", "truncat", "timed out", "error")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self.failed: list[str] = []  # odc-stac's "Failed to load URL ..." (names the file)
+        self._lock2 = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        with self._lock2:
+            if record.name.startswith("rasterio") and any(p in msg.lower() for p in self.PATTERNS):
+                self.messages.append(msg)
+            elif msg.startswith("Failed to load"):
+                self.failed.append(msg)
+
+    def __enter__(self) -> _ReadWatch:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)
+
+    def error(self, job: Job, what: str, exc: BaseException | None = None) -> Exception | None:
+        """The error to raise (exit 5 or 3) if a read failed since the watch began."""
+        if exc is None and not self.messages:
+            return None
+        found = [_one_line(exc)] if exc is not None else []
+        detail = self.failed[:1] or self.messages[:1]
+        first = "; ".join(dict.fromkeys([*found, *detail]))[:500]
+        src = job.request.get_source() if job.request is not None else None
+        where = f" from {src.stac_url}" if src is not None else ""
+        text = (
+            f"reading the imagery{where} failed while {what}: {first}. Nothing incomplete "
+            "was kept; try again later, or run without --max-memory to download through "
+            "the cache (which retries each file)"
+        )
+        low = first.lower()
+        if any(w in low for w in _FETCH_WORDS) or (exc is not None and _unreachable(exc)):
+            return SourceUnreachableError(text)
+        from tsmask_qgis.loaders import LoadError
+
+        return LoadError(text)
+
+    def check(self, job: Job, what: str) -> None:
+        """Raise if a read failed since the watch began."""
+        err = self.error(job, what)
+        if err is not None:
+            raise err
 
 
 def _load(job: Job, progress: Progress | None, notes: list[str]) -> xr.Dataset:
@@ -444,6 +517,8 @@ def _load(job: Job, progress: Progress | None, notes: list[str]) -> xr.Dataset:
             f"the job needs {size / 1e6:,.1f} MB, more than the cache limit "
             f"({_cache_limit() / 1e6:,.1f} MB, TSMASK_CACHE_MAX_BYTES): streamed, not cached"
         )
+    if not cache:
+        notes.append(_STREAMED)
     return _fetch(
         loaders.load,
         request,
@@ -592,6 +667,10 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
 
     notes: list[str] = []
     ds = _load(job, progress, notes)
+    streamed = _STREAMED in notes
+    notes = [n for n in notes if n != _STREAMED]
+    # a streamed dataset reads the network while the engine and the writers run
+    watch: Any = _ReadWatch() if streamed else contextlib.nullcontext()
     if ds.sizes.get("time", 0) == 0:
         raise NoDataError("the input holds no dates")
     nc_path = out / "tsmask.nc"
@@ -600,7 +679,16 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         mask = writers.read_netcdf_mask(nc_path)
     else:
         try:
-            mask = _classify(job, ds, progress)
+            with watch:
+                try:
+                    mask = _classify(job, ds, progress)
+                except Exception as exc:
+                    err = watch.error(job, "detecting", exc) if streamed else None
+                    if err is None or not _is_read_error(exc):
+                        raise
+                    raise err from exc
+            if streamed:
+                watch.check(job, "detecting")
         except Exception as exc:
             # a lazy (streamed) input reads the catalogue while it classifies
             if job.request is not None and _unreachable(exc):
@@ -692,30 +780,38 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
             "chart",
         )
     quicklooks: list[Path] = []
-    if "quicklook" in job.formats:
-        for d in _quicklook_dates(job, summary):
-            q = out / "quicklooks" / f"quicklook_{d}.png"
-            quicklooks.append(q)
-            w.do(
-                [q],
-                lambda ow, d=d, q=q: writers.write_quicklook(mask, ds, d, q, overwrite=ow),
-                "quicklooks",
-            )
     tc: list[Path] = []
-    if "truecolour" in layout:
-        p = tick("truecolour")
-        tc = layout["truecolour"]
-        w.many(
-            tc,
-            lambda ow, skip, done: writers.write_truecolour(
-                ds, out / "truecolour", overwrite=ow, skip=skip, progress=p, on_written=done
-            ),
-            "true-colour COGs",
-        )
     evaluation = None
-    if job.reference:
-        tick("evaluation")
-        evaluation = _evaluate(job, mask, ds, layout["evaluation"], w)
+    with watch:  # these read the reflectance (and SCL) again
+        if "quicklook" in job.formats:
+            for d in _quicklook_dates(job, summary):
+                q = out / "quicklooks" / f"quicklook_{d}.png"
+                quicklooks.append(q)
+                w.do(
+                    [q],
+                    lambda ow, d=d, q=q: writers.write_quicklook(mask, ds, d, q, overwrite=ow),
+                    "quicklooks",
+                )
+        if "truecolour" in layout:
+            p = tick("truecolour")
+            tc = layout["truecolour"]
+            w.many(
+                tc,
+                lambda ow, skip, done: writers.write_truecolour(
+                    ds, out / "truecolour", overwrite=ow, skip=skip, progress=p, on_written=done
+                ),
+                "true-colour COGs",
+            )
+        if job.reference:
+            tick("evaluation")
+            evaluation = _evaluate(job, mask, ds, layout["evaluation"], w)
+    if streamed:
+        try:
+            watch.check(job, "writing true colour, quicklooks or the evaluation")
+        except Exception:
+            for path in [*quicklooks, *tc, *layout.get("evaluation", [])]:
+                path.unlink(missing_ok=True)
+            raise
     report(wp, 1.0, f"{len(w.paths)} files in {out}")
 
     final = w.manifest

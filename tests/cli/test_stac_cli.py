@@ -7,9 +7,15 @@ COGs over HTTP from the front server, which counts the requests and injects faul
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 import xarray as xr
 
@@ -224,3 +230,162 @@ def test_run_all_formats_truecolour_reference_then_cache_hit(served, tmp_path, c
     assert served.server.requests() == []
     assert "read from the local cache (nothing downloaded)" in capsys.readouterr().out
     np.testing.assert_array_equal(_mask(second), _engine_mask(s.reflectance, "dea"))
+
+
+# -- bounded memory: a lazy load streamed through the engine ---------------------------------
+
+
+def test_max_memory_streams_lazily_with_identical_results(served, tmp_path, monkeypatch, cache_dir):
+    from tsmask_qgis.engine import _stream
+
+    s = served.synthetic
+    base = [*_synthetic(served.url), "--format", "netcdf", "--quiet"]
+    assert main(["run", *base, "--no-cache", "--out", str(tmp_path / "memory")]) == 0
+    in_memory = _mask(tmp_path / "memory")
+    np.testing.assert_array_equal(in_memory, _engine_mask(s.reflectance, "seed"))
+
+    loads: list[dict] = []
+    plans: list = []
+    real_load, real_plan = loaders.load, _stream.plan
+
+    def spy_load(request, **kw):
+        loads.append(kw)
+        return real_load(request, **kw)
+
+    def spy_plan(*a, **kw):
+        plans.append(real_plan(*a, **kw))
+        return plans[-1]
+
+    monkeypatch.setattr(loaders, "load", spy_load)
+    monkeypatch.setattr(_stream, "plan", spy_plan)
+    job_bytes = s.dn.sizes["time"] * s.dn.sizes["y"] * s.dn.sizes["x"] * 25
+    budget = "400KB"
+    assert job_bytes > 400_000
+    for runner in ("threads", "auto"):
+        out = tmp_path / runner
+        args = ["run", *base, "--max-memory", budget, "--runner", runner, "--out", str(out)]
+        assert main(args) == 0
+        kw = loads[-1]
+        assert kw["cache"] is False  # the lazy odc-stac graph, not a download into the cache
+        assert kw["chunks"]["x"] == s.dn.sizes["x"] and kw["chunks"]["y"] < s.dn.sizes["y"]
+        np.testing.assert_array_equal(_mask(out), in_memory)
+    # threads: the engine streamed tile by tile (several super tiles, class cube on disk)
+    assert len(plans) == 1 and plans[0].streaming and len(plans[0].tiles) > 1
+    assert loaders.list_cache() == []  # a job over the budget is not cached
+
+    # a cache hit larger than the budget is streamed from the cache, same result
+    assert main(["run", *base, "--out", str(tmp_path / "cached")]) == 0
+    served.server.clear_log()
+    out = tmp_path / "cached-streamed"
+    args = ["run", *base, "--max-memory", budget, "--runner", "threads", "--out", str(out)]
+    assert main(args) == 0
+    assert served.server.requests() == []
+    assert plans[-1].streaming and len(plans[-1].tiles) > 1
+    np.testing.assert_array_equal(_mask(out), in_memory)
+
+
+# -- faults through the command --------------------------------------------------------------
+
+
+def test_server_500_exits_5_with_one_line(served, tmp_path, capsys, fast_network):
+    area = _area(served.url)
+    with served.server.fault("/search", status=500):
+        assert main(["run", *area, "--out", str(tmp_path / "a")]) == 5
+    line = _one_line_error(capsys.readouterr().err)
+    assert f"searching the STAC catalogue {served.url} failed" in line and "HTTP 500" in line
+    with served.server.fault("/files/*", status=500):
+        assert main(["run", *area, "--out", str(tmp_path / "b")]) == 5
+        line = _one_line_error(capsys.readouterr().err)
+        assert "could not read band" in line and "of scene S2" in line and "500" in line
+        # the same through the lazy, streamed path
+        args = ["run", *area, "--max-memory", "200KB", "--out", str(tmp_path / "c")]
+        assert main(args) == 5
+        _one_line_error(capsys.readouterr().err)
+    for name in "abc":
+        assert _files(tmp_path / name) == []
+    assert loaders.list_cache() == []
+
+
+def test_empty_search_exits_4(served, tmp_path, capsys, fast_network):
+    args = _area(served.url)
+    args[args.index("--start") + 1], args[args.index("--end") + 1] = "2016-01-01", "2016-02-01"
+    assert main(["run", *args, "--out", str(tmp_path / "o")]) == 4
+    assert "no Sentinel-2 acquisitions in custom" in _one_line_error(capsys.readouterr().err)
+    assert _files(tmp_path / "o") == []
+
+
+def test_damaged_cog_exits_3_naming_the_band(served, tmp_path, capsys, fast_network, cache_dir):
+    args = _area(served.url, collection="broken")
+    args[args.index("--start") + 1] = "2022-03-31"
+    args[args.index("--end") + 1] = "2022-04-30"
+    assert main(["run", *args, "--out", str(tmp_path / "o")]) == 3
+    line = _one_line_error(capsys.readouterr().err)
+    assert "could not read band red" in line and "S2A_56HKV_20220401_0_L2A" in line
+    assert _files(tmp_path / "o") == [] and loaders.list_cache() == []
+    assert not list(cache_dir.glob(".tmp-*"))
+
+
+def test_unwritable_output_exits_6_before_any_download(served, tmp_path, capsys, cache_dir):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    served.server.clear_log()
+    for out in (blocker, blocker / "sub", Path("/proc/tsmask-out")):
+        assert main(["run", *_area(served.url), "--out", str(out)]) == 6
+        _one_line_error(capsys.readouterr().err)
+    assert served.server.requests() == []  # refused before searching or reading
+    assert blocker.read_text() == "x" and not cache_dir.exists()
+
+
+# -- cancel ------------------------------------------------------------------------------------
+
+
+def test_cancel_during_load_leaves_nothing(served, tmp_path, cache_dir, fast_network):
+    from tsmask_qgis.pipeline import Job, run
+    from tsmask_qgis.progress import Cancelled
+
+    request = loaders.Request(
+        AREA,
+        "2021-12-01",
+        "2022-03-31",
+        source="custom",
+        stac_url=served.url,
+        collections=("sentinel-2-c1-l2a",),
+    )
+    seen: list[str] = []
+
+    def progress(fraction, message):
+        seen.append(message)
+        if message.startswith("load: read") and len(seen) > 3:
+            raise Cancelled("cancelled by the test")
+
+    out = tmp_path / "o"
+    with pytest.raises(Cancelled):
+        run(Job(out=out, request=request, formats=("netcdf", "cog")), progress=progress)
+    assert any(m.startswith("load: read") for m in seen)
+    assert _files(out) == []
+    assert loaders.list_cache() == [] and not list(cache_dir.glob(".tmp-*"))
+
+
+def test_ctrl_c_exits_130_with_no_partial_files(served, tmp_path, cache_dir):
+    out = tmp_path / "o"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TSMASK_CACHE_DIR": str(cache_dir)}
+    served.server.clear_log()
+    with served.server.fault("/files/*", delay=0.5):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tsmask_qgis.cli", "run", *_area(served.url), "--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        deadline = time.monotonic() + 60
+        while not served.server.requests("/files/*") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "tsmask: cancelled; no partial output left"
+    assert "Traceback" not in stderr
+    assert _files(out) == []
+    assert not cache_dir.exists() or not any(cache_dir.iterdir())

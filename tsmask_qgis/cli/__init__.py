@@ -143,13 +143,14 @@ def _library_noise(debug: bool) -> Iterator[None]:
     import warnings
 
     root = logging.getLogger()
-    handler: logging.Handler
+    handler: logging.Handler | None = None
     if debug:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    else:
-        handler = logging.NullHandler()
-    root.addHandler(handler)
+        root.addHandler(handler)
+    elif not any(isinstance(h, logging.NullHandler) for h in root.handlers):
+        # stays: reader threads may still log while the error is printed and we exit
+        root.addHandler(logging.NullHandler())
     try:
         with warnings.catch_warnings():
             if not debug:
@@ -157,7 +158,8 @@ def _library_noise(debug: bool) -> Iterator[None]:
                 warnings.filterwarnings("ignore", message="Dataset has no geotransform")
             yield
     finally:
-        root.removeHandler(handler)
+        if handler is not None:
+            root.removeHandler(handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
