@@ -301,6 +301,10 @@ def _is_network(exc: BaseException) -> bool:
     return any(n in cls.__name__ for cls in type(exc).__mro__ for n in _NETWORK_NAMES)
 
 
+#: How long to try to reach a ``--scheduler`` before giving up (a dask duration).
+SCHEDULER_TIMEOUT = "20s"
+
+
 @contextlib.contextmanager
 def _client(address: str | None) -> Iterator[Any]:
     if address is None:
@@ -313,7 +317,7 @@ def _client(address: str | None) -> Iterator[Any]:
             "--scheduler needs the 'distributed' package: pip install distributed"
         ) from None
     try:
-        client = Client(address, timeout="20s")
+        client = Client(address, timeout=SCHEDULER_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise SourceUnreachableError(
             f"cannot reach the dask scheduler at {address} ({exc}); check the address "
@@ -852,15 +856,19 @@ def _evaluate(
             "a scene classification (SCL) asset"
         )
 
+    # DEA's scene classification is its Fmask layer (reference_kind "fmask")
+    kind = str(ds["scl"].attrs.get("reference_kind", "scl"))
+    name = "DEA Fmask" if kind == "fmask" else "Sentinel-2 SCL"
+
     def write(ow: bool) -> None:
         ev = compare(
             mask,
             ds["scl"],
-            reference_kind="scl",
+            reference_kind=kind,
             mask_name=f"tsmask {job.preset}",
-            reference_name="Sentinel-2 SCL",
+            reference_name=name,
         )
-        write_report(ev, job.out, stem="evaluation", title="tsmask against Sentinel-2 SCL")
+        write_report(ev, job.out, stem="evaluation", title=f"tsmask against {name}")
 
     w.do(paths, write, "evaluation against SCL")
     return paths[0]

@@ -389,3 +389,30 @@ def test_ctrl_c_exits_130_with_no_partial_files(served, tmp_path, cache_dir):
     assert "Traceback" not in stderr
     assert _files(out) == []
     assert not cache_dir.exists() or not any(cache_dir.iterdir())
+
+
+def test_scheduler_runs_on_a_dask_cluster(served, tmp_path, capsys, monkeypatch):
+    """--scheduler ADDRESS: the cached synthetic request classified on a dask.distributed
+    cluster gives the engine's masks; an unreachable scheduler exits 5."""
+    distributed = pytest.importorskip("distributed")
+    s = served.synthetic
+    base = [*_synthetic(served.url), "--format", "netcdf", "--quiet"]
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        out = tmp_path / "cluster"
+        assert (
+            main(["run", *base, "--scheduler", cluster.scheduler_address, "--out", str(out)]) == 0
+        )
+    np.testing.assert_array_equal(_mask(out), _engine_mask(s.reflectance, "seed"))
+    capsys.readouterr()
+    from tests.stac_server import free_port
+    from tsmask_qgis import pipeline
+
+    monkeypatch.setattr(pipeline, "SCHEDULER_TIMEOUT", "2s")
+    nobody = f"tcp://127.0.0.1:{free_port()}"
+    args = ["run", *base, "--scheduler", nobody, "--out", str(tmp_path / "none")]
+    assert main(args) == 5
+    assert f"cannot reach the dask scheduler at {nobody}" in _one_line_error(
+        capsys.readouterr().err
+    )
