@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qgis.core import (
     QgsDateTimeRange,
@@ -34,12 +35,15 @@ class ResultLayers:
 
     ``masks`` maps each acquisition date to its single-band mask raster;
     ``truecolour`` the same dates to RGB rasters; ``count`` is the
-    clear-observation-count raster.
+    clear-observation-count raster; ``summary`` the per-date class counts
+    (:class:`tsmask_qgis.writers.DateSummary`). Dates are ``datetime.date``, or
+    ``datetime.datetime`` where two acquisitions share a day.
     """
 
     masks: Mapping[dt.date, Path]
     truecolour: Mapping[dt.date, Path] = field(default_factory=dict)
     count: Path | None = None
+    summary: tuple[Any, ...] = ()
 
 
 def date_range(day: dt.date | dt.datetime) -> QgsDateTimeRange:
