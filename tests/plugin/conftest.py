@@ -103,12 +103,12 @@ def stac_catalogue(tmp_path_factory):
 
 
 @pytest.fixture
-def stac_server(stac_catalogue, monkeypatch, tmp_path):
+def stac_server(stac_catalogue, monkeypatch, tmp_path_factory):
     """The test STAC server, with short network timeouts and a private reflectance cache."""
     from tsmask_qgis.loaders import NetworkOptions, _stac
 
     monkeypatch.setattr(
         _stac, "NETWORK", NetworkOptions(timeout=5.0, retries=2, backoff=0.05, workers=4)
     )
-    monkeypatch.setenv("TSMASK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TSMASK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     return stac_catalogue[0]

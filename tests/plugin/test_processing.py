@@ -231,3 +231,26 @@ def test_compare_masks_grid_check_and_resample(processing_ready, mask_stack, tmp
     expected = compare(data, upsampled)
     assert result["MATCHED_DATES"] == 3
     assert result["OVERALL_ACCURACY"] == pytest.approx(expected.overall_accuracy)
+
+
+def test_background_processing_runs_twice(processing_ready, mask_stack, tmp_path, qgis_app):
+    """As the Processing dialog runs algorithms: QgsProcessingAlgRunnerTask, twice."""
+    from qgis.core import QgsApplication, QgsProcessingAlgRunnerTask, QgsTask
+
+    from tests.plugin.test_task import _start, _wait
+
+    path, _ = mask_stack
+    alg = QgsApplication.processingRegistry().createAlgorithmById("tsmask:compare_masks")
+    for i in range(2):
+        context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+        params = {
+            "MASK": str(path),
+            "REFERENCE": str(path),
+            "OUTPUT_HTML": str(tmp_path / f"{i}.html"),
+        }
+        task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
+        got: list = []
+        task.executed.connect(lambda ok, results, got=got: got.append((ok, results)))
+        assert _wait(_start(task), qgis_app, timeout=60) == QgsTask.Complete
+        ((ok, results),) = got
+        assert ok and results["OVERALL_ACCURACY"] == 1.0

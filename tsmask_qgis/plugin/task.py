@@ -118,8 +118,11 @@ class TsmaskTask(QgsTask):
 
     def run(self) -> bool:
         """Do the work (background thread): plain values only, no project or GUI."""
+        from tsmask_qgis.plugin._threads import call_in_thread
+
         try:
-            self.result = self._work(self._progress)
+            # A fresh Python thread, not this reused Qt pool thread (see _threads).
+            self.result = call_in_thread(self._work, self._progress)
         except Cancelled:
             return False
         except Exception as exc:

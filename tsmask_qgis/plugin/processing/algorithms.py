@@ -205,6 +205,21 @@ class TsmaskAlgorithm(QgsProcessingAlgorithm):
         if not ok:
             raise QgsProcessingException(message)
 
+    def processAlgorithm(self, parameters, context, feedback):
+        """Run :meth:`process` on a fresh Python thread and return its outputs.
+
+        Processing runs algorithms in the background on reused Qt pool threads,
+        where pyproj (used by the loaders, odc-geo and the writers) crashed QGIS
+        on the second run (see :mod:`tsmask_qgis.plugin._threads`).
+        """
+        from tsmask_qgis.plugin._threads import call_in_thread
+
+        return call_in_thread(self.process, parameters, context, feedback)
+
+    def process(self, parameters, context, feedback) -> dict[str, Any]:
+        """The algorithm's work (subclasses)."""
+        raise NotImplementedError
+
     @staticmethod
     def _style_output(context: QgsProcessingContext, path: str, styler: Any, name: str) -> None:
         if context.willLoadLayerOnCompletion(path):
@@ -255,7 +270,7 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
         """``fn(mask, workers=..., runner=..., progress=...)``: the engine function to run."""
         raise NotImplementedError
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         self._check()
         from tsmask_qgis.plugin.processing.postprocess import MASK_STYLER
         from tsmask_qgis.plugin.rasters import read_stack, write_stack
@@ -403,7 +418,7 @@ class SummaryAlgorithm(TsmaskAlgorithm):
         fields.append(QgsField("cloud_or_shadow_of_observed_pct", QVariant.Double))
         return fields
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         self._check()
         import numpy as np
 
@@ -533,7 +548,7 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.F1, "F1 of cloud or shadow"))
         self.addOutput(QgsProcessingOutputNumber(self.DATES, "Dates compared"))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         self._check()
         from tsmask_qgis.evaluate import compare, load_mask, match_grid
         from tsmask_qgis.plugin.rasters import temp_path
@@ -795,7 +810,7 @@ class DetectLocalAlgorithm(_DetectAlgorithm):
         )
         self._method_parameters()
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         self._check()
         path = self.parameterAsFile(parameters, self.INPUT, context)
         if not path or not os.path.exists(path):
@@ -927,7 +942,7 @@ class DetectStacAlgorithm(_DetectAlgorithm):
         except ValueError as exc:
             raise QgsProcessingException(str(exc)) from exc
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         self._check()
         request = self.request(parameters, context)
         return self._run_job({"request": request}, parameters, context, feedback)
