@@ -81,12 +81,18 @@ def _help(param: QgsProcessingParameterDefinition, text: str) -> QgsProcessingPa
     return param
 
 
-def _progress_adapter(feedback: QgsProcessingFeedback) -> Progress:
-    """A plain progress callback writing to ``feedback``; raises Cancelled on cancel."""
+def _progress_adapter(
+    feedback: QgsProcessingFeedback, parent: QgsProcessingFeedback | None = None
+) -> Progress:
+    """A plain progress callback writing to ``feedback``; raises Cancelled on cancel.
+
+    ``parent`` (the algorithm's own feedback, when ``feedback`` is a multi-step
+    child) is checked for cancellation too.
+    """
     last = [""]
 
     def progress(fraction: float | None, message: str) -> None:
-        if feedback.isCanceled():
+        if feedback.isCanceled() or (parent is not None and parent.isCanceled()):
             raise Cancelled("cancelled by the user")
         if fraction is not None:
             feedback.setProgress(100.0 * max(0.0, min(1.0, float(fraction))))
@@ -286,7 +292,10 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
             steps.setCurrentStep(1)
             steps.pushInfo(f"{self.displayName()} in worker processes…")
             result = step(
-                stack.data, workers=workers, runner=RUNNER, progress=_progress_adapter(steps)
+                stack.data,
+                workers=workers,
+                runner=RUNNER,
+                progress=_progress_adapter(steps, feedback),
             )
             if feedback.isCanceled():
                 raise Cancelled("cancelled by the user")
