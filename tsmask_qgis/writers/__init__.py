@@ -1,0 +1,68 @@
+"""Writers: the mask and its companions in the formats people open.
+
+Every writer writes atomically (a temporary name in the target folder, renamed
+when complete), refuses to replace an existing file unless ``overwrite=True``
+and reads class values, names and colours from :mod:`tsmask_qgis.classes`.
+Importing this package does not import numba or qgis.
+"""
+
+from tsmask_qgis.writers._atomic import (
+    MANIFEST_NAME,
+    Manifest,
+    OutputError,
+    OutputExistsError,
+    OutputNotWritableError,
+    atomic_output,
+    check_overwrite,
+    clean_temporaries,
+    ensure_writable_dir,
+)
+from tsmask_qgis.writers._envi import write_envi
+from tsmask_qgis.writers._grid import Grid, date_labels, grid_of
+from tsmask_qgis.writers._netcdf import read_netcdf_mask, write_netcdf
+from tsmask_qgis.writers._pictures import pick_dates, write_chart, write_quicklook
+from tsmask_qgis.writers._qml import qml_text, write_qml
+from tsmask_qgis.writers._raster import (
+    clear_count,
+    reflectance,
+    truecolour_rgba,
+    write_clear_count,
+    write_cogs,
+    write_multiband,
+    write_truecolour,
+)
+from tsmask_qgis.writers._summary import DateSummary, format_table, summarise, write_summary
+
+__all__ = [
+    "MANIFEST_NAME",
+    "DateSummary",
+    "Grid",
+    "Manifest",
+    "OutputError",
+    "OutputExistsError",
+    "OutputNotWritableError",
+    "atomic_output",
+    "check_overwrite",
+    "clean_temporaries",
+    "clear_count",
+    "date_labels",
+    "ensure_writable_dir",
+    "format_table",
+    "grid_of",
+    "pick_dates",
+    "qml_text",
+    "read_netcdf_mask",
+    "reflectance",
+    "summarise",
+    "truecolour_rgba",
+    "write_chart",
+    "write_clear_count",
+    "write_cogs",
+    "write_envi",
+    "write_multiband",
+    "write_netcdf",
+    "write_qml",
+    "write_quicklook",
+    "write_summary",
+    "write_truecolour",
+]

@@ -1,0 +1,138 @@
+"""Arguments shared by subcommands: the request, the preset, the engine options."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+__all__ = ["add_engine", "add_request", "make_request", "parse_overrides"]
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write YYYY-MM-DD") from None
+
+
+def add_request(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """--bbox, --start, --end, --source and the catalogue options."""
+    from tsmask_qgis.loaders import DEFAULT_SOURCE, source_names
+
+    g = parser.add_argument_group("what to load from a catalogue")
+    g.add_argument(
+        "--bbox",
+        nargs=4,
+        type=float,
+        metavar=("W", "S", "E", "N"),
+        required=required,
+        help="area in WGS84 degrees: west south east north",
+    )
+    g.add_argument("--start", type=_date, required=required, help="first date, YYYY-MM-DD")
+    g.add_argument("--end", type=_date, required=required, help="last date (inclusive)")
+    g.add_argument(
+        "--source",
+        default=DEFAULT_SOURCE,
+        choices=source_names(),
+        help=f"catalogue preset (default {DEFAULT_SOURCE}; see `tsmask sources`)",
+    )
+    g.add_argument("--resolution", type=float, default=20.0, help="pixel size in metres (20)")
+    g.add_argument("--crs", help="output CRS, e.g. EPSG:32755 (default: UTM zone of the area)")
+    g.add_argument(
+        "--cloud-cover",
+        type=float,
+        metavar="PCT",
+        help="skip scenes above this cloud cover. Off by default on purpose: the method "
+        "needs the cloudy dates too to tell cloud from ground",
+    )
+    g.add_argument("--stac-url", help="STAC API root URL (source 'custom')")
+    g.add_argument("--collection", action="append", help="STAC collection id (repeatable)")
+    g.add_argument(
+        "--band",
+        action="append",
+        metavar="NAME=ASSET",
+        help="band map override, e.g. nir=B8A (repeatable; names blue green red nir swir1 "
+        "swir2 scl)",
+    )
+
+
+def make_request(args: argparse.Namespace) -> Any:
+    """A ``loaders.Request`` from the parsed arguments."""
+    from tsmask_qgis.loaders import Request
+
+    band_map = None
+    if args.band:
+        band_map = {}
+        for item in args.band:
+            name, sep, asset = item.partition("=")
+            if not sep or not name or not asset:
+                raise ValueError(f"--band {item!r}: write NAME=ASSET, e.g. nir=B8A")
+            band_map[name.strip()] = asset.strip()
+    return Request(
+        tuple(args.bbox),
+        args.start,
+        args.end,
+        source=args.source,
+        resolution=args.resolution,
+        crs=args.crs,
+        cloud_cover=args.cloud_cover,
+        stac_url=args.stac_url,
+        collections=tuple(args.collection) if args.collection else None,
+        band_map=band_map,
+    )
+
+
+def _value(text: str) -> Any:
+    text = text.strip()
+    if "," in text:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``["cloud_spike=0.5", "passes=1,1,2"]`` -> ``{"cloud_spike": 0.5, "passes": (1, 1, 2)}``."""
+    out: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--set {item!r}: write NAME=VALUE, e.g. cloud_spike=0.5")
+        try:
+            out[name.strip()] = _value(value)
+        except ValueError:
+            raise ValueError(f"--set {item!r}: {value!r} is not a number") from None
+    return out
+
+
+def add_engine(parser: argparse.ArgumentParser) -> None:
+    """--preset, --set, --no-spatial and the runner options."""
+    from tsmask_qgis.engine import preset_names
+
+    g = parser.add_argument_group("method")
+    g.add_argument("--preset", default="seed", choices=preset_names(), help="(default seed)")
+    g.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="override a threshold of the preset, e.g. --set cloud_spike=0.5 (repeatable; "
+        "passes=1,1,2 for window sizes)",
+    )
+    g.add_argument(
+        "--no-spatial",
+        dest="spatial",
+        action="store_false",
+        help="skip the spatial steps (seed filter+buffer, dea majority)",
+    )
+    r = parser.add_argument_group("compute")
+    r.add_argument("--workers", type=int, help="threads or processes (default: all cores)")
+    r.add_argument(
+        "--runner",
+        default="auto",
+        choices=("auto", "threads", "processes", "dask"),
+        help="how the engine runs (default auto)",
+    )
+    r.add_argument("--max-memory", metavar="SIZE", help="memory budget, e.g. 4GB")
+    r.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address")

@@ -1,0 +1,470 @@
+"""The process-pool runner: kernels in plain Python worker processes.
+
+Used inside QGIS (where numba must not be imported) and whenever
+``runner="processes"``. This module imports neither numba nor qgis; the
+workers import the kernels (``_core``) themselves.
+
+- Workers are started with a plain Python interpreter found by
+  :func:`python_executable` (never ``sys.executable``, which is the QGIS
+  binary inside the desktop application), through a forkserver (Linux) or
+  spawn context.
+- Arrays travel through ``multiprocessing.shared_memory`` (or a memory-mapped
+  file for the streamed class cube), never pickled: tasks are a few numbers.
+- Progress is reported from the parent as tasks complete; every report is a
+  cancel point. Cancelling (or any error) terminates the workers at once and
+  frees the shared memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import mmap
+import os
+import queue
+import subprocess
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing import shared_memory
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ArrayRef",
+    "SharedArray",
+    "WorkerError",
+    "WorkerPool",
+    "python_executable",
+]
+
+#: Prefix of every shared-memory segment this module creates (tests look for leftovers).
+SHM_PREFIX = "tsmask_"
+
+_VERSION_SCRIPT = (
+    "import sys, importlib.util as u; "
+    "print(sys.version_info[0], sys.version_info[1], "
+    "int(u.find_spec('numba') is not None and u.find_spec('numpy') is not None))"
+)
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed; the message carries the worker's error and traceback."""
+
+
+# --------------------------------------------------------------------------- interpreter
+
+
+def _probe(exe: str) -> tuple[int, int, bool] | None:
+    """(major, minor, has numba) of an interpreter, or None if it does not run as Python."""
+    try:
+        res = subprocess.run(
+            [exe, "-c", _VERSION_SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={k: v for k, v in os.environ.items() if k != "PYTHONHOME"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    parts = res.stdout.split()
+    if res.returncode != 0 or len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1]), parts[2] == "1"
+
+
+def _candidates() -> list[str]:
+    """Interpreters to try, in order of preference."""
+    ver = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    names = [f"python{ver}", "python3", "python"]
+    out: list[str] = []
+    override = os.environ.get("TSMASK_PYTHON")
+    if override:
+        out.append(override)
+    venvs = []
+    if sys.prefix != sys.base_prefix:
+        venvs.append(sys.prefix)
+    if os.environ.get("VIRTUAL_ENV"):
+        venvs.append(os.environ["VIRTUAL_ENV"])
+    for prefix in venvs:
+        bindir = Path(prefix) / ("Scripts" if os.name == "nt" else "bin")
+        out.extend(str(bindir / n) for n in names)
+    for prefix in (sys.base_exec_prefix, sys.exec_prefix):
+        out.append(str(Path(prefix) / "bin" / f"python{ver}"))
+    # sys.executable only when it is evidently a Python (inside QGIS it is the QGIS binary).
+    if Path(sys.executable).name.lower().startswith("python"):
+        out.append(sys.executable)
+    seen: set[str] = set()
+    unique = []
+    for c in out:
+        if c not in seen and (c == override or Path(c).is_file()):
+            seen.add(c)
+            unique.append(c)
+    return unique
+
+
+@functools.lru_cache(maxsize=8)
+def _resolve(_key: tuple[str | None, str | None, str]) -> str:
+    want = (sys.version_info[0], sys.version_info[1])
+    tried = []
+    fallback = None
+    override = os.environ.get("TSMASK_PYTHON")
+    for exe in _candidates():
+        info = _probe(exe)
+        tried.append(f"{exe} ({'not runnable' if info is None else f'{info[0]}.{info[1]}'})")
+        if info is None or info[:2] != want:
+            continue
+        if info[2]:
+            return exe
+        fallback = fallback or exe
+    if fallback is not None:
+        return fallback
+    hint = (
+        f" (TSMASK_PYTHON={override} is not a working Python {want[0]}.{want[1]})"
+        if override
+        else ""
+    )
+    raise RuntimeError(
+        f"no Python {want[0]}.{want[1]} interpreter found for the worker processes{hint}; "
+        f"tried: {', '.join(tried) or 'nothing'}. Set the TSMASK_PYTHON environment variable "
+        "to the python of the environment where tsmask-qgis's dependencies are installed"
+    )
+
+
+def python_executable() -> str:
+    """The plain Python interpreter for worker processes.
+
+    In order: ``$TSMASK_PYTHON``, the virtual environment's python, then
+    ``{sys.base_exec_prefix}/bin/python3.X``; the first whose version equals
+    the running interpreter's (preferring one that can import numba). Never
+    the QGIS binary that ``sys.executable`` is inside the desktop application.
+    """
+    return _resolve(
+        (os.environ.get("TSMASK_PYTHON"), os.environ.get("VIRTUAL_ENV"), sys.executable)
+    )
+
+
+# --------------------------------------------------------------------------- shared arrays
+
+
+@dataclass(frozen=True)
+class ArrayRef:
+    """How a worker finds a shared array: a shared-memory segment or a file.
+
+    ``kind`` is ``"shm"`` (``name`` is the segment) or ``"file"`` (``name`` is
+    a path, raw C-order data from ``offset``).
+    """
+
+    kind: str
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    offset: int = 0
+
+
+class SharedArray:
+    """A numpy array in a new shared-memory segment, owned by the parent."""
+
+    def __init__(self, shape: Sequence[int], dtype: Any) -> None:
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = np.dtype(dtype)
+        nbytes = max(1, math.prod(self.shape) * self.dtype.itemsize)
+        name = f"{SHM_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
+        self._shm: shared_memory.SharedMemory | None = shared_memory.SharedMemory(
+            name=name, create=True, size=nbytes
+        )
+        self.array: np.ndarray = np.ndarray(self.shape, self.dtype, buffer=self._shm.buf)
+        self.ref = ArrayRef("shm", name, self.shape, self.dtype.str)
+
+    def close(self) -> None:
+        """Release and remove the segment (idempotent)."""
+        shm, self._shm = self._shm, None
+        if shm is None:
+            return
+        self.array = np.empty((0,), self.dtype)
+        try:
+            shm.close()
+        except BufferError:  # a view still exported: the unlink below still frees the name
+            pass
+        try:
+            shm.unlink()
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> SharedArray:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextmanager
+def open_file_array(ref: ArrayRef, *, write: bool = True) -> Iterator[np.ndarray]:
+    """Map a file-backed array for the duration of the block (keeps RSS bounded)."""
+    count = math.prod(ref.shape)
+    dtype = np.dtype(ref.dtype)
+    with open(ref.name, "r+b" if write else "rb") as f:
+        length = ref.offset + count * dtype.itemsize
+        m = mmap.mmap(f.fileno(), length, access=mmap.ACCESS_WRITE if write else mmap.ACCESS_READ)
+        try:
+            arr = np.frombuffer(m, dtype, count, ref.offset).reshape(ref.shape)
+            yield arr
+            del arr
+        finally:
+            try:
+                m.close()
+            except BufferError:  # pragma: no cover - a caller kept a view
+                pass
+
+
+# --------------------------------------------------------------------------- worker side
+
+_ATTACHED: dict[str, shared_memory.SharedMemory] = {}
+
+
+def _shm_array(ref: ArrayRef) -> np.ndarray:
+    shm = _ATTACHED.get(ref.name)
+    if shm is None:
+        shm = _ATTACHED[ref.name] = shared_memory.SharedMemory(name=ref.name)
+    return np.ndarray(ref.shape, np.dtype(ref.dtype), buffer=shm.buf, offset=ref.offset)
+
+
+@contextmanager
+def _open(ref: ArrayRef) -> Iterator[np.ndarray]:
+    if ref.kind == "shm":
+        yield _shm_array(ref)
+    else:
+        with open_file_array(ref) as arr:
+            yield arr
+
+
+def _task_detect(
+    src: ArrayRef,
+    dst: ArrayRef,
+    src_win: tuple[int, int, int, int],
+    dst_win: tuple[int, int, int, int],
+    preset: Any,
+    nodata: float | None,
+    scale: float | None,
+) -> tuple[int, bool]:
+    """Detect one tile: ``src[:, :, win]`` (6, T, y, x) -> ``dst[:, win]`` (T, y, x)."""
+    from tsmask_qgis.engine import _core
+
+    y0, y1, x0, x1 = src_win
+    with _open(src) as bands:
+        res = _core.detect_block(bands[:, :, y0:y1, x0:x1], preset, nodata=nodata, scale=scale)
+    y0, y1, x0, x1 = dst_win
+    with _open(dst) as out:
+        out[:, y0:y1, x0:x1] = res
+    return (y1 - y0) * (x1 - x0), bool(res.any())
+
+
+def _task_spatial(dst: ArrayRef, t0: int, t1: int, preset: Any, step: str) -> int:
+    """Run the spatial step(s) on whole dates ``t0:t1`` of ``dst``, in place."""
+    from tsmask_qgis.engine import _core
+
+    with _open(dst) as out:
+        res = _core.spatial_block(np.array(out[t0:t1]), preset, step=step)
+        out[t0:t1] = res
+    return t1 - t0
+
+
+def _task_fail(message: str) -> None:
+    """Raise in a worker (tests use it to check errors surface)."""
+    raise ValueError(message)
+
+
+def _task_sleep(seconds: float) -> float:
+    """Sleep in a worker (tests use it to check cancelling)."""
+    time.sleep(seconds)
+    return seconds
+
+
+_TASKS: dict[str, Callable[..., Any]] = {
+    "detect": _task_detect,
+    "spatial": _task_spatial,
+    "fail": _task_fail,
+    "sleep": _task_sleep,
+}
+
+
+def _worker_main(tasks: Any, results: Any) -> None:
+    """Loop of a worker process: run tasks until the ``None`` sentinel."""
+    while True:
+        item = tasks.get()
+        if item is None:
+            break
+        key, name, args = item
+        try:
+            results.put((key, True, _TASKS[name](*args)))
+        except BaseException as exc:  # report everything, including KeyboardInterrupt
+            tb = traceback.format_exc()
+            try:
+                import pickle
+
+                pickle.dumps(exc)
+                payload: Any = exc
+            except Exception:
+                payload = None
+            results.put((key, False, (payload, type(exc).__name__, str(exc), tb)))
+    for shm in _ATTACHED.values():
+        try:
+            shm.close()
+        except BufferError:
+            pass
+
+
+# --------------------------------------------------------------------------- parent side
+
+#: Modules the forkserver imports once; workers fork from it with the kernels loaded.
+_PRELOAD = ["tsmask_qgis.engine._procpool", "tsmask_qgis.engine._prewarm"]
+
+
+def _context(exe: str) -> Any:
+    import multiprocessing as mp
+
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    # Must happen before the first shared-memory segment: the resource tracker
+    # is started with this interpreter too.
+    ctx.set_executable(exe)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
+
+
+class WorkerPool:
+    """A small pool of worker processes with hard cancel (terminate).
+
+    ``run(tasks, on_done)`` executes ``(name, args)`` tasks and calls
+    ``on_done(result)`` in the parent as each completes; ``tick()`` is called
+    about once a second while waiting (a cancel point). Any exception —
+    from a worker, from ``on_done`` or ``tick`` — terminates the pool.
+    """
+
+    def __init__(self, workers: int, *, executable: str | None = None) -> None:
+        self.executable = executable or python_executable()
+        self._ctx = _context(self.executable)
+        self._tasks = self._ctx.Queue()
+        self._results = self._ctx.Queue()
+        self._procs: list[Any] = []
+        self._counter = 0
+        try:
+            for _ in range(max(1, int(workers))):
+                p = self._ctx.Process(
+                    target=_worker_main, args=(self._tasks, self._results), daemon=True
+                )
+                p.start()
+                self._procs.append(p)
+        except Exception as exc:
+            self.terminate()
+            raise WorkerError(
+                f"could not start worker processes with {self.executable}: {exc}. Set "
+                "TSMASK_PYTHON to a Python where tsmask-qgis's dependencies are installed"
+            ) from exc
+
+    @property
+    def workers(self) -> int:
+        return len(self._procs)
+
+    def _check_alive(self) -> None:
+        for p in self._procs:
+            if not p.is_alive():
+                raise WorkerError(
+                    f"a worker process ({self.executable}) exited unexpectedly with code "
+                    f"{p.exitcode}; if it could not start, set TSMASK_PYTHON to a Python "
+                    "where tsmask-qgis's dependencies are installed"
+                )
+
+    def run(
+        self,
+        tasks: Sequence[tuple[str, tuple[Any, ...]]],
+        on_done: Callable[[Any], None] | None = None,
+        tick: Callable[[], None] | None = None,
+        *,
+        tick_seconds: float = 0.5,
+    ) -> list[Any]:
+        """Run ``tasks`` on the workers; results in task order."""
+        if not tasks:
+            return []
+        base = self._counter
+        self._counter += len(tasks)
+        for i, (name, args) in enumerate(tasks):
+            self._tasks.put((base + i, name, args))
+        results: list[Any] = [None] * len(tasks)
+        remaining = len(tasks)
+        last_tick = time.monotonic()
+        try:
+            while remaining:
+                try:
+                    key, ok, payload = self._results.get(timeout=0.1)
+                except queue.Empty:
+                    self._check_alive()
+                    if tick is not None and time.monotonic() - last_tick >= tick_seconds:
+                        last_tick = time.monotonic()
+                        tick()
+                    continue
+                if not ok:
+                    raise _rebuild(payload, self.executable)
+                results[key - base] = payload
+                remaining -= 1
+                if on_done is not None:
+                    on_done(payload)
+        except BaseException:
+            self.terminate()
+            raise
+        return results
+
+    def close(self) -> None:
+        """Stop the workers after their current task (normal end)."""
+        if not self._procs:
+            return
+        for _ in self._procs:
+            self._tasks.put(None)
+        deadline = time.monotonic() + 5
+        for p in self._procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+        self.terminate()
+
+    def terminate(self) -> None:
+        """Kill the workers now (cancel or error); idempotent."""
+        procs, self._procs = self._procs, []
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(2)
+            if p.is_alive():  # pragma: no cover - ignored SIGTERM
+                p.kill()
+                p.join(2)
+        for q in (self._tasks, self._results):
+            q.close()
+            q.cancel_join_thread()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.terminate()
+
+
+def _rebuild(payload: tuple[Any, str, str, str], exe: str) -> BaseException:
+    exc, type_name, message, tb = payload
+    if type_name in ("ModuleNotFoundError", "ImportError"):
+        return WorkerError(
+            f"a worker process ({exe}) could not import what it needs: {message}. Set "
+            "TSMASK_PYTHON to a Python where tsmask-qgis's dependencies are installed"
+        )
+    if exc is None:
+        exc = WorkerError(f"{type_name}: {message}")
+    exc.__cause__ = WorkerError(f"in a worker process:\n{tb}")
+    return exc

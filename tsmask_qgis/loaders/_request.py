@@ -1,0 +1,240 @@
+"""The plain, frozen description of what to load."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tsmask_qgis.loaders._errors import InputError
+from tsmask_qgis.loaders._sources import BANDS, DEFAULT_SOURCE, Source, get_source
+
+__all__ = ["REQUEST_HELP", "SENTINEL2_START", "Request", "utm_crs"]
+
+#: The first Sentinel-2 acquisitions (Sentinel-2A launch, 2015-06-23).
+SENTINEL2_START = dt.date(2015, 6, 23)
+
+#: Help text for each request field, shared by the command line and the plugin.
+REQUEST_HELP: dict[str, str] = {
+    "bbox": "Area of interest as west, south, east, north in WGS84 degrees.",
+    "start": "First acquisition date (inclusive), not before 2015-06-23.",
+    "end": "Last acquisition date (inclusive), not in the future.",
+    "source": "Catalogue preset (see `tsmask sources`); 'custom' needs a STAC URL.",
+    "resolution": "Output pixel size in metres (default 20 m, the grid of B8A/B11/B12).",
+    "crs": "Output CRS, e.g. EPSG:32755. Default: the UTM zone of the area's centre; "
+    "scenes from other zones are reprojected onto that one grid.",
+    "cloud_cover": "Optional pre-filter: skip scenes whose catalogue cloud cover (percent) "
+    "is above this. Off by default, and best left off: tsmask finds cloud and shadow "
+    "as spikes against the clear dates around them, so it needs the cloudy dates too; "
+    "dropping them leaves clouds unmasked elsewhere and thins the series it compares to.",
+    "stac_url": "STAC API root URL (overrides the preset's).",
+    "collections": "STAC collection ids to search (override the preset's).",
+    "band_map": "Asset key per tsmask band, e.g. blue=B02 (overrides the preset's).",
+}
+
+
+def utm_crs(lon: float, lat: float) -> str:
+    """The WGS84 UTM zone CRS (``EPSG:326zz`` north, ``EPSG:327zz`` south) holding a point."""
+    zone = min(max(math.floor((lon + 180.0) / 6.0) + 1, 1), 60)
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def _as_date(value: Any, what: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise InputError(f"{what} date {value!r} is not a date like 2018-12-31") from None
+    raise InputError(f"{what} date must be a datetime.date, got {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to load: an area, a date range and a catalogue.
+
+    ``bbox`` is ``(west, south, east, north)`` in WGS84 degrees; ``start``/``end`` are
+    inclusive ``datetime.date``s (ISO strings are accepted and converted). ``crs=None``
+    means the UTM zone of the bbox centre. ``band_map`` is stored as sorted
+    ``(band, asset)`` pairs so the request stays hashable; use :meth:`get_source`
+    for the effective catalogue settings. See ``REQUEST_HELP`` for each field.
+    """
+
+    bbox: tuple[float, float, float, float]
+    start: dt.date
+    end: dt.date
+    source: str = DEFAULT_SOURCE
+    resolution: float = 20.0
+    crs: str | None = None
+    cloud_cover: float | None = None
+    stac_url: str | None = None
+    collections: tuple[str, ...] | None = None
+    band_map: tuple[tuple[str, str], ...] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        # bbox
+        try:
+            bbox = tuple(float(v) for v in self.bbox)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"bbox must be four numbers (west, south, east, north), got {self.bbox!r}"
+            ) from None
+        if len(bbox) != 4 or not all(math.isfinite(v) for v in bbox):
+            raise InputError(
+                f"bbox must be four finite numbers (west, south, east, north), got {self.bbox!r}"
+            )
+        w, s, e, n = bbox
+        if not (-180.0 <= w <= 180.0 and -180.0 <= e <= 180.0):
+            raise InputError(f"bbox longitudes must be within -180..180, got west={w}, east={e}")
+        if not (-90.0 <= s <= 90.0 and -90.0 <= n <= 90.0):
+            raise InputError(f"bbox latitudes must be within -90..90, got south={s}, north={n}")
+        if w >= e:
+            raise InputError(
+                f"bbox west ({w}) must be less than east ({e}); give (west, south, east, north) "
+                "in degrees (areas across the antimeridian are not supported: split them)"
+            )
+        if s >= n:
+            raise InputError(
+                f"bbox south ({s}) must be less than north ({n}); "
+                "give (west, south, east, north) in degrees"
+            )
+        set_(self, "bbox", bbox)
+        # dates
+        start = _as_date(self.start, "start")
+        end = _as_date(self.end, "end")
+        if end < start:
+            raise InputError(f"end date {end} is before start date {start}; swap them")
+        if end < SENTINEL2_START or start < SENTINEL2_START:
+            raise InputError(
+                f"start date {start} is before the first Sentinel-2 acquisitions "
+                f"({SENTINEL2_START}); start on or after that date"
+            )
+        today = dt.date.today()
+        if start > today:
+            raise InputError(f"start date {start} is in the future (today is {today})")
+        if end > today:
+            raise InputError(
+                f"end date {end} is in the future (today is {today}); end today at the latest"
+            )
+        set_(self, "start", start)
+        set_(self, "end", end)
+        # source and overrides
+        if self.source == "custom" and not self.stac_url:
+            raise InputError("source 'custom' needs stac_url (the STAC API root URL)")
+        get_source(self.source)  # raises a clear error for an unknown name
+        try:
+            res = float(self.resolution)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"resolution must be a number of metres, got {self.resolution!r}"
+            ) from None
+        if not math.isfinite(res) or res <= 0:
+            raise InputError(f"resolution must be a positive number of metres, got {res}")
+        set_(self, "resolution", res)
+        if self.crs is not None:
+            set_(self, "crs", _check_crs(self.crs))
+        if self.cloud_cover is not None:
+            cc = float(self.cloud_cover)
+            if not 0.0 <= cc <= 100.0:
+                raise InputError(f"cloud_cover must be a percentage 0..100, got {cc}")
+            set_(self, "cloud_cover", cc)
+        if self.collections is not None:
+            cols = (self.collections,) if isinstance(self.collections, str) else self.collections
+            cols = tuple(str(c) for c in cols)
+            if not cols:
+                raise InputError("collections must name at least one STAC collection")
+            set_(self, "collections", cols)
+        if self.band_map is not None:
+            bm = self.band_map
+            pairs = bm.items() if isinstance(bm, Mapping) else bm
+            bm_dict = {str(k): str(v) for k, v in pairs}
+            unknown = sorted(set(bm_dict) - set(BANDS) - {"scl"})
+            if unknown:
+                raise InputError(
+                    f"band_map has unknown band names {unknown}; use {', '.join(BANDS)} (and scl)"
+                )
+            set_(self, "band_map", tuple(sorted(bm_dict.items())))
+        if self.source == "custom":
+            src = self.get_source()
+            if not src.collections:
+                raise InputError("source 'custom' needs collections (the STAC collection ids)")
+
+    # -- derived values -------------------------------------------------------------------
+
+    def get_source(self) -> Source:
+        """The catalogue preset with this request's overrides applied."""
+        src = get_source(self.source)
+        bm = dict(self.band_map) if self.band_map else None
+        ref = bm.pop("scl", None) if bm else None
+        src = src.with_overrides(
+            stac_url=self.stac_url, collections=self.collections, band_map=bm or None
+        )
+        if ref is not None:
+            from dataclasses import replace
+
+            src = replace(src, reference=ref)
+        return src
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """(lon, lat) of the bbox centre."""
+        w, s, e, n = self.bbox
+        return ((w + e) / 2.0, (s + n) / 2.0)
+
+    @property
+    def output_crs(self) -> str:
+        """The CRS of the output grid: ``crs``, or the UTM zone of the bbox centre."""
+        return self.crs if self.crs is not None else utm_crs(*self.centre)
+
+    def geobox(self) -> Any:
+        """The output pixel grid (an ``odc.geo.geobox.GeoBox``), snapped to the resolution."""
+        from odc.geo.geobox import GeoBox
+        from odc.geo.geom import box
+
+        poly = box(*self.bbox, "EPSG:4326").to_crs(self.output_crs)
+        return GeoBox.from_geopolygon(poly, resolution=self.resolution, crs=self.output_crs)
+
+    def datetime_range(self) -> str:
+        """The STAC ``datetime`` interval covering whole days ``start``..``end`` (UTC)."""
+        return f"{self.start.isoformat()}T00:00:00Z/{self.end.isoformat()}T23:59:59.999Z"
+
+    def key(self, bands: Sequence[str] = BANDS) -> dict[str, Any]:
+        """What identifies the loaded reflectance (for the cache)."""
+        src = self.get_source()
+        return {
+            "source": self.source,
+            "stac_url": src.stac_url,
+            "collections": list(src.collections),
+            "assets": [src.asset_for(b) for b in bands],
+            "bands": list(bands),
+            "bbox": [round(v, 9) for v in self.bbox],
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "crs": self.output_crs,
+            "resolution": self.resolution,
+            "cloud_cover": self.cloud_cover,
+        }
+
+
+def _check_crs(crs: Any) -> str:
+    from odc.geo import CRS
+
+    if isinstance(crs, int):
+        crs = f"EPSG:{crs}"
+    try:
+        parsed = CRS(str(crs))
+    except Exception:
+        raise InputError(f"crs {crs!r} is not a CRS; give e.g. EPSG:32755") from None
+    if parsed.geographic:
+        raise InputError(
+            f"crs {crs!r} is geographic (degrees); give a projected CRS in metres, "
+            "e.g. the UTM zone EPSG:327zz, or leave crs unset"
+        )
+    epsg = parsed.epsg
+    return f"EPSG:{epsg}" if epsg is not None else parsed.to_wkt()

@@ -1,0 +1,706 @@
+"""STAC search and load (pystac-client + odc-stac), estimates.
+
+``load`` has two paths, both returning a lazy, dask-backed Dataset:
+
+- ``cache=True`` (default): the assets are read one by one into the local cache
+  (``_cache``), with retries and backoff per asset, progress per asset, and a failed
+  asset reported by item id, band and URL; the Dataset is then backed by the cache
+  files, so a second run on the same request reads nothing from the network.
+- ``cache=False``: an odc-stac dask graph over the catalogue (``fail_on_error=True``:
+  a failed read raises, never leaves a silent hole); GDAL retries HTTP errors.
+
+Either way, each item's DNs are harmonised by ``_harmonise`` before items of the same
+solar day are merged (first valid pixel in (time, id) order; nodata stays NaN).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import math
+import re
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from tsmask_qgis.loaders import _cache
+from tsmask_qgis.loaders._errors import InputError, LoadError, SearchError
+from tsmask_qgis.loaders._harmonise import (
+    Harmonisation,
+    offset_for,
+    offset_from_pixels,
+    to_reflectance,
+)
+from tsmask_qgis.loaders._request import Request
+from tsmask_qgis.loaders._sources import BANDS, Source
+from tsmask_qgis.progress import Progress, report
+
+__all__ = ["NETWORK", "Estimate", "NetworkOptions", "estimate", "load", "search", "solar_days"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    """Timeouts, retries and concurrency for catalogue and asset requests.
+
+    Retries wait ``backoff * 2**attempt`` seconds. Replace ``_stac.NETWORK`` (or pass
+    ``network=``) to change them.
+    """
+
+    timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 1.0
+    workers: int = 4
+    page_size: int = 100
+
+
+NETWORK = NetworkOptions()
+
+
+# -- search -------------------------------------------------------------------------------
+
+
+def _client(src: Source, net: NetworkOptions) -> Any:
+    from pystac_client import Client
+    from pystac_client.stac_api_io import StacApiIO
+    from urllib3 import Retry
+
+    retry = Retry(
+        total=net.retries,
+        connect=net.retries,
+        read=net.retries,
+        status=net.retries,
+        backoff_factor=net.backoff,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=None,  # retry POST searches too
+        raise_on_status=True,
+    )
+    io = StacApiIO(timeout=net.timeout, max_retries=retry)
+    # Client.open resets the io's timeout unless it is given here too
+    return Client.open(src.stac_url, stac_io=io, timeout=net.timeout)
+
+
+def _search_error(url: str, exc: BaseException, net: NetworkOptions) -> SearchError:
+    text = f"{type(exc).__name__}: {exc}"
+    low = text.lower()
+    if "timeout" in low or "timed out" in low:
+        why = f"the server did not answer within {net.timeout:g} s ({net.retries} retries)"
+    elif m := re.search(r"too many (\d+) error responses|status(?: code)?[ =:]+(\d{3})", low):
+        code = m.group(1) or m.group(2)
+        why = f"the server kept answering HTTP {code} ({net.retries} retries)"
+    elif "connection" in low and ("refused" in low or "failed to establish" in low):
+        why = "no server answers at that address"
+    else:
+        why = text[:300]
+    return SearchError(
+        f"searching the STAC catalogue {url} failed: {why}. Check your network connection "
+        "and the catalogue URL, or try again later (the catalogue may be down)."
+    )
+
+
+def search(
+    request: Request, *, progress: Progress | None = None, network: NetworkOptions | None = None
+) -> list[Any]:
+    """The catalogue's items for ``request``, sorted by (time, id), duplicates removed.
+
+    Retries HTTP 429/5xx with backoff and times out per request (``NETWORK``); pages are
+    followed to the end. ``cloud_cover`` (if set) filters on ``eo:cloud_cover``.
+    Raises :class:`SearchError` with the reason when the catalogue cannot be searched.
+    """
+    net = network or NETWORK
+    src = request.get_source()
+    report(progress, 0.0, f"searching {src.stac_url}")
+    try:
+        client = _client(src, net)
+        found = client.search(
+            collections=list(src.collections),
+            bbox=list(request.bbox),
+            datetime=request.datetime_range(),
+            limit=net.page_size,
+        )
+        items: dict[str, Any] = {}
+        for page in found.pages():
+            for item in page.items:
+                items.setdefault(item.id, item)
+            report(progress, None, f"found {len(items)} scenes")
+    except (SearchError, InputError):
+        raise
+    except Exception as exc:  # requests/urllib3/pystac-client raise many types
+        raise _search_error(src.stac_url, exc, net) from None
+    out = list(items.values())
+    if request.cloud_cover is not None:
+        out = [
+            i
+            for i in out
+            if float(i.properties.get(src.cloud_cover_property, 0.0) or 0.0) <= request.cloud_cover
+        ]
+    out.sort(key=lambda i: (_item_time(i), i.id))
+    report(progress, 1.0, f"found {len(out)} scenes")
+    return out
+
+
+def _item_time(item: Any) -> dt.datetime:
+    when = item.datetime or item.common_metadata.start_datetime
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when
+
+
+def _item_lon(item: Any) -> float:
+    if item.bbox:
+        return (item.bbox[0] + item.bbox[2]) / 2.0
+    return 0.0
+
+
+def _solar_day(item: Any) -> dt.date:
+    return (_item_time(item) + dt.timedelta(hours=_item_lon(item) / 15.0)).date()
+
+
+def solar_days(items: Sequence[Any]) -> list[tuple[np.datetime64, list[Any]]]:
+    """Group items by solar day (UTC time + longitude/15 hours), in time order.
+
+    Each group's time is the earliest acquisition time of its items (UTC, naive).
+    """
+    groups: dict[dt.date, list[Any]] = {}
+    for item in sorted(items, key=lambda i: (_item_time(i), i.id)):
+        groups.setdefault(_solar_day(item), []).append(item)
+    out = []
+    for _, members in sorted(groups.items()):
+        first = min(_item_time(i) for i in members)
+        out.append((np.datetime64(first.replace(tzinfo=None), "ns"), members))
+    return out
+
+
+# -- signing and GDAL settings -----------------------------------------------------------------
+
+
+def _sas_expiry(href: str) -> dt.datetime | None:
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(href).query)
+    se = q.get("se")
+    if not se:
+        return None
+    try:
+        return dt.datetime.fromisoformat(se[0].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class _Signer:
+    """Signs items for catalogues that need it; re-signs when a token is (nearly) expired."""
+
+    def __init__(self, src: Source) -> None:
+        self.kind = src.sign
+        self._lock = threading.Lock()
+
+    def __call__(self, item: Any, *, force: bool = False) -> Any:
+        if self.kind is None:
+            return item
+        if self.kind == "planetary-computer":
+            import planetary_computer
+            import planetary_computer.sas as sas
+
+            with self._lock:
+                if force:
+                    sas.TOKEN_CACHE.clear()
+                return planetary_computer.sign(item)
+        raise InputError(f"unknown signing method {self.kind!r}")
+
+    def needs_resign(self, item: Any) -> bool:
+        if self.kind is None:
+            return False
+        soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
+        for asset in item.assets.values():
+            exp = _sas_expiry(asset.href)
+            if exp is not None and exp.tzinfo is not None and exp <= soon:
+                return True
+        return False
+
+
+def _configure_gdal(src: Source, net: NetworkOptions) -> None:
+    from odc.stac import configure_rio
+
+    aws = {"aws_unsigned": True} if src.aws_unsigned else None
+    if aws is not None and src.aws_region:
+        aws["region_name"] = src.aws_region
+    configure_rio(
+        cloud_defaults=True,
+        aws=aws,
+        GDAL_HTTP_TIMEOUT=max(1, math.ceil(net.timeout)),
+        GDAL_HTTP_CONNECTTIMEOUT=max(1, math.ceil(min(net.timeout, 10))),
+        GDAL_HTTP_MAX_RETRY=net.retries,
+        GDAL_HTTP_RETRY_DELAY=net.backoff,
+        GDAL_HTTP_RETRY_CODES="429,500,502,503,504",
+    )
+
+
+# -- reading one asset -----------------------------------------------------------------------
+
+
+class _GdalTrouble(logging.Handler):
+    """Collects GDAL's read-failure messages logged in this thread.
+
+    GDAL reports a failed HTTP range request or a damaged tile as a warning during a
+    warped read and fills the block with nodata; without this the hole would be silent.
+    """
+
+    PATTERNS = ("response_code", "failed", "tiffread", "error", "truncat", "timed out")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread:
+            return
+        msg = record.getMessage()
+        if any(p in msg.lower() for p in self.PATTERNS):
+            self.messages.append(msg)
+
+
+@contextlib.contextmanager
+def _gdal_trouble() -> Any:
+    handler = _GdalTrouble()
+    logger = logging.getLogger("rasterio._err")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def _odc_load(items: list[Any], assets: list[str], geobox: Any, chunks: Any) -> xr.Dataset:
+    import odc.stac
+
+    return odc.stac.load(
+        items,
+        bands=assets,
+        geobox=geobox,
+        chunks=chunks,
+        groupby="id",
+        fail_on_error=True,
+        resampling="nearest",
+        stac_cfg={"*": {"warnings": "ignore"}},
+    )
+
+
+def _read_asset(
+    item: Any,
+    asset: str,
+    geobox: Any,
+    *,
+    band: str,
+    signer: _Signer,
+    net: NetworkOptions,
+    cancel: Callable[[], None],
+) -> np.ndarray:
+    """Read one asset onto ``geobox`` as raw DNs, retrying with backoff; raise LoadError."""
+    last: BaseException | None = None
+    signed = item
+    for attempt in range(net.retries + 1):
+        cancel()
+        try:
+            if signer.kind is not None and (attempt == 0 or signer.needs_resign(signed)):
+                signed = signer(item, force=attempt > 0)
+            with _gdal_trouble() as trouble:
+                ds = _odc_load([signed], [asset], geobox, None)
+                arr = np.asarray(ds[asset].values[0])
+            if trouble.messages:
+                raise LoadError("; ".join(dict.fromkeys(trouble.messages)))
+            return arr
+        except Exception as exc:
+            last = exc
+            text = str(exc)
+            if signer.kind is not None and ("403" in text or "authenticat" in text.lower()):
+                signed = signer(item, force=True)  # token expired: re-sign, then retry
+            log.warning("read of %s/%s failed (attempt %d): %s", item.id, asset, attempt + 1, text)
+            if attempt < net.retries:
+                time.sleep(net.backoff * 2**attempt)
+    href = item.assets[asset].href if asset in item.assets else "(no such asset)"
+    raise LoadError(
+        f"could not read band {band} (asset {asset!r}) of scene {item.id} from {href} after "
+        f"{net.retries + 1} attempts: {_short(last)}. The file may be damaged or the server "
+        "unreachable; try again later, or leave out the dates around this scene."
+    )
+
+
+def _short(exc: BaseException | None) -> str:
+    text = f"{type(exc).__name__}: {exc}" if exc is not None else "unknown error"
+    return text if len(text) < 400 else text[:400] + "..."
+
+
+# -- harmonisation decisions --------------------------------------------------------------------
+
+
+def _decide(item: Any, src: Source, assets: Sequence[str]) -> list[Harmonisation]:
+    return [offset_for(item, a, policy=src.offset_policy, nodata=src.nodata) for a in assets]
+
+
+def _flag(item: Any) -> bool | None:
+    v = item.properties.get("earthsearch:boa_offset_applied")
+    return bool(v) if v is not None else None
+
+
+def _settle(hs: list[Harmonisation], raws: Sequence[np.ndarray], item: Any) -> list[Harmonisation]:
+    if all(h.decided for h in hs):
+        return hs
+    nodata = next((h.nodata for h in hs if h.nodata is not None), 0)
+    stack = np.stack([np.asarray(r, dtype=np.float64) for r in raws])
+    off, why = offset_from_pixels(stack, nodata, flag_applied=_flag(item))
+    log.info("offset of %s decided from pixels: %s", item.id, why)
+    return [h if h.decided else Harmonisation(h.scale, off, h.nodata, f"pixels: {why}") for h in hs]
+
+
+# -- load -----------------------------------------------------------------------------------
+
+
+def _band_list(extra_bands: Iterable[str]) -> tuple[str, ...]:
+    extra = tuple(dict.fromkeys(extra_bands))
+    bad = [b for b in extra if b in BANDS]
+    if bad:
+        raise InputError(f"extra_bands {bad} are loaded anyway; list only extra bands (scl)")
+    return (*BANDS, *extra)
+
+
+def load(
+    request: Request,
+    *,
+    items: Sequence[Any] | None = None,
+    chunks: dict[str, int] | None = None,
+    progress: Progress | None = None,
+    cache: bool = True,
+    extra_bands: Iterable[str] = (),
+    network: NetworkOptions | None = None,
+) -> xr.Dataset:
+    """Load ``request`` as float32 reflectance (NaN nodata), lazily (dask-backed).
+
+    ``items`` skips the search (give the result of :func:`search`). ``chunks`` sets the
+    dask chunking (default: whole dates in 2048-pixel squares). ``cache=True`` reads
+    through the local cache (see the module docstring); ``extra_bands=("scl",)`` adds
+    the source's scene classification as variable ``scl`` (uint8, 0 = nodata; its
+    ``reference_kind`` attribute is ``"scl"`` or ``"fmask"``).
+
+    Raises :class:`LoadError` naming the scene and band when an asset cannot be read,
+    and :class:`LoadError` when the search finds no scene.
+    """
+    net = network or NETWORK
+    bands = _band_list(extra_bands)
+    src = request.get_source()
+    key = request.key(bands)
+    if cache:
+        hit = _cache.lookup(key)
+        if hit is not None:
+            report(progress, 1.0, "read from the local cache")
+            return _from_cache(hit, request, chunks)
+    if items is None:
+        items = search(request, progress=None, network=net)
+    items = list(items)
+    if not items:
+        raise LoadError(
+            f"no Sentinel-2 scenes found in {src.stac_url} ({', '.join(src.collections)}) for "
+            f"bbox {request.bbox} from {request.start} to {request.end}; widen the dates or "
+            "the area, or check the source"
+        )
+    _configure_gdal(src, net)
+    if cache:
+        path = _download(request, items, bands, src, net, progress)
+        return _from_cache(path, request, chunks)
+    return _lazy(request, items, bands, src, chunks, progress)
+
+
+def _attrs(src: Source, band: str) -> dict[str, Any]:
+    if band in BANDS:
+        return {
+            "units": "1",
+            "long_name": f"{band} surface reflectance",
+            "asset": src.asset_for(band),
+        }
+    return {
+        "long_name": "scene classification",
+        "reference_kind": src.reference_kind or "scl",
+        "asset": src.asset_for(band),
+        "nodata": 0,
+    }
+
+
+def _dataset(
+    gbox: Any, times: np.ndarray, arrays: dict[str, Any], src: Source, request: Request
+) -> xr.Dataset:
+    from odc.geo.xr import xr_coords
+
+    coords = dict(xr_coords(gbox, crs_coord_name="spatial_ref"))
+    coords["time"] = times.astype("datetime64[ns]")
+    ds = xr.Dataset(coords=coords)
+    for band, arr in arrays.items():
+        ds[band] = xr.DataArray(arr, dims=("time", "y", "x"), attrs=_attrs(src, band))
+    ds.attrs.update(
+        source=request.source,
+        stac_url=src.stac_url,
+        collections=" ".join(src.collections),
+    )
+    return ds
+
+
+def _default_chunks(shape: tuple[int, int], chunks: dict[str, int] | None) -> tuple[int, int, int]:
+    c = chunks or {}
+    return (c.get("time", 1), c.get("y", min(shape[0], 2048)), c.get("x", min(shape[1], 2048)))
+
+
+def _from_cache(path: Any, request: Request, chunks: dict[str, int] | None) -> xr.Dataset:
+    import dask.array as da
+    from affine import Affine
+    from odc.geo.geobox import GeoBox
+
+    meta = _cache.read_meta(path)
+    gbox = GeoBox(tuple(meta["shape"][1:]), Affine(*meta["transform"]), meta["crs"])
+    times = np.array(meta["times"], dtype="datetime64[ns]")
+    src = request.get_source()
+    arrays = {}
+    for band in meta["key"]["bands"]:
+        mm = np.load(path / f"{band}.npy", mmap_mode="r")
+        arrays[band] = da.from_array(
+            mm,
+            chunks=_default_chunks(mm.shape[1:], chunks),
+            name=f"tsmask-cache-{path.name}-{band}",
+        )
+    ds = _dataset(gbox, times, arrays, src, request)
+    ds.attrs["cache_entry"] = path.name
+    ds.attrs["stac_items"] = " ".join(meta.get("items", []))
+    return ds
+
+
+def _download(
+    request: Request,
+    items: list[Any],
+    bands: tuple[str, ...],
+    src: Source,
+    net: NetworkOptions,
+    progress: Progress | None,
+) -> Any:
+    gbox = request.geobox()
+    days = solar_days(items)
+    shape = (len(days), gbox.shape.y, gbox.shape.x)
+    assets = [src.asset_for(b) for b in bands]
+    refl = [a for b, a in zip(bands, assets, strict=True) if b in BANDS]
+    signer = _Signer(src)
+    total = sum(len(members) for _, members in days) * len(bands)
+    done = 0
+    lock = threading.Lock()
+    cancel_flag: list[BaseException] = []
+
+    def cancel() -> None:
+        if cancel_flag:
+            raise cancel_flag[0]
+
+    def read(item: Any, band: str, asset: str) -> np.ndarray:
+        nonlocal done
+        arr = _read_asset(item, asset, gbox, band=band, signer=signer, net=net, cancel=cancel)
+        with lock:
+            done += 1
+            n = done
+        try:
+            report(progress, n / total, f"read {band} of {item.id} ({n}/{total} assets)")
+        except BaseException as exc:  # a cancel from the callback stops the other reads
+            cancel_flag.append(exc)
+            raise
+        return arr
+
+    harmonisation: dict[str, str] = {}
+    with _cache.writing(request.key(bands)) as w, ThreadPoolExecutor(net.workers) as pool:
+        outs = {
+            b: (
+                w.array(b, shape, np.float32, np.nan)
+                if b in BANDS
+                else w.array(b, shape, np.uint8, 0)
+            )
+            for b in bands
+        }
+        for t, (_, members) in enumerate(days):
+            futures = {
+                (item.id, b): pool.submit(read, item, b, a)
+                for item in members
+                for b, a in zip(bands, assets, strict=True)
+            }
+            try:
+                raws = {k: f.result() for k, f in futures.items()}
+            except BaseException:
+                cancel_flag.append(LoadError("stopped after another asset failed"))
+                for f in futures.values():
+                    f.cancel()
+                raise
+            for item in members:
+                hs = _settle(_decide(item, src, refl), [raws[(item.id, b)] for b in BANDS], item)
+                harmonisation[item.id] = hs[0].reason
+                for b, h in zip(BANDS, hs, strict=True):
+                    r = to_reflectance(raws[(item.id, b)], h)
+                    day = outs[b][t]
+                    np.copyto(day, r, where=np.isnan(day) & ~np.isnan(r))
+                for b in bands:
+                    if b in BANDS:
+                        continue
+                    raw = raws[(item.id, b)]
+                    day = outs[b][t]
+                    np.copyto(day, raw.astype(np.uint8), where=(day == 0) & (raw != 0))
+        meta = {
+            "crs": str(gbox.crs),
+            "transform": list(gbox.transform)[:6],
+            "shape": list(shape),
+            "times": [str(t) for t, _ in days],
+            "items": [i.id for _, members in days for i in members],
+            "harmonisation": harmonisation,
+        }
+        return w.commit(meta)
+
+
+def _lazy(
+    request: Request,
+    items: list[Any],
+    bands: tuple[str, ...],
+    src: Source,
+    chunks: dict[str, int] | None,
+    progress: Progress | None,
+) -> xr.Dataset:
+    import dask.array as da
+
+    gbox = request.geobox()
+    days = solar_days(items)
+    assets = [src.asset_for(b) for b in bands]
+    refl = [a for b, a in zip(bands, assets, strict=True) if b in BANDS]
+    signer = _Signer(src)
+    yx = _default_chunks((gbox.shape.y, gbox.shape.x), chunks)[1:]
+    odc_chunks = {"time": 1, "y": yx[0], "x": yx[1]}
+    per_band: dict[str, list[Any]] = {b: [] for b in bands}
+    n_items = sum(len(m) for _, m in days)
+    k = 0
+    for _, members in days:
+        fused: dict[str, Any] = {}
+        for item in members:
+            signed = signer(item)
+            raw = _odc_load([signed], assets, gbox, odc_chunks)
+            hs = _decide(item, src, refl)
+            if not all(h.decided for h in hs):
+                # settle from a coarse read of the item (overviews), not the whole grid
+                small = gbox.zoom_to(max(1, min(256, gbox.shape.x)))
+                low = _odc_load([signed], refl, small, None)
+                hs = _settle(hs, [low[a].values[0] for a in refl], item)
+            for b, a in zip(bands, assets, strict=True):
+                arr = raw[a].data[0]
+                if b in BANDS:
+                    h = hs[BANDS.index(b)]
+                    arr = arr.map_blocks(to_reflectance, h, dtype=np.float32)
+                    fused[b] = (
+                        arr if b not in fused else da.where(da.isnan(fused[b]), arr, fused[b])
+                    )
+                else:
+                    arr = arr.astype(np.uint8)
+                    fused[b] = arr if b not in fused else da.where(fused[b] == 0, arr, fused[b])
+            k += 1
+            report(progress, k / n_items, f"planned {item.id}")
+        for b in bands:
+            per_band[b].append(fused[b])
+    arrays = {b: da.stack(per_band[b]) for b in bands}
+    times = np.array([t for t, _ in days], dtype="datetime64[ns]")
+    return _dataset(gbox, times, arrays, src, request)
+
+
+# -- estimate -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a request will cost, known before any pixel is read.
+
+    ``bytes_to_read`` counts the 16-bit pixels of every scene inside the area (the
+    network transfer is usually smaller: COGs are compressed). ``memory_bytes`` is the
+    float32 reflectance cube plus the uint8 mask. ``seconds`` is a rough guess for
+    reading and detecting on this kind of machine.
+    """
+
+    items: int
+    dates: tuple[dt.date, ...]
+    shape: tuple[int, int, int]
+    pixels: int
+    bytes_to_read: int
+    memory_bytes: int
+    seconds: float
+    cached: bool
+    crs: str
+    resolution: float
+
+    def describe(self) -> str:
+        """A few lines for the command line and the dialog."""
+        _t, y, x = self.shape
+        lines = [
+            f"{self.items} scenes on {len(self.dates)} dates"
+            + (f" ({self.dates[0]} .. {self.dates[-1]})" if self.dates else ""),
+            f"grid {x} x {y} pixels at {self.resolution:g} m in {self.crs} "
+            f"({self.pixels:,} pixels)",
+            f"to read: {self.bytes_to_read / 1e6:,.1f} MB"
+            + (" (already in the local cache: nothing to download)" if self.cached else ""),
+            f"memory: about {self.memory_bytes / 1e6:,.1f} MB; time: about {self.seconds:,.0f} s",
+        ]
+        return "\n".join(lines)
+
+
+#: Assumed effective read rate and per-asset latency for the time estimate.
+READ_BYTES_PER_S = 20e6
+ASSET_LATENCY_S = 0.5
+DETECT_S_PER_PIXEL_DATE = 10e-6
+
+
+def estimate(
+    request: Request,
+    *,
+    items: Sequence[Any] | None = None,
+    progress: Progress | None = None,
+    extra_bands: Iterable[str] = (),
+) -> Estimate:
+    """Search (unless ``items`` are given) and estimate the cost of loading ``request``."""
+    from shapely.geometry import box, shape
+
+    bands = _band_list(extra_bands)
+    cached = _cache.lookup(request.key(bands)) is not None
+    if items is None:
+        items = search(request, progress=progress)
+    gbox = request.geobox()
+    days = solar_days(list(items))
+    area = box(*request.bbox)
+    pixels = int(gbox.shape.x * gbox.shape.y)
+    px_read = 0.0
+    for item in items:
+        frac = 1.0
+        if item.geometry:
+            try:
+                frac = shape(item.geometry).intersection(area).area / area.area
+            except Exception:
+                frac = 1.0
+        px_read += frac * pixels
+    nbytes = int(px_read * 2 * len(bands))
+    t = len(days)
+    memory = t * pixels * (4 * len(BANDS) + 1 + (len(bands) - len(BANDS)))
+    assets = len(items) * len(bands)
+    seconds = (
+        0.0 if cached else nbytes / READ_BYTES_PER_S + assets * ASSET_LATENCY_S / NETWORK.workers
+    )
+    seconds += t * pixels * DETECT_S_PER_PIXEL_DATE
+    return Estimate(
+        items=len(items),
+        dates=tuple(_solar_day(members[0]) for _, members in days),
+        shape=(t, int(gbox.shape.y), int(gbox.shape.x)),
+        pixels=pixels,
+        bytes_to_read=0 if cached else nbytes,
+        memory_bytes=int(memory),
+        seconds=float(seconds),
+        cached=cached,
+        crs=str(gbox.crs),
+        resolution=request.resolution,
+    )

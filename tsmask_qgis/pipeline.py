@@ -1,0 +1,913 @@
+"""One job from inputs to files: load -> classify -> write.
+
+``run(job)`` is what the QGIS task and the ``tsmask`` command both call. It
+reports progress in named steps (``search``, ``load``, ``detect``, ``spatial``,
+``write``: each message starts with ``"<step>: "``), every report being a
+cancel point, writes every output atomically, and records what it wrote in a
+manifest (``tsmask-manifest.json``) so that re-running the same job after an
+interruption reuses the outputs that were complete.
+
+Importing this module imports neither numba nor qgis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from tsmask_qgis import __version__, writers
+from tsmask_qgis.progress import Progress, report, scaled
+from tsmask_qgis.writers import DateSummary, Manifest
+
+__all__ = [
+    "DEFAULT_FORMATS",
+    "FORMATS",
+    "STEP_WEIGHTS",
+    "Job",
+    "JobResult",
+    "NoDataError",
+    "SourceUnreachableError",
+    "output_layout",
+    "parse_size",
+    "run",
+]
+
+#: Output formats a job can ask for, and what each writes in the output folder.
+FORMATS: dict[str, str] = {
+    "netcdf": "tsmask.nc: all dates, CF flag attributes, grid mapping",
+    "cog": "cog/tsmask_<date>.tif: one Cloud-Optimized GeoTIFF per date (colour table)",
+    "multiband": "tsmask_multiband.tif: one band per date, band descriptions = dates",
+    "envi": "tsmask_envi.img + .hdr: ENVI, one band per date, band names = dates",
+    "qml": "<raster>.qml: QGIS paletted style beside every mask raster",
+    "summary": "summary.csv + summary.json: per-date percent clear/cloud/shadow/no obs.",
+    "count": "clear_count.tif: per-pixel number of clear and of observed dates",
+    "chart": "chart.png: cloud and shadow fraction through time",
+    "quicklook": "quicklooks/quicklook_<date>.png: mask over true colour (chosen dates)",
+}
+DEFAULT_FORMATS: tuple[str, ...] = ("netcdf", "cog", "qml", "summary", "count", "chart")
+
+#: Share of the progress bar of each step.
+STEP_WEIGHTS: dict[str, float] = {
+    "search": 0.05,
+    "load": 0.30,
+    "detect": 0.40,
+    "spatial": 0.05,
+    "write": 0.20,
+}
+
+REFERENCE_KINDS = ("scl",)
+
+
+class NoDataError(LookupError):
+    """The catalogue has no acquisitions for the request (or the input holds no date)."""
+
+
+class SourceUnreachableError(ConnectionError):
+    """The catalogue or its data could not be reached (network, server error, timeout)."""
+
+
+def parse_size(text: str | int | None) -> int | None:
+    """``"4GB"`` (4e9), ``"512MiB"``, ``"1.5g"`` or a number of bytes -> bytes (``None`` stays).
+
+    The same reading as the engine's ``max_memory``: KB/MB/GB are powers of ten,
+    KiB/MiB/GiB powers of two.
+    """
+    if text is None:
+        return None
+    from tsmask_qgis.engine import parse_memory
+
+    try:
+        return parse_memory(text)
+    except ValueError:
+        raise ValueError(f"cannot read {text!r} as a size; write e.g. 4GB, 512MB or 2GiB") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """Everything one run needs, as plain values (safe to build on the QGIS side).
+
+    Give either ``request`` (a :class:`tsmask_qgis.loaders.Request`) or ``input``
+    (a local stack :func:`tsmask_qgis.loaders.load_local` reads). ``overrides``
+    are threshold overrides of ``preset`` (name -> value). ``formats`` come from
+    :data:`FORMATS`; ``truecolour`` adds a true-colour COG per date; quicklooks
+    are drawn for ``quicklook_dates`` (``None``: a few telling dates chosen from
+    the summary; ``("all",)``: every date). ``runner``, ``workers``,
+    ``max_memory`` (bytes or ``"4GB"``) and ``scheduler`` (a dask.distributed
+    address) tune the engine. ``reference="scl"`` loads the catalogue's scene
+    classification beside the bands and evaluates the masks against it.
+    """
+
+    out: Path
+    request: Any = None
+    input: Path | None = None
+    preset: str = "seed"
+    overrides: tuple[tuple[str, Any], ...] = ()
+    spatial: bool = True
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    truecolour: bool = False
+    quicklook_dates: tuple[str, ...] | None = None
+    workers: int | None = None
+    runner: str = "auto"
+    max_memory: int | None = None
+    scheduler: str | None = None
+    overwrite: bool = False
+    reference: str | None = None
+    cache: bool = True
+    meta: tuple[tuple[str, str], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "out", Path(self.out))
+        if (self.request is None) == (self.input is None):
+            raise ValueError("a job needs exactly one of request (a catalogue search) or input")
+        if self.input is not None:
+            set_(self, "input", Path(self.input))
+        ov = self.overrides
+        pairs = ov.items() if isinstance(ov, Mapping) else ov
+        set_(self, "overrides", tuple(sorted((str(k), v) for k, v in pairs)))
+        from tsmask_qgis.engine import get_preset  # pure dataclasses: no numba
+
+        get_preset(self.preset, **dict(self.overrides))  # unknown names fail here, clearly
+        formats = (self.formats,) if isinstance(self.formats, str) else tuple(self.formats)
+        unknown = [f for f in formats if f not in FORMATS]
+        if unknown:
+            raise ValueError(
+                f"unknown output format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}"
+            )
+        set_(self, "formats", tuple(dict.fromkeys(formats)))
+        if self.quicklook_dates is not None:
+            qd = self.quicklook_dates
+            set_(self, "quicklook_dates", (qd,) if isinstance(qd, str) else tuple(map(str, qd)))
+        set_(self, "max_memory", parse_size(self.max_memory))
+        if self.workers is not None and int(self.workers) < 1:
+            raise ValueError("workers must be 1 or more (or None for all cores)")
+        if self.reference is not None:
+            if self.reference not in REFERENCE_KINDS:
+                raise ValueError(
+                    f"reference {self.reference!r} is not supported; use one of {REFERENCE_KINDS}"
+                )
+            if self.request is None:
+                raise ValueError(
+                    "a reference (scl) comes from the catalogue: it needs a request, not a "
+                    "local input (evaluate local masks with `tsmask evaluate`)"
+                )
+        if isinstance(self.meta, Mapping):
+            set_(self, "meta", tuple(sorted((str(k), str(v)) for k, v in self.meta.items())))
+
+    def key(self) -> str:
+        """A digest of the parameters that decide the outputs' content (for resume)."""
+        return hashlib.sha256(
+            json.dumps(self.describe(), sort_keys=True, default=str).encode()
+        ).hexdigest()[:20]
+
+    def describe(self) -> dict[str, Any]:
+        """The content-deciding parameters as plain JSON values."""
+        d: dict[str, Any] = {
+            "preset": self.preset,
+            "overrides": dict(self.overrides),
+            "spatial": self.spatial,
+            "truecolour": self.truecolour,
+            "reference": self.reference,
+            "version": __version__,
+        }
+        if self.request is not None:
+            d["request"] = self.request.key()
+        else:
+            assert self.input is not None
+            st = self.input.stat() if self.input.exists() else None
+            d["input"] = {
+                "path": str(self.input.resolve()),
+                "size": st.st_size if st else None,
+                "mtime": int(st.st_mtime) if st else None,
+            }
+        return d
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a run wrote (``paths``; ``reused`` were complete from an earlier run)."""
+
+    out: Path
+    dates: tuple[str, ...]
+    summary: tuple[DateSummary, ...]
+    paths: tuple[Path, ...]
+    reused: tuple[Path, ...] = ()
+    netcdf: Path | None = None
+    cogs: tuple[Path, ...] = ()
+    truecolour: tuple[Path, ...] = ()
+    quicklooks: tuple[Path, ...] = ()
+    evaluation: Path | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 600 else text[:600] + "..."
+
+
+def output_layout(job: Job, dates: Sequence[str] = ("<date>",)) -> dict[str, list[Path]]:
+    """The files ``job`` writes, by format, for the given date labels."""
+    o = job.out
+    lay: dict[str, list[Path]] = {}
+    f = job.formats
+    if "netcdf" in f:
+        lay["netcdf"] = [o / "tsmask.nc"]
+    if "cog" in f:
+        lay["cog"] = [o / "cog" / f"tsmask_{d}.tif" for d in dates]
+    if "multiband" in f:
+        lay["multiband"] = [o / "tsmask_multiband.tif"]
+    if "envi" in f:
+        lay["envi"] = [o / "tsmask_envi.img", o / "tsmask_envi.hdr"]
+    if "qml" in f:
+        rasters = [p for k in ("cog", "multiband", "envi") for p in lay.get(k, [])]
+        lay["qml"] = [p.with_suffix(".qml") for p in rasters if p.suffix != ".hdr"]
+        lay["qml"].append(o / "tsmask.qml")
+    if "summary" in f:
+        lay["summary"] = [o / "summary.csv", o / "summary.json"]
+    if "count" in f:
+        lay["count"] = [o / "clear_count.tif"]
+    if "chart" in f:
+        lay["chart"] = [o / "chart.png"]
+    if job.truecolour:
+        lay["truecolour"] = [o / "truecolour" / f"truecolour_{d}.tif" for d in dates]
+    if job.reference:
+        lay["evaluation"] = [o / f"evaluation.{x}" for x in ("md", "json", "html")] + [
+            o / "evaluation_confusion.png"
+        ]
+    return lay
+
+
+# -- the run ----------------------------------------------------------------------------
+
+
+def _step(progress: Progress | None, name: str) -> Progress | None:
+    """A callback for one step: local 0..1 -> its share of the bar; message prefixed."""
+    names = list(STEP_WEIGHTS)
+    total = sum(STEP_WEIGHTS.values())
+    start = sum(STEP_WEIGHTS[n] for n in names[: names.index(name)]) / total
+    stop = start + STEP_WEIGHTS[name] / total
+    inner = scaled(progress, start, stop)
+    if inner is None:
+        return None
+
+    def _p(fraction: float | None, message: str) -> None:
+        inner(fraction, f"{name}: {message}")
+
+    return _p
+
+
+def _engine_progress(progress: Progress | None, spatial: bool) -> Progress | None:
+    """Route the engine's reports to the detect and spatial steps.
+
+    The engine's fraction covers both steps, so it maps linearly onto their
+    joint share of the bar (monotone, whatever the engine's own split); its
+    message decides the step name, which never goes back from spatial to detect.
+    """
+    if progress is None:
+        return None
+    names = list(STEP_WEIGHTS)
+    total = sum(STEP_WEIGHTS.values())
+    lo = sum(STEP_WEIGHTS[n] for n in names[: names.index("detect")]) / total
+    hi = lo + (STEP_WEIGHTS["detect"] + STEP_WEIGHTS["spatial"]) / total
+    words = ("spatial", "filter", "buffer", "majority")
+    state = {"step": "detect"}
+
+    def _p(fraction: float | None, message: str) -> None:
+        if spatial and any(w in message.lower() for w in words):
+            state["step"] = "spatial"
+        overall = None if fraction is None else lo + (hi - lo) * min(max(fraction, 0.0), 1.0)
+        progress(overall, f"{state['step']}: {message}")
+
+    return _p
+
+
+_NETWORK_NAMES = ("ConnectionError", "Timeout", "APIError", "ClientError", "HTTPError")
+
+
+def _is_network(exc: BaseException) -> bool:
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return any(n in cls.__name__ for cls in type(exc).__mro__ for n in _NETWORK_NAMES)
+
+
+#: How long to try to reach a ``--scheduler`` before giving up (a dask duration).
+SCHEDULER_TIMEOUT = "20s"
+
+
+@contextlib.contextmanager
+def _client(address: str | None) -> Iterator[Any]:
+    if address is None:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError(
+            "--scheduler needs the 'distributed' package: pip install distributed"
+        ) from None
+    try:
+        client = Client(address, timeout=SCHEDULER_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise SourceUnreachableError(
+            f"cannot reach the dask scheduler at {address} ({exc}); check the address "
+            "and that the scheduler is running"
+        ) from exc
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+#: Words in a loader error that mean the data could not be fetched (not that it is bad).
+_FETCH_WORDS = (
+    "http response code",
+    "response_code=",
+    "timed out",
+    "timeout",
+    "connection",
+    "does not exist in the file system",
+    "could not resolve",
+    "curl error",
+)
+
+
+def _is_read_error(exc: BaseException) -> bool:
+    """An error of GDAL/rasterio reading a file (a lazy load fails this way)."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    return bool(names & {"RasterioIOError", "RasterioError", "CPLE_BaseError", "OSError"}) or (
+        _unreachable(exc)
+    )
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the catalogue or its files could not be reached."""
+    if _is_network(exc):
+        return True
+    if any(c.__name__ == "LoadError" for c in type(exc).__mro__):
+        text = str(exc).lower()
+        return any(w in text for w in _FETCH_WORDS)
+    return False
+
+
+def _bands(job: Job) -> tuple[str, ...]:
+    from tsmask_qgis.loaders import BANDS
+
+    return (*BANDS, *((job.reference,) if job.reference else ()))
+
+
+def _in_cache(job: Job) -> bool:
+    """Whether the reflectance of ``job.request`` is in the local cache (a lookup, no I/O)."""
+    from tsmask_qgis.loaders import _cache
+
+    return _cache.lookup(job.request.key(_bands(job))) is not None
+
+
+def _cache_limit() -> int:
+    from tsmask_qgis.loaders import _cache
+
+    return _cache.max_bytes()
+
+
+#: The engine's streaming plan: input tile buffers take this share of max_memory, two
+#: buffers at a time (one read ahead); see ``tsmask_qgis.engine._stream.plan``.
+_BUFFER_SHARE = 0.6
+
+
+def stream_chunks(shape: tuple[int, int, int], budget: int) -> dict[str, int]:
+    """Dask chunks for a lazy load that the engine streams under ``budget`` bytes.
+
+    One chunk is no larger than the engine's super tile for that budget (full-width
+    rows while a row fits, else squares), so no chunk is read twice.
+    """
+    t, ny, nx = shape
+    per_px = 6 * max(1, t) * 4  # float32 reflectance, six bands, every date
+    max_px = max(1, int(budget * _BUFFER_SHARE / (2 * per_px)))
+    if nx <= max_px:
+        return {"time": 1, "y": max(1, min(ny, max_px // nx)), "x": nx}
+    side = max(1, math.isqrt(max_px))
+    return {"time": 1, "y": min(ny, side), "x": min(nx, side)}
+
+
+_STREAMED = "streamed"  # marker in ``notes``: the dataset reads the network lazily
+
+
+class _ReadWatch(logging.Handler):
+    """Collects GDAL read failures that rasterio logs, from any thread, while installed.
+
+    A lazy (streamed) load reads the catalogue's files inside the engine's and the
+    writers' threads; GDAL reports a failed HTTP range request or a damaged block as a
+    warning and fills it with nodata. Without this watch such a hole would be silent.
+    """
+
+    PATTERNS = ("response_code", "failed", "tiffread", "truncat", "timed out", "error")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self.failed: list[str] = []  # odc-stac's "Failed to load URL ..." (names the file)
+        self._lock2 = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        with self._lock2:
+            if record.name.startswith("rasterio") and any(p in msg.lower() for p in self.PATTERNS):
+                self.messages.append(msg)
+            elif msg.startswith("Failed to load"):
+                self.failed.append(msg)
+
+    def __enter__(self) -> _ReadWatch:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)
+
+    def error(self, job: Job, what: str, exc: BaseException | None = None) -> Exception | None:
+        """The error to raise (exit 5 or 3) if a read failed since the watch began."""
+        if exc is None and not self.messages:
+            return None
+        found = [_one_line(exc)] if exc is not None else []
+        detail = self.failed[:1] or self.messages[:1]
+        first = "; ".join(dict.fromkeys([*found, *detail]))[:500]
+        src = job.request.get_source() if job.request is not None else None
+        where = f" from {src.stac_url}" if src is not None else ""
+        text = (
+            f"reading the imagery{where} failed while {what}: {first}. Nothing incomplete "
+            "was kept; try again later, or run without --max-memory to download through "
+            "the cache (which retries each file)"
+        )
+        low = first.lower()
+        if any(w in low for w in _FETCH_WORDS) or (exc is not None and _unreachable(exc)):
+            return SourceUnreachableError(text)
+        from tsmask_qgis.loaders import LoadError
+
+        return LoadError(text)
+
+    def check(self, job: Job, what: str) -> None:
+        """Raise if a read failed since the watch began."""
+        err = self.error(job, what)
+        if err is not None:
+            raise err
+
+
+def _load(job: Job, progress: Progress | None, notes: list[str]) -> xr.Dataset:
+    """The reflectance for ``job``: local stack, cache hit, cached download or a lazy
+    stream from the catalogue (when the job is larger than ``max_memory`` or the cache)."""
+    from tsmask_qgis import loaders
+
+    if job.input is not None:
+        report(_step(progress, "search"), 1.0, f"local input {job.input}")
+        lp = _step(progress, "load")
+        report(lp, 0.0, f"opening {job.input}")
+        ds = loaders.load_local(job.input)
+        report(lp, 1.0, f"{ds.sizes['time']} dates of {ds.sizes['y']} x {ds.sizes['x']} pixels")
+        return ds
+    request = job.request
+    extra = _bands(job)[len(loaders.BANDS) :]
+    kw: dict[str, Any] = {"extra_bands": extra} if extra else {}
+    if job.cache and _in_cache(job):
+        # A cache hit needs no search either: nothing is read from the network.
+        report(_step(progress, "search"), 1.0, "in the local cache: no search needed")
+        notes.append("reflectance read from the local cache (nothing downloaded)")
+        ds = _fetch(loaders.load, request, progress=_step(progress, "load"), cache=True, **kw)
+        size = sum(ds[b].nbytes for b in loaders.BANDS)
+        if job.max_memory is not None and size > job.max_memory:
+            shape = (ds.sizes["time"], ds.sizes["y"], ds.sizes["x"])
+            ds = ds.chunk(stream_chunks(shape, job.max_memory))
+            notes.append(
+                f"the job needs {size / 1e6:,.1f} MB, more than --max-memory "
+                f"{job.max_memory / 1e6:,.1f} MB: streamed tile by tile from the cache"
+            )
+        return ds
+    try:
+        items = loaders.search(request, progress=_step(progress, "search"))
+    except Exception as exc:
+        if _unreachable(exc) or type(exc).__name__ == "SearchError":
+            raise SourceUnreachableError(str(exc)) from exc
+        raise
+    if not items:
+        raise NoDataError(
+            f"no Sentinel-2 acquisitions in {request.source} for bbox {request.bbox} from "
+            f"{request.start} to {request.end}; widen the dates or the area, or try another "
+            "--source"
+        )
+    est = loaders.estimate(request, items=items, extra_bands=extra)
+    size = int(est.memory_bytes)
+    over_budget = job.max_memory is not None and size > job.max_memory
+    over_cache = size > _cache_limit()
+    cache = job.cache and not over_budget and not over_cache
+    chunks = None
+    if over_budget:
+        assert job.max_memory is not None
+        chunks = stream_chunks(est.shape, job.max_memory)
+        notes.append(
+            f"the job needs {size / 1e6:,.1f} MB, more than --max-memory "
+            f"{job.max_memory / 1e6:,.1f} MB: streamed tile by tile from the catalogue "
+            "(not cached)"
+        )
+    elif over_cache and job.cache:
+        notes.append(
+            f"the job needs {size / 1e6:,.1f} MB, more than the cache limit "
+            f"({_cache_limit() / 1e6:,.1f} MB, TSMASK_CACHE_MAX_BYTES): streamed, not cached"
+        )
+    if not cache:
+        notes.append(_STREAMED)
+    return _fetch(
+        loaders.load,
+        request,
+        items=items,
+        chunks=chunks,
+        progress=_step(progress, "load"),
+        cache=cache,
+        **kw,
+    )
+
+
+def _fetch(load: Callable[..., xr.Dataset], request: Any, **kw: Any) -> xr.Dataset:
+    try:
+        return load(request, **kw)
+    except Exception as exc:
+        if _unreachable(exc):
+            raise SourceUnreachableError(str(exc)) from exc
+        raise
+
+
+def _classify(job: Job, ds: xr.Dataset, progress: Progress | None) -> xr.DataArray:
+    from tsmask_qgis import engine
+
+    bands = ds[["blue", "green", "red", "nir", "swir1", "swir2"]]
+    with _client(job.scheduler) as client:
+        kw: dict[str, Any] = {}
+        if client is not None:
+            kw["client"] = client
+        mask = engine.classify(
+            bands,
+            preset=job.preset,
+            spatial=job.spatial,
+            workers=job.workers,
+            runner="dask" if client is not None and job.runner == "auto" else job.runner,
+            max_memory=job.max_memory,
+            progress=_engine_progress(progress, job.spatial),
+            **kw,
+            **dict(job.overrides),
+        )
+        if mask.chunks is not None:
+            mask = mask.compute()
+    return mask
+
+
+def _quicklook_dates(job: Job, summary: Sequence[DateSummary]) -> list[str]:
+    labels = [s.date for s in summary]
+    if job.quicklook_dates is None:
+        return writers.pick_dates(summary)
+    if tuple(job.quicklook_dates) == ("all",):
+        return labels
+    picked = []
+    for want in job.quicklook_dates:
+        match = [d for d in labels if d == want or d.startswith(want)]
+        if not match:
+            raise ValueError(
+                f"quicklook date {want} is not among the dates ({labels[0]} .. {labels[-1]})"
+            )
+        picked.append(match[0])
+    return list(dict.fromkeys(picked))
+
+
+class _Writer:
+    """Writes outputs one by one, skipping complete ones, keeping the manifest current."""
+
+    def __init__(self, job: Job, manifest: Manifest, reuse: bool, progress: Progress | None):
+        self.job = job
+        self.manifest = manifest
+        self.reuse = reuse
+        self.progress = progress
+        self.paths: list[Path] = []
+        self.reused: list[Path] = []
+
+    def complete(self, path: Path) -> bool:
+        return self.reuse and self.manifest.is_complete(path)
+
+    def do(self, paths: Sequence[Path], write: Callable[[bool], Any], what: str) -> None:
+        """Run ``write(overwrite)`` unless every path is complete; record them."""
+        self.paths.extend(paths)
+        if all(self.complete(p) for p in paths):
+            self.reused.extend(paths)
+            report(self.progress, None, f"{what}: complete from an earlier run")
+            return
+        report(self.progress, None, what)
+        # Outputs of this same job may be replaced (an earlier attempt's), others not.
+        write(self.job.overwrite or self.reuse)
+        for p in paths:
+            self.manifest = self.manifest.with_output(p)
+        self.manifest.save()
+
+    def many(self, paths: Sequence[Path], write: Callable[..., Any], what: str) -> None:
+        """Like :meth:`do` for per-date files: ``write(overwrite, skip, on_written)``,
+        recording each file as it is completed (so an interruption keeps them)."""
+        self.paths.extend(paths)
+        skip = [p for p in paths if self.complete(p)]
+        self.reused.extend(skip)
+        if len(skip) == len(paths):
+            return
+        report(self.progress, None, what)
+
+        def written(path: Path) -> None:
+            self.manifest = self.manifest.with_output(path)
+            self.manifest.save()
+
+        write(self.job.overwrite or self.reuse, skip, written)
+
+
+def _check_existing(job: Job, same_job: bool) -> None:
+    if job.overwrite or same_job:
+        return
+    fixed = [p for ps in output_layout(job, ()).values() for p in ps]
+    writers.check_overwrite(fixed, overwrite=False)
+    for sub, prefix in (("cog", "tsmask_"), ("truecolour", "truecolour_")):
+        folder = job.out / sub
+        if folder.is_dir():
+            writers.check_overwrite(sorted(folder.glob(f"{prefix}*.tif"))[:1], overwrite=False)
+
+
+def run(job: Job, *, progress: Progress | None = None) -> JobResult:
+    """Run ``job``: load (or search and load), classify, write the outputs.
+
+    Raises :class:`NoDataError` when nothing is found,
+    :class:`SourceUnreachableError` when the catalogue or scheduler cannot be
+    reached, :class:`tsmask_qgis.writers.OutputExistsError` when outputs exist
+    and ``job.overwrite`` is false, :class:`tsmask_qgis.writers.OutputNotWritableError`
+    for an unwritable folder, and ``Cancelled`` when ``progress`` raises it
+    (no half-written file remains in any case).
+    """
+    out = writers.ensure_writable_dir(job.out)
+    writers.clean_temporaries(out)
+    key = job.key()
+    previous = Manifest.read(out)
+    # --overwrite starts afresh; otherwise an earlier run of this same job is resumed.
+    same_job = previous is not None and previous.key == key and not job.overwrite
+    _check_existing(job, same_job)
+    manifest = (
+        previous
+        if same_job and previous is not None
+        else Manifest(out, key, {}, job=job.describe())
+    )
+    if manifest.complete and manifest.job and "summary" in manifest.job:
+        done = _result_if_complete(job, manifest)
+        if done is not None:
+            report(progress, 1.0, "write: all outputs complete from an earlier run")
+            return done
+    manifest = Manifest(out, key, dict(manifest.outputs), False, job.describe())
+
+    notes: list[str] = []
+    ds = _load(job, progress, notes)
+    streamed = _STREAMED in notes
+    notes = [n for n in notes if n != _STREAMED]
+    # a streamed dataset reads the network while the engine and the writers run
+    watch: Any = _ReadWatch() if streamed else contextlib.nullcontext()
+    if ds.sizes.get("time", 0) == 0:
+        raise NoDataError("the input holds no dates")
+    nc_path = out / "tsmask.nc"
+    if same_job and "netcdf" in job.formats and manifest.is_complete(nc_path):
+        report(_step(progress, "detect"), 1.0, f"mask from {nc_path.name} (earlier run)")
+        mask = writers.read_netcdf_mask(nc_path)
+    else:
+        try:
+            with watch:
+                try:
+                    mask = _classify(job, ds, progress)
+                except Exception as exc:
+                    err = watch.error(job, "detecting", exc) if streamed else None
+                    if err is None or not _is_read_error(exc):
+                        raise
+                    raise err from exc
+            if streamed:
+                watch.check(job, "detecting")
+        except Exception as exc:
+            # a lazy (streamed) input reads the catalogue while it classifies
+            if job.request is not None and _unreachable(exc):
+                raise SourceUnreachableError(_one_line(exc)) from exc
+            raise
+    report(_step(progress, "spatial"), 1.0, "done")
+
+    wp = _step(progress, "write")
+    summary = writers.summarise(mask)
+    labels = [s.date for s in summary]
+    layout = output_layout(job, labels)
+    w = _Writer(job, manifest, same_job, wp)
+    n_items = sum(len(v) for v in layout.values()) or 1
+    done_items = 0
+
+    def tick(k: str) -> Progress | None:
+        nonlocal done_items
+        start = done_items / n_items
+        done_items += len(layout.get(k, []))
+        return scaled(wp, start, done_items / n_items)
+
+    attrs = {
+        "preset": job.preset,
+        "thresholds": dataclasses.asdict(_preset(job)),
+        "spatial_steps": int(job.spatial),
+        **({"input": str(job.input)} if job.input else {}),
+        **({"request": job.request.key()} if job.request is not None else {}),
+        **dict(job.meta),
+    }
+    if "netcdf" in layout:
+        p = tick("netcdf")
+        w.do(
+            layout["netcdf"],
+            lambda ow: writers.write_netcdf(mask, nc_path, overwrite=ow, attrs=attrs, progress=p),
+            "NetCDF",
+        )
+    cogs: list[Path] = []
+    if "cog" in layout:
+        p = tick("cog")
+        cogs = layout["cog"]
+        w.many(
+            cogs,
+            lambda ow, skip, done: writers.write_cogs(
+                mask, out / "cog", overwrite=ow, skip=skip, progress=p, on_written=done
+            ),
+            "mask COGs",
+        )
+    if "multiband" in layout:
+        p = tick("multiband")
+        w.do(
+            layout["multiband"],
+            lambda ow: writers.write_multiband(
+                mask, layout["multiband"][0], overwrite=ow, progress=p
+            ),
+            "multi-band GeoTIFF",
+        )
+    if "envi" in layout:
+        p = tick("envi")
+        w.do(
+            layout["envi"],
+            lambda ow: writers.write_envi(mask, layout["envi"][0], overwrite=ow, progress=p),
+            "ENVI",
+        )
+    if "qml" in layout:
+        tick("qml")
+        for q in layout["qml"]:
+            w.do([q], lambda ow, q=q: writers.write_qml(q, overwrite=ow), "QML styles")
+    if "count" in layout:
+        tick("count")
+        w.do(
+            layout["count"],
+            lambda ow: writers.write_clear_count(mask, layout["count"][0], overwrite=ow),
+            "clear-observation count",
+        )
+    meta = {"preset": job.preset, "spatial": job.spatial, "overrides": dict(job.overrides)}
+    if "summary" in layout:
+        tick("summary")
+        csv_path, json_path = layout["summary"]
+        w.do(
+            layout["summary"],
+            lambda ow: writers.write_summary(summary, csv_path, json_path, overwrite=ow, meta=meta),
+            "summary",
+        )
+    if "chart" in layout:
+        tick("chart")
+        w.do(
+            layout["chart"],
+            lambda ow: writers.write_chart(summary, layout["chart"][0], overwrite=ow),
+            "chart",
+        )
+    quicklooks: list[Path] = []
+    tc: list[Path] = []
+    evaluation = None
+    with watch:  # these read the reflectance (and SCL) again
+        if "quicklook" in job.formats:
+            for d in _quicklook_dates(job, summary):
+                q = out / "quicklooks" / f"quicklook_{d}.png"
+                quicklooks.append(q)
+                w.do(
+                    [q],
+                    lambda ow, d=d, q=q: writers.write_quicklook(mask, ds, d, q, overwrite=ow),
+                    "quicklooks",
+                )
+        if "truecolour" in layout:
+            p = tick("truecolour")
+            tc = layout["truecolour"]
+            w.many(
+                tc,
+                lambda ow, skip, done: writers.write_truecolour(
+                    ds, out / "truecolour", overwrite=ow, skip=skip, progress=p, on_written=done
+                ),
+                "true-colour COGs",
+            )
+        if job.reference:
+            tick("evaluation")
+            evaluation = _evaluate(job, mask, ds, layout["evaluation"], w)
+    if streamed:
+        try:
+            watch.check(job, "writing true colour, quicklooks or the evaluation")
+        except Exception:
+            for path in [*quicklooks, *tc, *layout.get("evaluation", [])]:
+                path.unlink(missing_ok=True)
+            raise
+    report(wp, 1.0, f"{len(w.paths)} files in {out}")
+
+    final = w.manifest
+    job_info = dict(final.job or {})
+    job_info["summary"] = [s.as_row() for s in summary]
+    job_info["formats"] = list(job.formats)
+    job_info["quicklooks"] = [str(q) for q in quicklooks]
+    Manifest(out, key, final.outputs, True, job_info).save()
+    return JobResult(
+        out=out,
+        dates=tuple(labels),
+        summary=tuple(summary),
+        paths=tuple(w.paths),
+        reused=tuple(w.reused),
+        netcdf=nc_path if "netcdf" in layout else None,
+        cogs=tuple(cogs),
+        truecolour=tuple(tc),
+        quicklooks=tuple(quicklooks),
+        evaluation=evaluation,
+        notes=tuple(notes),
+    )
+
+
+def _preset(job: Job) -> Any:
+    from tsmask_qgis.engine import get_preset
+
+    return get_preset(job.preset, **dict(job.overrides))
+
+
+def _evaluate(
+    job: Job, mask: xr.DataArray, ds: xr.Dataset, paths: Sequence[Path], w: _Writer
+) -> Path:
+    from tsmask_qgis.evaluate import compare, write_report
+
+    if "scl" not in ds.data_vars:
+        raise ValueError(
+            "the loaded data has no scl band to evaluate against; the source must provide "
+            "a scene classification (SCL) asset"
+        )
+
+    # DEA's scene classification is its Fmask layer (reference_kind "fmask")
+    kind = str(ds["scl"].attrs.get("reference_kind", "scl"))
+    name = "DEA Fmask" if kind == "fmask" else "Sentinel-2 SCL"
+
+    def write(ow: bool) -> None:
+        ev = compare(
+            mask,
+            ds["scl"],
+            reference_kind=kind,
+            mask_name=f"tsmask {job.preset}",
+            reference_name=name,
+        )
+        write_report(ev, job.out, stem="evaluation", title=f"tsmask against {name}")
+
+    w.do(paths, write, "evaluation against SCL")
+    return paths[0]
+
+
+def _result_if_complete(job: Job, manifest: Manifest) -> JobResult | None:
+    """A result from a finished earlier run of the same job, if its files are all intact."""
+    info = manifest.job or {}
+    if set(job.formats) - set(info.get("formats", [])):
+        return None
+    rows = info.get("summary") or []
+    summary = tuple(
+        DateSummary(
+            date=r["date"],
+            pixels=r["pixels"],
+            no_observation=r["no_observation"],
+            clear=r["clear"],
+            cloud=r["cloud"],
+            shadow=r["shadow"],
+        )
+        for r in rows
+    )
+    labels = [s.date for s in summary]
+    layout = output_layout(job, labels)
+    quick = [Path(q) for q in info.get("quicklooks", [])] if "quicklook" in job.formats else []
+    paths = [p for ps in layout.values() for p in ps] + quick
+    if job.quicklook_dates is not None and "quicklook" in job.formats:
+        return None  # explicit dates may differ from the earlier choice: redo cheaply
+    if not all(manifest.is_complete(p) for p in paths):
+        return None
+    return JobResult(
+        out=job.out,
+        dates=tuple(labels),
+        summary=summary,
+        paths=tuple(paths),
+        reused=tuple(paths),
+        netcdf=layout.get("netcdf", [None])[0],
+        cogs=tuple(layout.get("cog", [])),
+        truecolour=tuple(layout.get("truecolour", [])),
+        quicklooks=tuple(quick),
+        evaluation=layout["evaluation"][0] if "evaluation" in layout else None,
+    )

@@ -1,0 +1,583 @@
+"""The tsmask dialog: area, dates, source, preset, outputs; estimate; inline validation.
+
+The dialog only collects values. :meth:`TsmaskDialog.run_settings` turns them
+into a plain :class:`~tsmask_qgis.plugin.convert.RunSettings` (through
+:mod:`tsmask_qgis.plugin.convert`) and :attr:`TsmaskDialog.runRequested`
+carries it to the plugin, which starts the background task. Values are kept in
+``QgsSettings`` under ``tsmask/dialog/`` between sessions.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsProject,
+    QgsRectangle,
+    QgsSettings,
+)
+from qgis.gui import QgsExtentGroupBox, QgsFileWidget
+from qgis.PyQt.QtCore import QDate, Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tsmask_qgis.plugin.convert import LOCAL, STAC, RunSettings, rect_to_wgs84
+
+__all__ = [
+    "FORMATS",
+    "SETTINGS_PREFIX",
+    "TsmaskDialog",
+    "memory_advice",
+    "rough_bytes",
+    "source_choices",
+]
+
+SETTINGS_PREFIX = "tsmask/dialog/"
+
+#: Output formats offered: pipeline format name -> label. ``cog`` is always
+#: written (the map layers are the per-date COGs), so its box is ticked and fixed.
+FORMATS: dict[str, str] = {
+    "cog": "GeoTIFF per date (COG)",
+    "multiband": "Multi-band GeoTIFF",
+    "netcdf": "NetCDF (CF flags)",
+    "envi": "ENVI (as the notebook)",
+    "chart": "Cloud chart (PNG)",
+}
+_FIXED_FORMATS = ("cog",)
+
+#: Sentinel-2 revisit in days with both satellites: used for a quick size guess.
+_REVISIT_DAYS = 5
+_ERROR_STYLE = "color: #b00020;"
+_WARN_STYLE = "color: #8a5a00;"
+
+
+def source_choices() -> list[tuple[str, str]]:
+    """(name, label) of the catalogue presets, then custom STAC and local files."""
+    out: list[tuple[str, str]] = []
+    try:
+        from tsmask_qgis.loaders import SOURCES
+    except Exception:  # a dependency is missing: only local files can be offered
+        SOURCES = {}
+    for name, source in SOURCES.items():
+        if name != STAC:
+            out.append((name, f"{getattr(source, 'title', name)} ({name})"))
+    out.append((STAC, "Custom STAC API…"))
+    out.append((LOCAL, "Local files (NetCDF, GeoTIFF stack or folder)"))
+    return out
+
+
+def rough_bytes(settings: RunSettings) -> int:
+    """A quick, offline guess of the memory a run of ``settings`` holds without streaming.
+
+    Assumes a five-day revisit, six float32 bands and the uint8 mask; the
+    Estimate button asks the catalogue for the real figures.
+    """
+    if settings.bbox is None:
+        return 0
+    w, s, e, n = settings.bbox
+    lat = math.radians((s + n) / 2)
+    width_m = (e - w) * 111_320 * max(math.cos(lat), 0.01)
+    height_m = (n - s) * 110_574
+    pixels = max(width_m / settings.resolution, 1) * max(height_m / settings.resolution, 1)
+    dates = (settings.end - settings.start).days // _REVISIT_DAYS + 1
+    return int(pixels * dates * (6 * 4 + 1))
+
+
+def _available_memory() -> int | None:
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except Exception:
+        return None
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+
+
+def memory_advice(
+    need: int, *, max_memory: int | None, available: int | None
+) -> tuple[str | None, str | None]:
+    """(error, warning) about holding ``need`` bytes in memory; both ``None`` when it fits.
+
+    The budget is ``max_memory`` or, when automatic, half the ``available``
+    memory (the engine's default). A budget larger than the available memory
+    is an error (the system would swap); a run larger than the budget is a
+    warning: the engine then streams tile by tile, and the message suggests the
+    max-memory value that would keep it in memory when there is room for it.
+    """
+    if available is None:
+        return None, None
+    if max_memory is not None and max_memory > available:
+        return (
+            f"Max memory {_gb(max_memory)} is more than the {_gb(available)} available now: "
+            f"set it to at most {math.floor(available * 0.8 / 1e9 * 10) / 10:.1f} GB "
+            "(or 0 for automatic).",
+            None,
+        )
+    budget = max_memory if max_memory is not None else available // 2
+    if need <= budget:
+        return None, None
+    text = (
+        f"About {_gb(need)} for this area and these dates, more than the memory budget of "
+        f"{_gb(budget)}: the run will stream it tile by tile (slower, bounded memory)."
+    )
+    suggest = math.ceil(need * 1.2 / 1e8) / 10  # GB, one decimal, 20 % headroom
+    if suggest * 1e9 <= available * 0.8:
+        text += f" To keep it in memory, set Max memory to {suggest:.1f} GB."
+    else:
+        text += (
+            f" It cannot fit the {_gb(available)} available: choose a smaller area, fewer "
+            "dates or a coarser resolution to avoid streaming."
+        )
+    return None, text
+
+
+def _estimate_key(settings: RunSettings) -> tuple[Any, ...]:
+    """What an estimate depends on (area, dates, source, resolution, input)."""
+    return (
+        settings.bbox,
+        settings.start,
+        settings.end,
+        settings.source,
+        settings.stac_url,
+        settings.collections,
+        settings.resolution,
+        settings.input_path,
+    )
+
+
+class TsmaskDialog(QDialog):
+    """The main dialog. Emits :attr:`runRequested` with a :class:`RunSettings`."""
+
+    #: Emitted with the plain RunSettings when the user presses Run.
+    runRequested = pyqtSignal(object)
+    #: Emitted with the plain RunSettings when the user presses Estimate.
+    estimateRequested = pyqtSignal(object)
+
+    def __init__(
+        self,
+        iface: Any = None,
+        parent: QWidget | None = None,
+        *,
+        settings: QgsSettings | None = None,
+        disabled_reason: str | None = None,
+        available_memory: Callable[[], int | None] = _available_memory,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("tsmask — cloud and cloud-shadow masks")
+        self.setObjectName("TsmaskDialog")
+        self._iface = iface
+        self._settings = settings or QgsSettings()
+        self._disabled_reason = disabled_reason
+        self._available_memory = available_memory
+        #: (settings key, memory bytes) of the last Estimate.
+        self._estimate: tuple[tuple[Any, ...], int] | None = None
+        self._build()
+        self.restore_settings()
+        self._connect()
+        self.validate()
+
+    # -- construction ------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        if self._disabled_reason:
+            banner = QLabel(self._disabled_reason)
+            banner.setWordWrap(True)
+            banner.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            banner.setStyleSheet(_ERROR_STYLE)
+            banner.setObjectName("missingDependencies")
+            layout.addWidget(banner)
+
+        self.extent_box = QgsExtentGroupBox(self)
+        self.extent_box.setTitle("Area")
+        self.extent_box.setCheckable(False)
+        project_crs = QgsProject.instance().crs()
+        if not project_crs.isValid():
+            project_crs = QgsCoordinateReferenceSystem("EPSG:4326")
+        canvas = self._iface.mapCanvas() if self._iface is not None else None
+        if canvas is not None:
+            crs = canvas.mapSettings().destinationCrs()
+            self.extent_box.setOriginalExtent(canvas.extent(), crs)
+            self.extent_box.setCurrentExtent(canvas.extent(), crs)
+            self.extent_box.setOutputCrs(crs)
+            self.extent_box.setMapCanvas(canvas)
+        else:
+            self.extent_box.setOutputCrs(project_crs)
+        layout.addWidget(self.extent_box)
+        self.area_error = self._error_label("areaError")
+        layout.addWidget(self.area_error)
+
+        form_box = QGroupBox("Dates and data", self)
+        form = QFormLayout(form_box)
+        dates = QHBoxLayout()
+        self.start_edit = QDateEdit(self)
+        self.end_edit = QDateEdit(self)
+        for edit in (self.start_edit, self.end_edit):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setMinimumDate(QDate(2015, 6, 23))
+        dates.addWidget(self.start_edit)
+        dates.addWidget(QLabel("to"))
+        dates.addWidget(self.end_edit)
+        form.addRow("Dates", dates)
+        self.dates_error = self._error_label("datesError")
+        form.addRow("", self.dates_error)
+
+        self.source_combo = QComboBox(self)
+        for name, label in source_choices():
+            self.source_combo.addItem(label, name)
+        form.addRow("Source", self.source_combo)
+        self.stac_url_edit = QLineEdit(self)
+        self.stac_url_edit.setPlaceholderText("https://example.com/stac/v1")
+        self.collection_edit = QLineEdit(self)
+        self.collection_edit.setPlaceholderText("sentinel-2-l2a")
+        form.addRow("STAC API", self.stac_url_edit)
+        form.addRow("Collection", self.collection_edit)
+        self.local_widget = QgsFileWidget(self)
+        self.local_widget.setStorageMode(QgsFileWidget.GetFile)
+        self.local_widget.setFilter("Stacks (*.nc *.nc4 *.tif *.tiff);;All files (*)")
+        form.addRow("Local stack", self.local_widget)
+        self.source_error = self._error_label("sourceError")
+        form.addRow("", self.source_error)
+        self.resolution_spin = QDoubleSpinBox(self)
+        self.resolution_spin.setRange(10.0, 1000.0)
+        self.resolution_spin.setSuffix(" m")
+        self.resolution_spin.setDecimals(0)
+        form.addRow("Resolution", self.resolution_spin)
+        layout.addWidget(form_box)
+
+        method_box = QGroupBox("Method and output", self)
+        mform = QFormLayout(method_box)
+        self.preset_combo = QComboBox(self)
+        self.preset_combo.addItem("seed — the original method (notebook)", "seed")
+        self.preset_combo.addItem("dea — DEA's production form", "dea")
+        mform.addRow("Preset", self.preset_combo)
+        self.spatial_check = QCheckBox("Spatial steps (filter and buffer / majority)", self)
+        mform.addRow("", self.spatial_check)
+        self.out_widget = QgsFileWidget(self)
+        self.out_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        mform.addRow("Output folder", self.out_widget)
+        self.out_error = self._error_label("outError")
+        mform.addRow("", self.out_error)
+        fmt_row = QHBoxLayout()
+        self.format_checks: dict[str, QCheckBox] = {}
+        for name, label in FORMATS.items():
+            check = QCheckBox(label, self)
+            if name in _FIXED_FORMATS:
+                check.setChecked(True)
+                check.setEnabled(False)
+                check.setToolTip("Always written: the map layers are these files.")
+            self.format_checks[name] = check
+            fmt_row.addWidget(check)
+        mform.addRow("Formats", fmt_row)
+        self.formats_error = self._error_label("formatsError")
+        mform.addRow("", self.formats_error)
+        self.truecolour_check = QCheckBox("Add true-colour images under the masks", self)
+        mform.addRow("", self.truecolour_check)
+        self.workers_spin = QSpinBox(self)
+        self.workers_spin.setRange(1, max(os.cpu_count() or 1, 1) * 2)
+        self.workers_spin.setToolTip("Worker processes for detection (plain Python interpreters).")
+        mform.addRow("Worker processes", self.workers_spin)
+        self.memory_spin = QDoubleSpinBox(self)
+        self.memory_spin.setRange(0.0, 4096.0)
+        self.memory_spin.setDecimals(1)
+        self.memory_spin.setSingleStep(0.5)
+        self.memory_spin.setSuffix(" GB")
+        self.memory_spin.setSpecialValueText("automatic (half the available memory)")
+        self.memory_spin.setToolTip(
+            "The engine's memory budget: a run larger than this streams tile by tile."
+        )
+        mform.addRow("Max memory", self.memory_spin)
+        self.overwrite_check = QCheckBox("Overwrite existing outputs (of another run)", self)
+        self.overwrite_check.setToolTip(
+            "Without it, a run into a folder holding another run's outputs stops with a "
+            "message; the same run resumes, reusing the files it completed."
+        )
+        mform.addRow("", self.overwrite_check)
+        layout.addWidget(method_box)
+
+        est_row = QHBoxLayout()
+        self.estimate_button = QPushButton("Estimate", self)
+        self.estimate_button.setToolTip(
+            "Search the catalogue and show dates, pixels, data to read and memory — "
+            "nothing is downloaded."
+        )
+        self.estimate_label = QLabel("", self)
+        self.estimate_label.setWordWrap(True)
+        self.estimate_label.setObjectName("estimateLabel")
+        est_row.addWidget(self.estimate_button)
+        est_row.addWidget(self.estimate_label, 1)
+        layout.addLayout(est_row)
+        self.memory_error = self._error_label("memoryError")
+        layout.addWidget(self.memory_error)
+        self.memory_warning = self._error_label("memoryWarning")
+        self.memory_warning.setStyleSheet(_WARN_STYLE)
+        layout.addWidget(self.memory_warning)
+        self.status_label = QLabel("", self)
+        self.status_label.setObjectName("statusLabel")
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        self.run_button = self.buttons.addButton("Run", QDialogButtonBox.AcceptRole)
+        self.buttons.rejected.connect(self.reject)
+        self.run_button.clicked.connect(self._on_run)
+        self.estimate_button.clicked.connect(self._on_estimate)
+        layout.addWidget(self.buttons)
+
+    def _error_label(self, name: str) -> QLabel:
+        label = QLabel("", self)
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        label.setStyleSheet(_ERROR_STYLE)
+        label.setVisible(False)
+        return label
+
+    def _connect(self) -> None:
+        self.extent_box.extentChanged.connect(self.validate)
+        self.start_edit.dateChanged.connect(self.validate)
+        self.end_edit.dateChanged.connect(self.validate)
+        self.source_combo.currentIndexChanged.connect(self.validate)
+        self.stac_url_edit.textChanged.connect(self.validate)
+        self.collection_edit.textChanged.connect(self.validate)
+        self.local_widget.fileChanged.connect(self.validate)
+        self.out_widget.fileChanged.connect(self.validate)
+        self.resolution_spin.valueChanged.connect(self.validate)
+        self.memory_spin.valueChanged.connect(self.validate)
+        for check in self.format_checks.values():
+            check.toggled.connect(self.validate)
+
+    # -- values ------------------------------------------------------------
+    def source(self) -> str:
+        """The selected source name."""
+        return str(self.source_combo.currentData())
+
+    def set_source(self, name: str) -> None:
+        """Select a source by name (ignored when not offered)."""
+        index = self.source_combo.findData(name)
+        if index >= 0:
+            self.source_combo.setCurrentIndex(index)
+
+    def formats(self) -> tuple[str, ...]:
+        """The checked output formats."""
+        return tuple(name for name, check in self.format_checks.items() if check.isChecked())
+
+    def set_extent(self, rect: QgsRectangle, crs: QgsCoordinateReferenceSystem) -> None:
+        """Set the area (``rect`` in ``crs``) as if the user had chosen it."""
+        self.extent_box.setOutputCrs(crs)
+        self.extent_box.setOutputExtentFromUser(rect, crs)
+
+    def _options(self) -> dict[str, Any]:
+        source = self.source()
+        collection = self.collection_edit.text().strip()
+        return {
+            "source": source,
+            "stac_url": self.stac_url_edit.text().strip() or None,
+            "collections": tuple(c.strip() for c in collection.split(",") if c.strip()),
+            "input_path": self.local_widget.filePath().strip() or None,
+            "preset": str(self.preset_combo.currentData()),
+            "spatial": self.spatial_check.isChecked(),
+            "resolution": float(self.resolution_spin.value()),
+            "formats": self.formats(),
+            "truecolour": self.truecolour_check.isChecked(),
+            "workers": int(self.workers_spin.value()),
+            "max_memory": self.max_memory(),
+            "overwrite": self.overwrite_check.isChecked(),
+        }
+
+    def max_memory(self) -> int | None:
+        """The memory budget in bytes (``None``: automatic)."""
+        gb = float(self.memory_spin.value())
+        return int(gb * 1e9) if gb > 0 else None
+
+    def _bbox(self) -> tuple[tuple[float, float, float, float] | None, str | None]:
+        rect = self.extent_box.outputExtent()
+        crs = self.extent_box.outputCrs()
+        try:
+            return rect_to_wgs84(rect, crs), None
+        except ValueError as exc:
+            return None, str(exc)
+
+    def draft_settings(self) -> tuple[RunSettings, dict[str, str]]:
+        """The values as :class:`RunSettings` even if invalid, and what is wrong."""
+        from tsmask_qgis.plugin.convert import qdate_to_date
+
+        options = self._options()
+        bbox, area_problem = self._bbox()
+        if options["input_path"]:
+            options["input_path"] = Path(options["input_path"])
+        settings = RunSettings(
+            bbox=bbox,
+            start=qdate_to_date(self.start_edit.date()),
+            end=qdate_to_date(self.end_edit.date()),
+            out_dir=Path(self.out_widget.filePath().strip()),
+            **options,
+        )
+        problems = settings.problems()
+        if area_problem and options["source"] != LOCAL:
+            problems["bbox"] = area_problem
+        return settings, problems
+
+    def run_settings(self) -> RunSettings:
+        """The dialog's values as plain :class:`RunSettings`; ``ValueError`` if invalid."""
+        return RunSettings.from_qt(
+            extent=self.extent_box.outputExtent(),
+            extent_crs=self.extent_box.outputCrs(),
+            start=self.start_edit.date(),
+            end=self.end_edit.date(),
+            out_dir=self.out_widget.filePath().strip(),
+            **self._options(),
+        )
+
+    # -- validation --------------------------------------------------------
+    def validate(self, *_: Any) -> dict[str, str]:
+        """Show inline messages and enable Run only when the values can run."""
+        source = self.source()
+        for widget in (self.stac_url_edit, self.collection_edit):
+            widget.setEnabled(source == STAC)
+        self.local_widget.setEnabled(source == LOCAL)
+        self.extent_box.setEnabled(source != LOCAL)
+        self.resolution_spin.setEnabled(source != LOCAL)
+        settings, problems = self.draft_settings()
+        shown = {
+            self.area_error: problems.get("bbox"),
+            self.dates_error: problems.get("dates"),
+            self.source_error: problems.get("source"),
+            self.out_error: problems.get("out_dir"),
+            self.formats_error: problems.get("formats"),
+        }
+        for label, text in shown.items():
+            label.setText(text or "")
+            label.setVisible(bool(text))
+        error, warning = (None, None) if problems else self.memory_check(settings)
+        if error:
+            problems["max_memory"] = error
+        for label, text in ((self.memory_error, error), (self.memory_warning, warning)):
+            label.setText(text or "")
+            label.setVisible(bool(text))
+        can_run = not problems and not self._disabled_reason
+        self.run_button.setEnabled(can_run)
+        self.estimate_button.setEnabled(not problems.get("bbox") and not problems.get("source"))
+        return problems
+
+    def memory_check(self, settings: RunSettings) -> tuple[str | None, str | None]:
+        """(error, warning) about memory for ``settings`` (see :func:`memory_advice`).
+
+        Uses the last Estimate's figure when it was made for these same
+        settings, else the offline guess :func:`rough_bytes`.
+        """
+        key = _estimate_key(settings)
+        if self._estimate is not None and self._estimate[0] == key:
+            need = self._estimate[1]
+        elif settings.source == LOCAL:
+            need = 0
+        else:
+            need = rough_bytes(settings)
+        return memory_advice(
+            need, max_memory=settings.max_memory, available=self._available_memory()
+        )
+
+    def show_estimate(self, info: Any, *, error: bool = False, settings: Any = None) -> None:
+        """Show an estimate (text, or an :class:`~tsmask_qgis.plugin.jobs.EstimateInfo`).
+
+        With ``settings`` (those the estimate was made for) its memory figure
+        replaces the offline guess in the memory check.
+        """
+        text = getattr(info, "text", info)
+        memory = getattr(info, "memory_bytes", None)
+        self.estimate_label.setStyleSheet(_ERROR_STYLE if error else "")
+        self.estimate_label.setText(str(text))
+        if settings is not None and memory is not None and not error:
+            self._estimate = (_estimate_key(settings), int(memory))
+            self.validate()
+
+    def show_status(self, step: str, message: str) -> None:
+        """Show what a running task is doing (connected to ``TsmaskTask.status``)."""
+        self.status_label.setText(f"{step}: {message}" if step and message else step or message)
+
+    # -- buttons -----------------------------------------------------------
+    def _on_run(self) -> None:
+        try:
+            settings = self.run_settings()
+        except ValueError as exc:
+            self.validate()
+            self.show_estimate(str(exc), error=True)
+            return
+        self.save_settings()
+        self.runRequested.emit(settings)
+
+    def _on_estimate(self) -> None:
+        settings, problems = self.draft_settings()
+        if problems.get("bbox") or problems.get("source") or problems.get("dates"):
+            self.validate()
+            return
+        self.show_estimate("Estimating…")
+        self.estimateRequested.emit(settings)
+
+    # -- settings ----------------------------------------------------------
+    def save_settings(self) -> None:
+        """Remember the values in QgsSettings (``tsmask/dialog/...``)."""
+        s, p = self._settings, SETTINGS_PREFIX
+        s.setValue(p + "start", self.start_edit.date().toString(Qt.ISODate))
+        s.setValue(p + "end", self.end_edit.date().toString(Qt.ISODate))
+        s.setValue(p + "source", self.source())
+        s.setValue(p + "stac_url", self.stac_url_edit.text())
+        s.setValue(p + "collection", self.collection_edit.text())
+        s.setValue(p + "local_path", self.local_widget.filePath())
+        s.setValue(p + "preset", self.preset_combo.currentData())
+        s.setValue(p + "spatial", self.spatial_check.isChecked())
+        s.setValue(p + "resolution", self.resolution_spin.value())
+        s.setValue(p + "out_dir", self.out_widget.filePath())
+        s.setValue(p + "formats", ",".join(self.formats()))
+        s.setValue(p + "truecolour", self.truecolour_check.isChecked())
+        s.setValue(p + "workers", self.workers_spin.value())
+        s.setValue(p + "max_memory_gb", self.memory_spin.value())
+        s.setValue(p + "overwrite", self.overwrite_check.isChecked())
+
+    def restore_settings(self) -> None:
+        """Fill the widgets from QgsSettings, with sensible defaults the first time."""
+        s, p = self._settings, SETTINGS_PREFIX
+        today = QDate.currentDate()
+        start = QDate.fromString(str(s.value(p + "start", "")), Qt.ISODate)
+        end = QDate.fromString(str(s.value(p + "end", "")), Qt.ISODate)
+        self.start_edit.setDate(start if start.isValid() else today.addMonths(-6))
+        self.end_edit.setDate(end if end.isValid() else today)
+        self.set_source(str(s.value(p + "source", "earth-search-c1")))
+        self.stac_url_edit.setText(str(s.value(p + "stac_url", "")))
+        self.collection_edit.setText(str(s.value(p + "collection", "")))
+        self.local_widget.setFilePath(str(s.value(p + "local_path", "")))
+        index = self.preset_combo.findData(str(s.value(p + "preset", "seed")))
+        self.preset_combo.setCurrentIndex(max(index, 0))
+        self.spatial_check.setChecked(s.value(p + "spatial", True, type=bool))
+        self.resolution_spin.setValue(s.value(p + "resolution", 20.0, type=float))
+        self.out_widget.setFilePath(str(s.value(p + "out_dir", "")))
+        formats = str(s.value(p + "formats", "cog")).split(",")
+        for name, check in self.format_checks.items():
+            check.setChecked(name in formats or name in _FIXED_FORMATS)
+        self.truecolour_check.setChecked(s.value(p + "truecolour", False, type=bool))
+        default_workers = max((os.cpu_count() or 2), 1)
+        self.workers_spin.setValue(s.value(p + "workers", default_workers, type=int))
+        self.memory_spin.setValue(s.value(p + "max_memory_gb", 0.0, type=float))
+        self.overwrite_check.setChecked(s.value(p + "overwrite", False, type=bool))

@@ -1,0 +1,3 @@
+"""The ``tsmask`` Processing provider and its algorithms."""
+
+__all__: list[str] = []
