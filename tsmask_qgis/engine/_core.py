@@ -80,6 +80,14 @@ def thresholds(preset: Preset) -> np.ndarray:
     return th
 
 
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """``a`` flagged read-only: the exact type of the compiled signature, so a
+    call never triggers a (slow) new specialisation, even while another thread
+    has compilation switched on in :func:`_ensure`."""
+    a.setflags(write=False)
+    return a
+
+
 def _float32_above(c: float) -> tuple[float, bool]:
     """Midpoint of float32 ``c`` and the next float32 up, and whether that one is even."""
     c32 = np.float32(c)
@@ -244,7 +252,7 @@ def detect_block(
         return out
     is_int, has_nodata, nd, sc = _detect_args(bands, nodata, scale)
     kernel = _detect_kernel("detect", bands.dtype)
-    th = thresholds(p)
+    th = _readonly(thresholds(p))
     src, (s_b, s_t, s_y, _) = _flat(bands)
     if out.strides[-1] != 1 or any(s < 0 for s in out.strides) or not out.flags.writeable:
         target = np.empty((T, Y, X), np.uint8)
@@ -265,8 +273,8 @@ def detect_block(
         nd,
         sc,
         th,
-        ratio_thresholds(th),
-        np.asarray(p.passes, np.int64),
+        _readonly(ratio_thresholds(th)),
+        _readonly(np.array(p.passes, np.int64)),
         dst,
         o_t,
         o_y,

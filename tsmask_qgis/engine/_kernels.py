@@ -3,8 +3,10 @@
 Nothing outside :mod:`tsmask_qgis.engine._core` imports this module: it imports
 numba, which the QGIS process must never load.
 
-Layout: the detection kernels read the (band, time, y, x) cube as it comes and
-transpose it in blocks of ``XB`` pixels along x, computing every per-date
+Layout: the detection kernels read the (band, time, y, x) cube as it comes (as
+a flat 1-D view plus element strides, so any y/x slice runs without a copy and
+the x loop is contiguous and vectorised) and transpose it in blocks of ``XB``
+pixels along x, computing every per-date
 quantity the temporal part needs (``sa``, observation and dark flags, the
 post-rule conditions) once, into small pixel-major scratch arrays. The
 per-pixel passes then only touch those.
