@@ -732,7 +732,7 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
     inheap = w_u[4]
     n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
     if n < 3 * N:
-        return
+        return False
     ss = th[TH_SSPIKE]
     cf = th[TH_CFLOOR]
     sc = th[TH_SCEIL]
@@ -840,6 +840,7 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
     if napplied:
         for i in range(n):
             lab[C[i]] = cl[i]
+    return napplied > 0
 
 
 @ngjit
@@ -909,7 +910,7 @@ def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
     inheap = w_u[4]
     n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
     if n < N:
-        return
+        return False
     cs = th[TH_CSPIKE]
     ss = th[TH_SSPIKE]
     cf = th[TH_CFLOOR]
@@ -999,6 +1000,7 @@ def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
     if napplied:
         for i in range(n):
             lab[C[i]] = cl[i]
+    return napplied > 0
 
 
 @ngjit
@@ -1037,6 +1039,7 @@ def detect(
     w_i = np.empty((6, T + 2), np.int64)
     w_f = np.empty((4, T + 2), np.float32)
     w_u = np.zeros((5, T + 2), np.uint8)
+    noop = np.empty(passes.max() + 1 if passes.shape[0] else 1, np.int64)
     for y in range(Y):
         for x0 in range(0, X, XB):
             nb = min(XB, X - x0)
@@ -1062,11 +1065,23 @@ def detect(
                 fl = fl_b[j]
                 lab = lab_b[j]
                 _init_labels(fl, lab, T)
+                # A pass's result depends only on N and the labels: a pass that
+                # changed nothing makes the next one with the same N, on the same
+                # labels, a no-op too. noop[N] is the label version it left.
+                version = 0
+                noop[:] = -1
                 for p in range(passes.shape[0]):
+                    N = passes[p]
+                    if noop[N] == version:
+                        continue
                     if dea:
-                        _dea_pass(sa, fl, lab, T, passes[p], th, rt, w_i, w_f, w_u)
+                        changed = _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u)
                     else:
-                        _seed_pass(sa, fl, lab, T, passes[p], th, rt, w_i, w_f, w_u)
+                        changed = _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u)
+                    if changed:
+                        version += 1
+                    else:
+                        noop[N] = version
                 _post_rules(fl, lab, T)
             for t in range(T):
                 o = t * o_t + y * o_y + x0
