@@ -160,6 +160,25 @@ def test_seed_zero_window_is_shadow() -> None:
     assert got.tolist() == reference_detect(series(sa), "seed")[:, 0, 0].tolist()
 
 
+@pytest.mark.parametrize("preset", ["seed", "dea"])
+def test_repeat_pass_finds_what_the_first_missed(preset: str) -> None:
+    # Date 4 (0.25) is visited first and fails (its neighbour date 5 is bright
+    # too); date 5, visited next, becomes cloud. Only a second N=1 pass sees
+    # date 4 against the dark date 6 and marks it: the kernels must not skip
+    # that pass (they skip repeats proven to change nothing).
+    sa = [0.2, 0.2, 0.2, 0.2, 0.25, 0.225, 0.06, 0.06, 0.06, 0.06]
+    one = get_preset(preset, passes=(1,), cloud_spike=0.42)
+    assert reference_detect(series(sa), one)[4:6, 0, 0].tolist() == [1, 2]
+    for passes in ((1, 1), (1, 1, 1), (1, 2, 1)):
+        p = get_preset(preset, passes=passes, cloud_spike=0.42)
+        want = reference_detect(series(sa), p)[:, 0, 0]
+        assert want[4] == 2
+        assert _core.detect_block(series(sa), p)[:, 0, 0].tolist() == want.tolist(), passes
+    np.testing.assert_array_equal(
+        _core.detect_block(series(sa), preset), reference_detect(series(sa), preset)
+    )
+
+
 def test_short_series_untouched_by_spike_test() -> None:
     # n < 3N: the seed pass does nothing, whatever the values.
     got = _core.detect_block(series([0.1, 0.4]), "seed")[:, 0, 0]

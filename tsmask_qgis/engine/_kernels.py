@@ -187,57 +187,26 @@ def _post_rules(fl, lab, T):
 
 
 @ngjit
-def _seed_walk(k, N, n, csa, cok, cl):
-    """Seed neighbour mean of window k (alternating walk on current labels)."""
-    need = 2 * N
-    taken = 0
-    s = F0
-    li = k - 1
-    ri = k + N
-    lfin = False
-    rfin = False
-    left = True
-    while taken < need and not (lfin and rfin):
-        if left:
-            if not lfin:
-                while li >= 0 and not (cl[li] == 1 and cok[li]):
-                    li -= 1
-                if li < 0:
-                    lfin = True
-                else:
-                    s += csa[li]
-                    taken += 1
-                    li -= 1
-            left = False
-        else:
-            if not rfin:
-                while ri < n and not (cl[ri] == 1 and cok[ri]):
-                    ri += 1
-                if ri >= n:
-                    rfin = True
-                else:
-                    s += csa[ri]
-                    taken += 1
-                    ri += 1
-            left = True
-    if taken < need:
-        return F0
-    return s / np.float32(need)
+def _seed_walk(li, ri, N, n, csa, cok, cl):
+    """Seed neighbour mean of the window between positions li and ri (both excluded).
+
+    The alternating walk on the current labels, starting at li (leftwards)
+    and ri (rightwards).
+    """
+    return _seed_walk_ext(li, ri, N, n, csa, cok, cl)[0]
 
 
 @ngjit
-def _seed_walk_ext(k, N, n, csa, cok, cl):
+def _seed_walk_ext(li, ri, N, n, csa, cok, cl):
     """:func:`_seed_walk` plus the range of positions it examined (lo, hi)."""
     need = 2 * N
     taken = 0
     s = F0
-    li = k - 1
-    ri = k + N
     lfin = False
     rfin = False
     left = True
-    lo = k
-    hi = k + N - 1
+    lo = li + 1
+    hi = ri - 1
     while taken < need and not (lfin and rfin):
         if left:
             if not lfin:
@@ -306,7 +275,7 @@ def _seed_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, chg, m):
         k = order[idx]
         if chg[k]:
             continue
-        mid = _seed_walk(k, N, n, csa, cok, cl)
+        mid = _seed_walk(k - 1, k + N, N, n, csa, cok, cl)
         r = _seed_test(m[k], mid, th)
         if r != 0:
             for i in range(k, k + N):
@@ -361,11 +330,13 @@ def _dea_test(m2, mid, th):
 
 
 @ngjit
-def _dea_visit(k, N, n, C, csa, cok, cl, th):
-    """Test dea window k on the current labels: 0 no change, 2 cloud, 3 shadow."""
+def _dea_visit(k, e, N, n, C, csa, cok, cl, th):
+    """Test the dea window of positions k..e on the current labels: 0 no change,
+    2 cloud, 3 shadow. (e = k + N - 1, or further when positions in between are
+    no longer clear.)"""
     s = F0
     c = 0
-    for i in range(k, k + N):
+    for i in range(k, e + 1):
         if cl[i] == 1:
             s += csa[i]
             c += 1
@@ -373,13 +344,13 @@ def _dea_visit(k, N, n, C, csa, cok, cl, th):
         return 0
     m2 = s / np.float32(c)
     a = C[k]
-    b = C[k + N - 1]
+    b = C[e]
     h = (3 * N) // 2
     m1, ok = _dea_side(k - 1, -1, -1, N, csa, cok, cl)
     if not ok:
         p = _first_at_or_after(C, n, b + 1 + h)
         m1, ok = _dea_side(p, n, 1, N, csa, cok, cl)
-    m3, ok = _dea_side(k + N, n, 1, N, csa, cok, cl)
+    m3, ok = _dea_side(e + 1, n, 1, N, csa, cok, cl)
     if not ok:
         # positions with date <= a - h - 1, downwards
         p = _first_at_or_after(C, n, a - h) - 1
@@ -411,7 +382,7 @@ def _dea_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, m):
     order = np.argsort(m[:nw], kind="mergesort")
     for idx in range(nw - 1, -1, -1):
         k = order[idx]
-        r = _dea_visit(k, N, n, C, csa, cok, cl, th)
+        r = _dea_visit(k, k + N - 1, N, n, C, csa, cok, cl, th)
         if r != 0:
             for i in range(k, k + N):
                 cl[i] = r
@@ -715,13 +686,81 @@ def _seed_mid_edge(k, N, n, nok, okv, okp, cntL):
 
 
 @ngjit
-def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
+def _repeat_windows(N, n, cl, lo, hi, r0, P, pc, retest):
+    """Windows of a repeat pass with the same N on the labels a pass left.
+
+    Fills ``P`` with the positions still clear (the repeat pass's clear dates)
+    and returns their number. A window of the repeat pass is P[k..k+N-1]; it
+    needs a test only when it is not a window of this pass (it spans a date
+    that changed), or its test here passed, or its walk here examined a
+    changed position (``pc`` counts them): otherwise its neighbours, and so
+    its test result, are those it had at the start of this pass (no change).
+    ``retest[k]`` is set for the windows that need a test.
+    """
+    n2 = 0
+    c = 0
+    for i in range(n):
+        pc[i] = c
+        c += cl[i] != 1
+        P[n2] = i
+        n2 += cl[i] == 1
+    pc[n] = c
+    for k in range(n2 - N + 1):
+        a = P[k]
+        same = (P[k + N - 1] - a == N - 1) and r0[a] == 0 and pc[hi[a] + 1] == pc[lo[a]]
+        retest[k] = not same
+    return n2
+
+
+@ngjit
+def _seed_repeat_noop(N, n, th, csa, cok, cl, lo, hi, r0, P, pc, retest):
+    """True when a seed pass with the same N on the labels this pass left changes nothing.
+
+    The test of each repeat-pass window that needs one (see
+    :func:`_repeat_windows`) on the current labels, which are that pass's
+    start labels: the positions no longer clear are skipped by the walk.
+    """
+    n2 = _repeat_windows(N, n, cl, lo, hi, r0, P, pc, retest)
+    if n2 < 3 * N:
+        return True
+    fN = np.float32(N)
+    for k in range(n2 - N + 1):
+        if retest[k]:
+            a = P[k]
+            b = P[k + N - 1]
+            s = F0
+            for i in range(k, k + N):
+                s += csa[P[i]]
+            if _seed_test(s / fN, _seed_walk(a - 1, b + 1, N, n, csa, cok, cl), th) != 0:
+                return False
+    return True
+
+
+@ngjit
+def _dea_repeat_noop(N, n, C, th, csa, cok, cl, lo, hi, r0, P, pc, retest):
+    """True when a dea pass with the same N on the labels this pass left changes nothing
+    (as :func:`_seed_repeat_noop`)."""
+    n2 = _repeat_windows(N, n, cl, lo, hi, r0, P, pc, retest)
+    if n2 < N:
+        return True
+    for k in range(n2 - N + 1):
+        if retest[k] and _dea_visit(P[k], P[k + N - 1], N, n, C, csa, cok, cl, th) != 0:
+            return False
+    return True
+
+
+@ngjit
+def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again):
+    """One seed pass T(N) on ``lab``: 0 no change, 1 changed, 2 changed and (checked
+    when ``again``) a repeat with the same N would change nothing."""
     C = w_i[0]
     okp = w_i[1]
     cntL = w_i[2]
     lo = w_i[3]
     hi = w_i[4]
     heap = w_i[5]
+    P = w_i[6]
+    pc = w_i[7]
     csa = w_f[0]
     okv = w_f[1]
     m = w_f[2]
@@ -730,9 +769,10 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
     chg = w_u[2]
     r0 = w_u[3]
     inheap = w_u[4]
+    retest = w_u[5]
     n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
     if n < 3 * N:
-        return False
+        return 0
     ss = th[TH_SSPIKE]
     cf = th[TH_CFLOOR]
     sc = th[TH_SCEIL]
@@ -809,7 +849,7 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
         if napplied == 0:
             r = r0[j]
         else:
-            r = _seed_test(m[j], _seed_walk(j, N, n, csa, cok, cl), th)
+            r = _seed_test(m[j], _seed_walk(j - 1, j + N, N, n, csa, cok, cl), th)
         if r == 0:
             continue
         napplied += 1
@@ -830,17 +870,20 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
                     and hi[i] >= j
                     and _before(j, i, m)
                 ):
-                    mid, lo_i, hi_i = _seed_walk_ext(i, N, n, csa, cok, cl)
+                    mid, lo_i, hi_i = _seed_walk_ext(i - 1, i + N, N, n, csa, cok, cl)
                     lo[i] = lo_i
                     hi[i] = hi_i
                     span = max(span, hi_i - lo_i)
                     if _seed_test(m[i], mid, th) != 0:
                         hn = _heap_push(heap, hn, i, m)
                         inheap[i] = 1
-    if napplied:
-        for i in range(n):
-            lab[C[i]] = cl[i]
-    return napplied > 0
+    if napplied == 0:
+        return 0
+    for i in range(n):
+        lab[C[i]] = cl[i]
+    if again and _seed_repeat_noop(N, n, th, csa, cok, cl, lo, hi, r0, P, pc, retest):
+        return 2
+    return 1
 
 
 @ngjit
@@ -892,13 +935,16 @@ def _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL):
 
 
 @ngjit
-def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
+def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again):
+    """One dea pass R(N) on ``lab``, returning as :func:`_seed_pass`."""
     C = w_i[0]
     okp = w_i[1]
     cntL = w_i[2]
     lo = w_i[3]
     hi = w_i[4]
     heap = w_i[5]
+    P = w_i[6]
+    pc = w_i[7]
     csa = w_f[0]
     okv = w_f[1]
     m = w_f[2]
@@ -908,9 +954,10 @@ def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
     chg = w_u[2]
     r0 = w_u[3]
     inheap = w_u[4]
+    retest = w_u[5]
     n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
     if n < N:
-        return False
+        return 0
     cs = th[TH_CSPIKE]
     ss = th[TH_SSPIKE]
     cf = th[TH_CFLOOR]
@@ -984,7 +1031,7 @@ def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
         if napplied == 0:
             r = r0[j]
         else:
-            r = _dea_visit(j, N, n, C, csa, cok, cl, th)
+            r = _dea_visit(j, j + N - 1, N, n, C, csa, cok, cl, th)
         if r == 0:
             continue
         napplied += 1
@@ -997,10 +1044,13 @@ def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
             if inheap[i] == 0 and lo[i] <= last and hi[i] >= j and _before(j, i, key):
                 hn = _heap_push(heap, hn, i, key)
                 inheap[i] = 1
-    if napplied:
-        for i in range(n):
-            lab[C[i]] = cl[i]
-    return napplied > 0
+    if napplied == 0:
+        return 0
+    for i in range(n):
+        lab[C[i]] = cl[i]
+    if again and _dea_repeat_noop(N, n, C, th, csa, cok, cl, lo, hi, r0, P, pc, retest):
+        return 2
+    return 1
 
 
 @ngjit
@@ -1036,10 +1086,15 @@ def detect(
     lab_b = np.empty((XB, Tm), np.uint8)
     rsa = np.empty(XB, np.float32)
     rfl = np.empty(XB, np.uint8)
-    w_i = np.empty((6, T + 2), np.int64)
+    w_i = np.empty((8, T + 2), np.int64)
     w_f = np.empty((4, T + 2), np.float32)
-    w_u = np.zeros((5, T + 2), np.uint8)
+    w_u = np.zeros((6, T + 2), np.uint8)
     noop = np.empty(passes.max() + 1 if passes.shape[0] else 1, np.int64)
+    # again[p]: a later pass has the same N (worth checking whether it would be a no-op)
+    again = np.zeros(passes.shape[0], np.bool_)
+    for p in range(passes.shape[0]):
+        for q in range(p + 1, passes.shape[0]):
+            again[p] |= passes[q] == passes[p]
     for y in range(Y):
         for x0 in range(0, X, XB):
             nb = min(XB, X - x0)
@@ -1067,7 +1122,8 @@ def detect(
                 _init_labels(fl, lab, T)
                 # A pass's result depends only on N and the labels: a pass that
                 # changed nothing makes the next one with the same N, on the same
-                # labels, a no-op too. noop[N] is the label version it left.
+                # labels, a no-op too. noop[N] is the label version at which a
+                # pass with N is known to change nothing.
                 version = 0
                 noop[:] = -1
                 for p in range(passes.shape[0]):
@@ -1075,12 +1131,11 @@ def detect(
                     if noop[N] == version:
                         continue
                     if dea:
-                        changed = _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u)
+                        res = _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again[p])
                     else:
-                        changed = _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u)
-                    if changed:
-                        version += 1
-                    else:
+                        res = _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again[p])
+                    version += res != 0
+                    if res != 1:
                         noop[N] = version
                 _post_rules(fl, lab, T)
             for t in range(T):
