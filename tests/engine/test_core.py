@@ -314,36 +314,6 @@ def test_engine_import_does_not_import_numba() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_division_free_ratio_is_exact() -> None:
-    # _gt_pos(a, b) must equal float32(a / b) > c for every float32 a and b > 0,
-    # including exact ties at the rounding midpoint.
-    from tsmask_qgis.engine import _kernels
-
-    rng = np.random.default_rng(0)
-    for c in (0.42, 0.63, 0.2, 1.0, -0.5, 0.0):
-        c32 = np.float32(c)
-        th = np.zeros(_kernels.N_TH, np.float32)
-        th[_kernels.TH_CSPIKE] = c32
-        th[_kernels.TH_SSPIKE] = c32
-        mu, even = _core.ratio_thresholds(th)[:2]
-        b = rng.uniform(1e-3, 1.0, 4000).astype(np.float32)
-        near = (b * c32).astype(np.float32)  # a/b lands on or next to c
-        a = np.concatenate(
-            [
-                near,
-                np.nextafter(near, np.float32(np.inf)),
-                np.nextafter(near, np.float32(-np.inf)),
-                rng.uniform(-1.0, 1.0, 4000).astype(np.float32),
-            ]
-        )
-        bb = np.concatenate([b, b, b, b])
-        want = (a / bb).astype(np.float32) > c32
-        got = np.array(
-            [_kernels._gt_pos(x, y, mu, even > 0) for x, y in zip(a, bb, strict=True)], dtype=bool
-        )
-        np.testing.assert_array_equal(got, want)
-
-
 @pytest.mark.parametrize("preset", ["seed", "dea"])
 def test_tuned_kernel_equals_straightforward_kernel(preset: str) -> None:
     # The tuned passes (no sorting, heap, re-tests) against the literal sorted

@@ -558,21 +558,6 @@ def majority(mask, out, min_count):
 
 
 @ngjit
-def _gt_pos(a, b, mu, even):
-    """``float32(a / b) > c`` without a division, exact for float32 a and b > 0.
-
-    ``mu`` is the midpoint of c and the next float32 above it, ``even`` whether
-    that next float has an even significand (see :func:`ratio_thresholds`):
-    ``float32(q) > c`` iff ``q > mu``, or ``q == mu`` and the tie rounds up.
-    ``mu * b`` is exact in float64 (25 x 24 significant bits), so the test is
-    decided exactly. The result is meaningless for b <= 0 (callers mask it).
-    """
-    pa = np.float64(a)
-    pb = np.float64(b) * mu
-    return (pa > pb) | ((pa == pb) & even)
-
-
-@ngjit
 def _before(a, b, key):
     """True when window a is visited before window b.
 
@@ -750,7 +735,18 @@ def _dea_repeat_noop(N, n, C, th, csa, cok, cl, lo, hi, r0, P, pc, retest):
 
 
 @ngjit
-def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again):
+def _interior_extents(ka, kb, N, okp, cntL, lo, hi, span):
+    """Walk extents (lo, hi) of the interior windows ka..kb on the pass-start labels
+    (N dark_ok positions on each side); returns the widest of them and ``span``."""
+    for k in range(ka, kb + 1):
+        lo[k] = okp[cntL[k] - N]
+        hi[k] = okp[cntL[k + N] + N - 1]
+        span = max(span, hi[k] - lo[k])
+    return span
+
+
+@ngjit
+def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
     """One seed pass T(N) on ``lab``: 0 no change, 1 changed, 2 changed and (checked
     when ``again``) a repeat with the same N would change nothing."""
     C = w_i[0]
@@ -764,6 +760,7 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again):
     csa = w_f[0]
     okv = w_f[1]
     m = w_f[2]
+    acc = w_f[4]
     cl = w_u[0]
     cok = w_u[1]
     chg = w_u[2]
@@ -792,50 +789,56 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again):
                 s += csa[k + i]
             m[k] = s / fN
     need = 2 * N
-    fneed = np.float32(need)
     # Windows with >= N dark_ok positions on both sides: k in [ka, kb].
     ka = okp[N - 1] + 1 if nok >= N else nw
     kb = okp[nok - N] - N if nok >= N else -1
     ka = min(ka, nw)
     kb = min(kb, nw - 1)
-    # Division-free where exact: 1/(2N) is a power of two for N = 1, 2 (so the
-    # product equals the quotient) and the ratio tests use _gt_pos.
-    pow2 = (need & (need - 1)) == 0
-    inv = F1 / fneed
-    cs_mu = rt[0]
-    cs_even = rt[1] > 0.0
-    ss_mu = rt[2]
-    ss_even = rt[3] > 0.0
-    span = 0
+    # First tests of the interior windows on the pass-start labels, in simple
+    # loops the compiler vectorises: the neighbour sum (left 1, right 1, left
+    # 2, ...), then the branch-free test (1/(2N) is a power of two for N = 1,
+    # 2, so the product equals the quotient there).
     for k in range(ka, kb + 1):
-        L = cntL[k]
-        Rs = cntL[k + N]
-        s = F0
-        for i in range(N):
-            s += okv[L - 1 - i]
-            s += okv[Rs + i]
-        mid = s * inv if pow2 else s / fneed
+        acc[k] = F0
+    for i in range(N):
+        for k in range(ka, kb + 1):
+            acc[k] = (acc[k] + okv[cntL[k] - 1 - i]) + okv[cntL[k + N] + i]
+    if (need & (need - 1)) == 0:
+        inv = F1 / np.float32(need)
+        for k in range(ka, kb + 1):
+            acc[k] *= inv
+    else:
+        fneed = np.float32(need)
+        for k in range(ka, kb + 1):
+            acc[k] /= fneed
+    cs = th[TH_CSPIKE]
+    anyr = np.uint8(0)
+    for k in range(ka, kb + 1):
         m2 = m[k]
-        lo_k = okp[L - N]
-        hi_k = okp[Rs + N - 1]
-        lo[k] = lo_k
-        hi[k] = hi_k
-        span = max(span, hi_k - lo_k)
-        c2 = (m2 > mid) & (mid > F0) & (m2 > cf) & _gt_pos(m2 - mid, mid, cs_mu, cs_even)
-        c3 = (mid > m2) & (mid > F0) & (m2 < sc)
-        if m2 > F0:
-            c3 &= _gt_pos(mid - m2, m2, ss_mu, ss_even)
-        else:
-            c3 &= (mid - m2) / m2 > ss
-        r0[k] = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
-    for k in range(nw):
-        if k >= ka and k <= kb:
-            continue
+        mid = acc[k]
+        c2 = (m2 > mid) & (mid > F0) & ((m2 - mid) / mid > cs) & (m2 > cf)
+        c3 = (mid > m2) & (mid > F0) & ((mid - m2) / m2 > ss) & (m2 < sc)
+        r = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
+        r0[k] = r
+        anyr |= r
+    span = 0
+    for k in range(0, ka):
         mid, lo_k, hi_k = _seed_mid_edge(k, N, n, nok, okv, okp, cntL)
         lo[k] = lo_k
         hi[k] = hi_k
         span = max(span, hi_k - lo_k)
         r0[k] = _seed_test(m[k], mid, th)
+        anyr |= r0[k]
+    for k in range(max(ka, kb + 1), nw):
+        mid, lo_k, hi_k = _seed_mid_edge(k, N, n, nok, okv, okp, cntL)
+        lo[k] = lo_k
+        hi[k] = hi_k
+        span = max(span, hi_k - lo_k)
+        r0[k] = _seed_test(m[k], mid, th)
+        anyr |= r0[k]
+    if anyr == 0:
+        return 0
+    span = _interior_extents(ka, kb, N, okp, cntL, lo, hi, span)
     hn = 0
     for k in range(nw):
         inheap[k] = r0[k] != 0
@@ -935,7 +938,7 @@ def _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL):
 
 
 @ngjit
-def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again):
+def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
     """One dea pass R(N) on ``lab``, returning as :func:`_seed_pass`."""
     C = w_i[0]
     okp = w_i[1]
@@ -949,6 +952,8 @@ def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again):
     okv = w_f[1]
     m = w_f[2]
     key = w_f[3]
+    acc = w_f[4]
+    acc3 = w_f[5]
     cl = w_u[0]
     cok = w_u[1]
     chg = w_u[2]
@@ -976,50 +981,50 @@ def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again):
     kb = okp[nok - N] - N if nok >= N else -1
     ka = min(ka, nw)
     kb = min(kb, nw - 1)
-    pow2 = (N & (N - 1)) == 0
-    invN = F1 / fN
-    half = np.float32(0.5)
-    cs_mu = rt[0]
-    cs_even = rt[1] > 0.0
-    ss_mu = rt[2]
-    ss_even = rt[3] > 0.0
-    span = 0
+    # First tests of the interior windows, vectorised as in _seed_pass.
     for k in range(ka, kb + 1):
-        L = cntL[k]
-        Rs = cntL[k + N]
-        s1 = F0
-        s3 = F0
-        for i in range(N):
-            s1 += okv[L - 1 - i]
-            s3 += okv[Rs + i]
-        if pow2:
-            mid = (s1 * invN + s3 * invN) * half
-        else:
-            mid = (s1 / fN + s3 / fN) * half
+        acc[k] = F0
+        acc3[k] = F0
+    for i in range(N):
+        for k in range(ka, kb + 1):
+            acc[k] += okv[cntL[k] - 1 - i]
+            acc3[k] += okv[cntL[k + N] + i]
+    half = np.float32(0.5)
+    if (N & (N - 1)) == 0:
+        invN = F1 / fN
+        for k in range(ka, kb + 1):
+            acc[k] = (acc[k] * invN + acc3[k] * invN) * half
+    else:
+        for k in range(ka, kb + 1):
+            acc[k] = (acc[k] / fN + acc3[k] / fN) * half
+    anyr = np.uint8(0)
+    for k in range(ka, kb + 1):
         m2 = m[k]
-        lo_k = okp[L - N]
-        hi_k = okp[Rs + N - 1]
-        lo[k] = lo_k
-        hi[k] = hi_k
-        span = max(span, hi_k - lo_k)
+        mid = acc[k]
         up = m2 > mid
-        if mid > F0:
-            c2 = up & (m2 > cf) & _gt_pos(m2 - mid, mid, cs_mu, cs_even)
-        else:
-            c2 = up & (m2 > cf) & ((m2 - mid) / mid > cs)
-        if m2 > F0:
-            c3 = (not up) & (m2 < sc) & _gt_pos(mid - m2, m2, ss_mu, ss_even)
-        else:
-            c3 = (not up) & (m2 < sc) & ((mid - m2) / m2 > ss)
-        r0[k] = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
-    for k in range(nw):
-        if k >= ka and k <= kb:
-            continue
+        c2 = up & ((m2 - mid) / mid > cs) & (m2 > cf)
+        c3 = (not up) & ((mid - m2) / m2 > ss) & (m2 < sc)
+        r = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
+        r0[k] = r
+        anyr |= r
+    span = 0
+    for k in range(0, ka):
         mid, lo_k, hi_k = _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL)
         lo[k] = lo_k
         hi[k] = hi_k
         span = max(span, hi_k - lo_k)
         r0[k] = _dea_test(m[k], mid, th)
+        anyr |= r0[k]
+    for k in range(max(ka, kb + 1), nw):
+        mid, lo_k, hi_k = _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL)
+        lo[k] = lo_k
+        hi[k] = hi_k
+        span = max(span, hi_k - lo_k)
+        r0[k] = _dea_test(m[k], mid, th)
+        anyr |= r0[k]
+    if anyr == 0:
+        return 0
+    span = _interior_extents(ka, kb, N, okp, cntL, lo, hi, span)
     hn = 0
     for k in range(nw):
         inheap[k] = r0[k] != 0
@@ -1068,7 +1073,6 @@ def detect(
     nodata,
     scale,
     th,
-    rt,
     passes,
     out,
     o_t,
@@ -1087,7 +1091,7 @@ def detect(
     rsa = np.empty(XB, np.float32)
     rfl = np.empty(XB, np.uint8)
     w_i = np.empty((8, T + 2), np.int64)
-    w_f = np.empty((4, T + 2), np.float32)
+    w_f = np.empty((6, T + 2), np.float32)
     w_u = np.zeros((6, T + 2), np.uint8)
     noop = np.empty(passes.max() + 1 if passes.shape[0] else 1, np.int64)
     # again[p]: a later pass has the same N (worth checking whether it would be a no-op)
@@ -1131,9 +1135,9 @@ def detect(
                     if noop[N] == version:
                         continue
                     if dea:
-                        res = _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again[p])
+                        res = _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again[p])
                     else:
-                        res = _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u, again[p])
+                        res = _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again[p])
                     version += res != 0
                     if res != 1:
                         noop[N] = version
