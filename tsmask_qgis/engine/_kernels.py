@@ -671,65 +671,106 @@ def _seed_mid_edge(k, N, n, nok, okv, okp, cntL):
 
 
 @ngjit
-def _repeat_windows(N, n, cl, lo, hi, r0, P, pc, retest):
+def _repeat_windows(N, n, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL):
     """Windows of a repeat pass with the same N on the labels a pass left.
 
     Fills ``P`` with the positions still clear (the repeat pass's clear dates)
-    and returns their number. A window of the repeat pass is P[k..k+N-1]; it
-    needs a test only when it is not a window of this pass (it spans a date
-    that changed), or its test here passed, or its walk here examined a
-    changed position (``pc`` counts them): otherwise its neighbours, and so
-    its test result, are those it had at the start of this pass (no change).
-    ``retest[k]`` is set for the windows that need a test.
+    and returns their number and that of the usable neighbours among them,
+    whose sa and position go to ``okv``/``okp`` (``cntL[i]``: how many come
+    before position i), overwriting the pass's own lists. A window of the
+    repeat pass is P[k..k+N-1]; it needs a test only when it is not a window
+    of this pass (it spans a date that changed), or its test here passed, or
+    its walk here examined a changed position (``pc`` counts them): otherwise
+    its neighbours, and so its test result, are those it had at the start of
+    this pass (no change). ``retest[:nr]`` lists the windows k that need a test.
     """
     n2 = 0
+    nok = 0
     c = 0
     for i in range(n):
+        still = cl[i] == 1
+        ok = still & cok[i]
         pc[i] = c
-        c += cl[i] != 1
+        c += not still
         P[n2] = i
-        n2 += cl[i] == 1
+        n2 += still
+        cntL[i] = nok
+        okv[nok] = csa[i]
+        okp[nok] = i
+        nok += ok
     pc[n] = c
+    cntL[n] = nok
+    nr = 0
     for k in range(n2 - N + 1):
         a = P[k]
-        same = (P[k + N - 1] - a == N - 1) and r0[a] == 0 and pc[hi[a] + 1] == pc[lo[a]]
-        retest[k] = not same
-    return n2
+        same = (P[k + N - 1] - a == N - 1) & (r0[a] == 0) & (pc[hi[a] + 1] == pc[lo[a]])
+        retest[nr] = k
+        nr += not same
+    return n2, nok, nr
 
 
 @ngjit
-def _seed_repeat_noop(N, n, th, csa, cok, cl, lo, hi, r0, P, pc, retest):
+def _seed_repeat_noop(N, n, th, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL):
     """True when a seed pass with the same N on the labels this pass left changes nothing.
 
     The test of each repeat-pass window that needs one (see
     :func:`_repeat_windows`) on the current labels, which are that pass's
-    start labels: the positions no longer clear are skipped by the walk.
+    start labels: with N usable neighbours on both sides straight from the
+    lists, else by the walk (which skips the positions no longer clear).
     """
-    n2 = _repeat_windows(N, n, cl, lo, hi, r0, P, pc, retest)
+    n2, nok, nr = _repeat_windows(N, n, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL)
     if n2 < 3 * N:
         return True
     fN = np.float32(N)
-    for k in range(n2 - N + 1):
-        if retest[k]:
-            a = P[k]
-            b = P[k + N - 1]
-            s = F0
-            for i in range(k, k + N):
-                s += csa[P[i]]
-            if _seed_test(s / fN, _seed_walk(a - 1, b + 1, N, n, csa, cok, cl), th) != 0:
-                return False
+    fneed = np.float32(2 * N)
+    for q in range(nr):
+        k = retest[q]
+        a = P[k]
+        b = P[k + N - 1]
+        s = F0
+        for i in range(k, k + N):
+            s += csa[P[i]]
+        L = cntL[a]
+        R = cntL[b + 1]
+        if L >= N and nok - R >= N:
+            t = F0
+            for i in range(N):
+                t = (t + okv[L - 1 - i]) + okv[R + i]
+            mid = t / fneed
+        else:
+            mid = _seed_walk(a - 1, b + 1, N, n, csa, cok, cl)
+        if _seed_test(s / fN, mid, th) != 0:
+            return False
     return True
 
 
 @ngjit
-def _dea_repeat_noop(N, n, C, th, csa, cok, cl, lo, hi, r0, P, pc, retest):
+def _dea_repeat_noop(N, n, C, th, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL):
     """True when a dea pass with the same N on the labels this pass left changes nothing
     (as :func:`_seed_repeat_noop`)."""
-    n2 = _repeat_windows(N, n, cl, lo, hi, r0, P, pc, retest)
+    n2, nok, nr = _repeat_windows(N, n, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL)
     if n2 < N:
         return True
-    for k in range(n2 - N + 1):
-        if retest[k] and _dea_visit(P[k], P[k + N - 1], N, n, C, csa, cok, cl, th) != 0:
+    fN = np.float32(N)
+    for q in range(nr):
+        k = retest[q]
+        a = P[k]
+        b = P[k + N - 1]
+        L = cntL[a]
+        R = cntL[b + 1]
+        if L >= N and nok - R >= N:
+            s = F0
+            s1 = F0
+            s3 = F0
+            for i in range(k, k + N):
+                s += csa[P[i]]
+            for i in range(N):
+                s1 += okv[L - 1 - i]
+                s3 += okv[R + i]
+            r = _dea_test(s / fN, (s1 / fN + s3 / fN) / F2, th)
+        else:
+            r = _dea_visit(a, b, N, n, C, csa, cok, cl, th)
+        if r != 0:
             return False
     return True
 
@@ -766,7 +807,7 @@ def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
     chg = w_u[2]
     r0 = w_u[3]
     inheap = w_u[4]
-    retest = w_u[5]
+    retest = w_i[8]
     n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
     if n < 3 * N:
         return 0
@@ -884,7 +925,9 @@ def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
         return 0
     for i in range(n):
         lab[C[i]] = cl[i]
-    if again and _seed_repeat_noop(N, n, th, csa, cok, cl, lo, hi, r0, P, pc, retest):
+    if again and _seed_repeat_noop(
+        N, n, th, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL
+    ):
         return 2
     return 1
 
@@ -959,7 +1002,7 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
     chg = w_u[2]
     r0 = w_u[3]
     inheap = w_u[4]
-    retest = w_u[5]
+    retest = w_i[8]
     n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
     if n < N:
         return 0
@@ -1053,7 +1096,9 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
         return 0
     for i in range(n):
         lab[C[i]] = cl[i]
-    if again and _dea_repeat_noop(N, n, C, th, csa, cok, cl, lo, hi, r0, P, pc, retest):
+    if again and _dea_repeat_noop(
+        N, n, C, th, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL
+    ):
         return 2
     return 1
 
@@ -1090,9 +1135,9 @@ def detect(
     lab_b = np.empty((XB, Tm), np.uint8)
     rsa = np.empty(XB, np.float32)
     rfl = np.empty(XB, np.uint8)
-    w_i = np.empty((8, T + 2), np.int64)
+    w_i = np.empty((9, T + 2), np.int64)
     w_f = np.empty((6, T + 2), np.float32)
-    w_u = np.zeros((6, T + 2), np.uint8)
+    w_u = np.zeros((5, T + 2), np.uint8)
     noop = np.empty(passes.max() + 1 if passes.shape[0] else 1, np.int64)
     # again[p]: a later pass has the same N (worth checking whether it would be a no-op)
     again = np.zeros(passes.shape[0], np.bool_)
