@@ -618,12 +618,13 @@ def _heap_pop(heap, hn, key):
 
 
 @ngjit
-def _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL):
+def _gather(sa, fl, lab, T, C, csa, cok, okv, okp, cntL):
     """Positions of the clear dates, their sa and dark_ok, and the dark_ok index.
 
     One branch-free loop. Returns (n, nok); ``cntL[i]`` is the number of
     dark_ok positions before position i, ``okv``/``okp`` the sa and position
-    of the dark_ok positions in order.
+    of the dark_ok positions in order. (The pass's labels and change flags
+    are set only when some window passes its first test.)
     """
     n = 0
     nok = 0
@@ -634,8 +635,6 @@ def _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL):
         C[n] = t
         csa[n] = v
         cok[n] = ok
-        cl[n] = 1
-        chg[n] = 0
         cntL[n] = nok
         okv[nok] = v
         okp[nok] = n
@@ -808,7 +807,7 @@ def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
     r0 = w_u[3]
     inheap = w_u[4]
     retest = w_i[8]
-    n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
+    n, nok = _gather(sa, fl, lab, T, C, csa, cok, okv, okp, cntL)
     if n < 3 * N:
         return 0
     ss = th[TH_SSPIKE]
@@ -879,6 +878,9 @@ def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
         anyr |= r0[k]
     if anyr == 0:
         return 0
+    for i in range(n):
+        cl[i] = 1
+        chg[i] = 0
     span = _interior_extents(ka, kb, N, okp, cntL, lo, hi, span)
     hn = 0
     for k in range(nw):
@@ -1003,7 +1005,7 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
     r0 = w_u[3]
     inheap = w_u[4]
     retest = w_i[8]
-    n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
+    n, nok = _gather(sa, fl, lab, T, C, csa, cok, okv, okp, cntL)
     if n < N:
         return 0
     cs = th[TH_CSPIKE]
@@ -1067,6 +1069,9 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
         anyr |= r0[k]
     if anyr == 0:
         return 0
+    for i in range(n):
+        cl[i] = 1
+        chg[i] = 0
     span = _interior_extents(ka, kb, N, okp, cntL, lo, hi, span)
     hn = 0
     for k in range(nw):
