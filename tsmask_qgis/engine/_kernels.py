@@ -775,14 +775,52 @@ def _dea_repeat_noop(N, n, C, th, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, 
 
 
 @ngjit
-def _interior_extents(ka, kb, N, okp, cntL, lo, hi, span):
-    """Walk extents (lo, hi) of the interior windows ka..kb on the pass-start labels
-    (N dark_ok positions on each side); returns the widest of them and ``span``."""
+def _edge_tests(dea, N, n, nok, nw, ka, kb, C, okv, okp, cntL, m, th, lo, hi, r0):
+    """First tests and walk extents of the windows outside ka..kb (near a series end).
+
+    Returns the widest extent and whether any test passed.
+    """
+    span = 0
+    anyr = np.uint8(0)
+    for part in range(2):
+        k0 = 0 if part == 0 else max(ka, kb + 1)
+        k1 = ka if part == 0 else nw
+        for k in range(k0, k1):
+            if dea:
+                mid, lo_k, hi_k = _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL)
+                r = _dea_test(m[k], mid, th)
+            else:
+                mid, lo_k, hi_k = _seed_mid_edge(k, N, n, nok, okv, okp, cntL)
+                r = _seed_test(m[k], mid, th)
+            lo[k] = lo_k
+            hi[k] = hi_k
+            span = max(span, hi_k - lo_k)
+            r0[k] = r
+            anyr |= r
+    return span, anyr
+
+
+@ngjit
+def _queue(n, nw, ka, kb, N, okp, cntL, lo, hi, span, r0, key, heap, inheap, cl, chg):
+    """Set up the visits of a pass in which some first test passed.
+
+    All labels clear and unchanged, the walk extents of the interior windows
+    ka..kb (N dark_ok positions on each side), and the windows that passed in
+    a heap by visit order. Returns the widest extent and the heap size.
+    """
+    for i in range(n):
+        cl[i] = 1
+        chg[i] = 0
     for k in range(ka, kb + 1):
         lo[k] = okp[cntL[k] - N]
         hi[k] = okp[cntL[k + N] + N - 1]
         span = max(span, hi[k] - lo[k])
-    return span
+    hn = 0
+    for k in range(nw):
+        inheap[k] = r0[k] != 0
+        if r0[k] != 0:
+            hn = _heap_push(heap, hn, k, key)
+    return span, hn
 
 
 @ngjit
@@ -861,32 +899,12 @@ def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
         r = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
         r0[k] = r
         anyr |= r
-    span = 0
-    for k in range(0, ka):
-        mid, lo_k, hi_k = _seed_mid_edge(k, N, n, nok, okv, okp, cntL)
-        lo[k] = lo_k
-        hi[k] = hi_k
-        span = max(span, hi_k - lo_k)
-        r0[k] = _seed_test(m[k], mid, th)
-        anyr |= r0[k]
-    for k in range(max(ka, kb + 1), nw):
-        mid, lo_k, hi_k = _seed_mid_edge(k, N, n, nok, okv, okp, cntL)
-        lo[k] = lo_k
-        hi[k] = hi_k
-        span = max(span, hi_k - lo_k)
-        r0[k] = _seed_test(m[k], mid, th)
-        anyr |= r0[k]
-    if anyr == 0:
+    span, anyr_edge = _edge_tests(
+        False, N, n, nok, nw, ka, kb, C, okv, okp, cntL, m, th, lo, hi, r0
+    )
+    if (anyr | anyr_edge) == 0:
         return 0
-    for i in range(n):
-        cl[i] = 1
-        chg[i] = 0
-    span = _interior_extents(ka, kb, N, okp, cntL, lo, hi, span)
-    hn = 0
-    for k in range(nw):
-        inheap[k] = r0[k] != 0
-        if r0[k] != 0:
-            hn = _heap_push(heap, hn, k, m)
+    span, hn = _queue(n, nw, ka, kb, N, okp, cntL, lo, hi, span, r0, m, heap, inheap, cl, chg)
     napplied = 0
     while hn > 0:
         j, hn = _heap_pop(heap, hn, m)
@@ -1052,32 +1070,10 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
         r = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
         r0[k] = r
         anyr |= r
-    span = 0
-    for k in range(0, ka):
-        mid, lo_k, hi_k = _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL)
-        lo[k] = lo_k
-        hi[k] = hi_k
-        span = max(span, hi_k - lo_k)
-        r0[k] = _dea_test(m[k], mid, th)
-        anyr |= r0[k]
-    for k in range(max(ka, kb + 1), nw):
-        mid, lo_k, hi_k = _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL)
-        lo[k] = lo_k
-        hi[k] = hi_k
-        span = max(span, hi_k - lo_k)
-        r0[k] = _dea_test(m[k], mid, th)
-        anyr |= r0[k]
-    if anyr == 0:
+    span, anyr_edge = _edge_tests(True, N, n, nok, nw, ka, kb, C, okv, okp, cntL, m, th, lo, hi, r0)
+    if (anyr | anyr_edge) == 0:
         return 0
-    for i in range(n):
-        cl[i] = 1
-        chg[i] = 0
-    span = _interior_extents(ka, kb, N, okp, cntL, lo, hi, span)
-    hn = 0
-    for k in range(nw):
-        inheap[k] = r0[k] != 0
-        if r0[k] != 0:
-            hn = _heap_push(heap, hn, k, key)
+    span, hn = _queue(n, nw, ka, kb, N, okp, cntL, lo, hi, span, r0, key, heap, inheap, cl, chg)
     napplied = 0
     while hn > 0:
         j, hn = _heap_pop(heap, hn, key)
