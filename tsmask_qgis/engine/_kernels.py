@@ -553,7 +553,17 @@ def majority(mask, out, min_count):
 # visit order. When a popped window changes labels, the not-yet-visited
 # windows whose walk (or, in dea, own window) covers the changed positions are
 # pushed too. Every popped window is re-tested exactly on the current labels,
-# so the result is that of the full sorted visit.
+# so the result is that of the full sorted visit. The first tests run as
+# simple loops over the windows (vectorised); when none passes, the pass ends
+# there, before any per-pass set-up of labels, extents or heap.
+#
+# Passes that cannot change anything are skipped: a pass depends only on N and
+# the labels, so after a pass with N that changed nothing, the next one with
+# the same N on the same labels is a no-op; and after a pass that did change
+# labels, a repeat with the same N is proven a no-op (or not) by testing only
+# the windows whose walk met a change (_seed_repeat_noop/_dea_repeat_noop).
+# On a realistic scene the seed passes 1, 1, 1, 2, 2, 3, 1 then run as about
+# 1, check, 0, 1, 0.2, 1, 0.2 full passes.
 # --------------------------------------------------------------------------------------
 
 
