@@ -655,6 +655,28 @@ def _gather(sa, fl, lab, T, C, csa, cok, okv, okp, cntL):
 
 
 @ngjit
+def _window_means(nw, N, csa, m):
+    """``m[k]``: the float32 left-to-right sum of csa[k..k+N-1] from +0.0, over N.
+
+    In loops over the windows (vectorised); 1/N is exact for N a power of two,
+    so the product equals the quotient there.
+    """
+    for k in range(nw):
+        m[k] = F0  # running sums start from +0.0 (an sa of -0.0 counts as +0.0)
+    for i in range(N):
+        for k in range(nw):
+            m[k] += csa[k + i]
+    fN = np.float32(N)
+    if (N & (N - 1)) == 0:
+        invN = F1 / fN
+        for k in range(nw):
+            m[k] *= invN
+    else:
+        for k in range(nw):
+            m[k] /= fN
+
+
+@ngjit
 def _seed_mid_edge(k, N, n, nok, okv, okp, cntL):
     """Pass-start neighbour mean and walk extent of a window near a series end."""
     need = 2 * N
@@ -862,20 +884,7 @@ def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
     cf = th[TH_CFLOOR]
     sc = th[TH_SCEIL]
     nw = n - N + 1
-    fN = np.float32(N)
-    if (N & (N - 1)) == 0:
-        invN = F1 / fN
-        for k in range(nw):
-            s = F0
-            for i in range(N):
-                s += csa[k + i]
-            m[k] = s * invN
-    else:
-        for k in range(nw):
-            s = F0
-            for i in range(N):
-                s += csa[k + i]
-            m[k] = s / fN
+    _window_means(nw, N, csa, m)
     need = 2 * N
     # Windows with >= N dark_ok positions on both sides: k in [ka, kb].
     ka = okp[N - 1] + 1 if nok >= N else nw
@@ -1042,14 +1051,7 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
     sc = th[TH_SCEIL]
     nw = n - N + 1
     fN = np.float32(N)
-    dN = np.float64(N)
-    for k in range(nw):
-        s = F0
-        for i in range(N):
-            s += csa[k + i]
-        mk = s / fN
-        m[k] = mk
-        key[k] = np.float32(np.float64(mk) / dN)
+    _window_means(nw, N, csa, m)
     ka = okp[N - 1] + 1 if nok >= N else nw
     kb = okp[nok - N] - N if nok >= N else -1
     ka = min(ka, nw)
@@ -1083,6 +1085,10 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
     span, anyr_edge = _edge_tests(True, N, n, nok, nw, ka, kb, C, okv, okp, cntL, m, th, lo, hi, r0)
     if (anyr | anyr_edge) == 0:
         return 0
+    # The sort key of the production code divides by N twice.
+    dN = np.float64(N)
+    for k in range(nw):
+        key[k] = np.float32(np.float64(m[k]) / dN)
     span, hn = _queue(n, nw, ka, kb, N, okp, cntL, lo, hi, span, r0, key, heap, inheap, cl, chg)
     napplied = 0
     while hn > 0:
