@@ -856,9 +856,13 @@ def _queue(n, nw, ka, kb, N, okp, cntL, lo, hi, span, r0, key, heap, inheap, cl,
 
 
 @ngjit
-def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
+def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again, gathered, nn):
     """One seed pass T(N) on ``lab``: 0 no change, 1 changed, 2 changed and (checked
-    when ``again``) a repeat with the same N would change nothing."""
+    when ``again``) a repeat with the same N would change nothing.
+
+    ``gathered``: the clear-date lists (and ``nn``: their sizes) are those of
+    ``lab`` already, from an earlier pass that changed nothing.
+    """
     C = w_i[0]
     okp = w_i[1]
     cntL = w_i[2]
@@ -877,7 +881,10 @@ def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
     r0 = w_u[3]
     inheap = w_u[4]
     retest = w_i[8]
-    n, nok = _gather(sa, fl, lab, T, C, csa, cok, okv, okp, cntL)
+    if not gathered:
+        nn[0], nn[1] = _gather(sa, fl, lab, T, C, csa, cok, okv, okp, cntL)
+    n = nn[0]
+    nok = nn[1]
     if n < 3 * N:
         return 0
     ss = th[TH_SSPIKE]
@@ -1020,8 +1027,8 @@ def _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL):
 
 
 @ngjit
-def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
-    """One dea pass R(N) on ``lab``, returning as :func:`_seed_pass`."""
+def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again, gathered, nn):
+    """One dea pass R(N) on ``lab``, with arguments and result as :func:`_seed_pass`."""
     C = w_i[0]
     okp = w_i[1]
     cntL = w_i[2]
@@ -1042,7 +1049,10 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
     r0 = w_u[3]
     inheap = w_u[4]
     retest = w_i[8]
-    n, nok = _gather(sa, fl, lab, T, C, csa, cok, okv, okp, cntL)
+    if not gathered:
+        nn[0], nn[1] = _gather(sa, fl, lab, T, C, csa, cok, okv, okp, cntL)
+    n = nn[0]
+    nok = nn[1]
     if n < N:
         return 0
     cs = th[TH_CSPIKE]
@@ -1155,6 +1165,7 @@ def detect(
     w_i = np.empty((9, T + 2), np.int64)
     w_f = np.empty((6, T + 2), np.float32)
     w_u = np.zeros((5, T + 2), np.uint8)
+    nn = np.zeros(2, np.int64)
     noop = np.empty(passes.max() + 1 if passes.shape[0] else 1, np.int64)
     # again[p]: a later pass has the same N (worth checking whether it would be a no-op)
     again = np.zeros(passes.shape[0], np.bool_)
@@ -1192,15 +1203,22 @@ def detect(
                 # pass with N is known to change nothing.
                 version = 0
                 noop[:] = -1
+                # A pass that changed nothing leaves its clear-date lists valid.
+                gathered = False
                 for p in range(passes.shape[0]):
                     N = passes[p]
                     if noop[N] == version:
                         continue
                     if dea:
-                        res = _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again[p])
+                        res = _dea_pass(
+                            sa, fl, lab, T, N, th, w_i, w_f, w_u, again[p], gathered, nn
+                        )
                     else:
-                        res = _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again[p])
+                        res = _seed_pass(
+                            sa, fl, lab, T, N, th, w_i, w_f, w_u, again[p], gathered, nn
+                        )
                     version += res != 0
+                    gathered = res == 0
                     if res != 1:
                         noop[N] = version
                 _post_rules(fl, lab, T)
