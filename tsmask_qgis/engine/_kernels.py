@@ -903,23 +903,18 @@ def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again, gathered, nn):
     # 2, ...), then the branch-free test (1/(2N) is a power of two for N = 1,
     # 2, so the product equals the quotient there).
     for k in range(ka, kb + 1):
-        acc[k] = F0
-    for i in range(N):
+        acc[k] = (F0 + okv[cntL[k] - 1]) + okv[cntL[k + N]]
+    for i in range(1, N):
         for k in range(ka, kb + 1):
             acc[k] = (acc[k] + okv[cntL[k] - 1 - i]) + okv[cntL[k + N] + i]
-    if (need & (need - 1)) == 0:
-        inv = F1 / np.float32(need)
-        for k in range(ka, kb + 1):
-            acc[k] *= inv
-    else:
-        fneed = np.float32(need)
-        for k in range(ka, kb + 1):
-            acc[k] /= fneed
+    pow2 = (need & (need - 1)) == 0
+    inv = F1 / np.float32(need)
+    fneed = np.float32(need)
     cs = th[TH_CSPIKE]
     anyr = np.uint8(0)
     for k in range(ka, kb + 1):
         m2 = m[k]
-        mid = acc[k]
+        mid = acc[k] * inv if pow2 else acc[k] / fneed
         c2 = (m2 > mid) & (mid > F0) & ((m2 - mid) / mid > cs) & (m2 > cf)
         c3 = (mid > m2) & (mid > F0) & ((mid - m2) / m2 > ss) & (m2 < sc)
         r = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
@@ -1068,24 +1063,22 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again, gathered, nn):
     kb = min(kb, nw - 1)
     # First tests of the interior windows, vectorised as in _seed_pass.
     for k in range(ka, kb + 1):
-        acc[k] = F0
-        acc3[k] = F0
-    for i in range(N):
+        acc[k] = F0 + okv[cntL[k] - 1]
+        acc3[k] = F0 + okv[cntL[k + N]]
+    for i in range(1, N):
         for k in range(ka, kb + 1):
             acc[k] += okv[cntL[k] - 1 - i]
             acc3[k] += okv[cntL[k + N] + i]
     half = np.float32(0.5)
-    if (N & (N - 1)) == 0:
-        invN = F1 / fN
-        for k in range(ka, kb + 1):
-            acc[k] = (acc[k] * invN + acc3[k] * invN) * half
-    else:
-        for k in range(ka, kb + 1):
-            acc[k] = (acc[k] / fN + acc3[k] / fN) * half
+    pow2 = (N & (N - 1)) == 0
+    invN = F1 / fN
     anyr = np.uint8(0)
     for k in range(ka, kb + 1):
         m2 = m[k]
-        mid = acc[k]
+        if pow2:
+            mid = (acc[k] * invN + acc3[k] * invN) * half
+        else:
+            mid = (acc[k] / fN + acc3[k] / fN) * half
         up = m2 > mid
         c2 = up & ((m2 - mid) / mid > cs) & (m2 > cf)
         c3 = (not up) & ((mid - m2) / m2 > ss) & (m2 < sc)
