@@ -175,18 +175,17 @@ def test_cli_writes_the_report(tmp_path, scene, capsys):
     write_multiband(tmp_path / "mask.tif", mask, scene)
     for label, t in zip(_labels(scene), scene.truth.values, strict=True):
         write_single(tmp_path / "scl" / f"SCL_{label}.tif", to_scl(t), scene)
-    rc = _cli(
-        [
-            "--mask",
-            str(tmp_path / "mask.tif"),
-            "--reference",
-            str(tmp_path / "scl"),
-            "--reference-kind",
-            "scl",
-            "--out",
-            str(tmp_path / "rep"),
-        ]
-    )
+    argv = [
+        "--mask",
+        str(tmp_path / "mask.tif"),
+        "--reference",
+        str(tmp_path / "scl"),
+        "--reference-kind",
+        "scl",
+        "--out",
+        str(tmp_path / "rep"),
+    ]
+    rc = _cli(argv)
     out = capsys.readouterr().out
     assert rc == 0
     assert "Overall accuracy" in out and "wrote" in out
@@ -203,16 +202,6 @@ def test_cli_writes_the_report(tmp_path, scene, capsys):
     assert d["producers_accuracy"]["cloud_shadow"] == 0.0
     assert d["reference_kind"] == "scl" and d["dates"] == 5
     # A second run does not replace the report unless asked to.
-    argv = [
-        "--mask",
-        str(tmp_path / "mask.tif"),
-        "--reference",
-        str(tmp_path / "scl"),
-        "--reference-kind",
-        "scl",
-        "--out",
-        str(tmp_path / "rep"),
-    ]
     assert _cli(argv) == 6
     assert "--overwrite" in capsys.readouterr().err
     assert _cli([*argv, "--overwrite"]) == 0
