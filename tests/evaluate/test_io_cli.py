@@ -31,8 +31,10 @@ def _labels(scene):
     return [str(t)[:10] for t in scene.ds.time.values]
 
 
-def write_multiband(path, arr, scene, *, descriptions=True, nodata=0):
-    with rasterio.open(
+def _write_tif(path, arr, scene, *, nodata=0, transform=None):
+    """A (bands, y, x) GeoTIFF on the scene's grid (or on ``transform``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dst = rasterio.open(
         path,
         "w",
         driver="GTiff",
@@ -41,10 +43,15 @@ def write_multiband(path, arr, scene, *, descriptions=True, nodata=0):
         count=arr.shape[0],
         dtype=arr.dtype,
         crs=CRS,
-        transform=_transform(scene),
+        transform=transform or _transform(scene),
         nodata=nodata,
-    ) as dst:
-        dst.write(arr)
+    )
+    dst.write(arr)
+    return dst
+
+
+def write_multiband(path, arr, scene, *, descriptions=True, nodata=0):
+    with _write_tif(path, arr, scene, nodata=nodata) as dst:
         for i, label in enumerate(_labels(scene), start=1):
             if descriptions:
                 dst.set_band_description(i, label)
@@ -53,20 +60,7 @@ def write_multiband(path, arr, scene, *, descriptions=True, nodata=0):
 
 
 def write_single(path, arr2d, scene, *, nodata=0, transform=None):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=arr2d.shape[1],
-        height=arr2d.shape[0],
-        count=1,
-        dtype=arr2d.dtype,
-        crs=CRS,
-        transform=transform or _transform(scene),
-        nodata=nodata,
-    ) as dst:
-        dst.write(arr2d, 1)
+    _write_tif(path, arr2d[np.newaxis], scene, nodata=nodata, transform=transform).close()
 
 
 def to_scl(truth):
