@@ -13,6 +13,10 @@ tile of uniform reflectance per band (so reprojection cannot blur the truth), wi
 - Canberra items (the original notebook's area), and items outside the dates/area.
 
 ``truth(band, date_index, tile)`` gives the exact float32 reflectance of a scene.
+
+The COGs are uncompressed with 128-pixel tiles, so each file (~70 kB, 2 x 2 tiles) is larger than
+GDAL's first read of a remote file (16 kB): pixel blocks come in later HTTP range
+requests, where tests can inject faults (``Fault.range_start``).
 """
 
 from __future__ import annotations
@@ -219,7 +223,12 @@ def _write_cog(path: Path, data: np.ndarray, epsg: int, transform: Affine, nodat
             dst.write(data, 1)
         with mem.open() as src:
             rasterio.shutil.copy(
-                src, path, driver="COG", blocksize=64, overview_resampling="nearest"
+                src,
+                path,
+                driver="COG",
+                blocksize=128,
+                compress="NONE",
+                overview_resampling="nearest",
             )
 
 
