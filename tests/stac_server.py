@@ -341,9 +341,7 @@ class StacServer:
     def request_log(self, pattern: str = "*") -> list[tuple[str, str, str]]:
         """Like :meth:`requests`, with each request's Range header ("" when none)."""
         log = self._control("status")["log"]
-        return [
-            (m, p, r) for m, p, r in log if fnmatch.fnmatch(p.split("?", 1)[0], pattern)
-        ]
+        return [(m, p, r) for m, p, r in log if fnmatch.fnmatch(p.split("?", 1)[0], pattern)]
 
     def clear_log(self) -> None:
         self._control("log/clear", {})

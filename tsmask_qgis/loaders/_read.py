@@ -45,6 +45,7 @@ __all__ = [
     "CheckedDriver",
     "ReadCounter",
     "ReadFailed",
+    "attempts",
     "base_url",
     "failure_reason",
     "gdal_messages",
@@ -154,21 +155,30 @@ def failure_reason(exc: BaseException | None, messages: list[str], timeout: floa
     return _clip(text) or "unknown error"
 
 
+def attempts(n: int) -> str:
+    """``"1 attempt"``, ``"3 attempts"``."""
+    return f"{n} attempt" if n == 1 else f"{n} attempts"
+
+
 def _clip(text: str, n: int = 300) -> str:
     text = re.sub(r"GDAL signalled an error: err_no=\d+, msg=", "", text).strip()
     return text if len(text) <= n else text[:n] + "..."
 
 
 class ReadFailed(Exception):
-    """One read attempt failed: an exception or GDAL failure messages."""
+    """One read attempt failed: an exception or GDAL failure messages.
+
+    ``messages`` are all GDAL's messages during the attempt (retry notices included:
+    they carry the HTTP status), used for the reason given to the user.
+    """
 
     def __init__(self, exc: BaseException | None, messages: list[str]) -> None:
-        text = "; ".join(dict.fromkeys(messages))
+        text = "; ".join(dict.fromkeys(m for m in messages if is_trouble(m)))
         if not text:
             text = f"{type(exc).__name__}: {exc}" if exc is not None else "unknown read failure"
         super().__init__(text)
         self.exc = exc
-        self.messages = messages
+        self.messages = list(messages)
 
 
 def checked(fn: Callable[[], Any]) -> Any:
@@ -177,10 +187,9 @@ def checked(fn: Callable[[], Any]) -> Any:
         try:
             out = fn()
         except Exception as exc:  # rasterio raises many types
-            raise ReadFailed(exc, [m for m in messages if is_trouble(m)]) from exc
-    trouble = [m for m in messages if is_trouble(m)]
-    if trouble:
-        raise ReadFailed(None, trouble)
+            raise ReadFailed(exc, messages) from exc
+    if any(is_trouble(m) for m in messages):
+        raise ReadFailed(None, messages)
     return out
 
 
@@ -254,8 +263,9 @@ class CheckedDriver:
     not load rasterio's GDAL into a QGIS process).
 
     ``names`` maps :func:`base_url` of each asset href to its :class:`AssetName`.
-    ``retries=0`` only detects (raises :class:`ReadFailed` at once, for a caller that
-    retries itself); otherwise the last failure raises :class:`LoadError`. ``resign``
+    A read is tried ``retries + 1`` times; the last failure raises :class:`LoadError`,
+    or with ``named=False`` :class:`ReadFailed` (for a caller that retries and names
+    the asset itself). ``resign``
     (optional) returns a fresh signed URL for an unsigned one, called before a retry.
     ``counter`` reports progress; it is dropped when the driver is pickled (a dask
     cluster's workers cannot call back into this process).
@@ -270,8 +280,10 @@ class CheckedDriver:
         timeout: float,
         resign: Callable[[str], str] | None = None,
         counter: ReadCounter | None = None,
+        named: bool = True,
     ) -> None:
         self.names = dict(names)
+        self.named = named
         self.retries = int(retries)
         self.backoff = float(backoff)
         self.timeout = float(timeout)
@@ -336,9 +348,9 @@ class CheckedDriver:
             try:
                 out = checked(lambda u=uri: read(u))
             except ReadFailed as exc:
-                if self.retries == 0:
-                    raise
                 last = exc
+                if not self.named and attempt == self.retries:
+                    raise
                 log.warning(
                     "read of %s failed (attempt %d): %s",
                     self.name_of(uri).describe(),
@@ -358,7 +370,7 @@ class CheckedDriver:
             last.exc if last else None, last.messages if last else [], self.timeout
         )
         raise LoadError(
-            f"could not read {name.describe()} after {self.retries + 1} attempts: {why}. "
+            f"could not read {name.describe()} after {attempts(self.retries + 1)}: {why}. "
             "The file may be damaged or the server unreachable; try again later, or leave "
             "out the dates around this scene."
         )

@@ -48,6 +48,7 @@ from tsmask_qgis.loaders._read import (
     CheckedDriver,
     ReadCounter,
     ReadFailed,
+    attempts,
     base_url,
     failure_reason,
 )
@@ -337,7 +338,7 @@ def _read_asset(
     href = item.assets[asset].href if asset in item.assets else "(no such asset)"
     name = AssetName(item.id, band, asset, base_url(href))
     driver = CheckedDriver(
-        names={name.href: name}, retries=0, backoff=net.backoff, timeout=net.timeout
+        names={name.href: name}, retries=0, backoff=net.backoff, timeout=net.timeout, named=False
     )
     for attempt in range(net.retries + 1):
         cancel()
@@ -349,14 +350,15 @@ def _read_asset(
         except Exception as exc:
             last = exc if isinstance(exc, ReadFailed) else ReadFailed(exc, [])
             text = str(exc)
-            if signer.kind is not None and ("403" in text or "authenticat" in text.lower()):
+            everything = " ".join([text, *last.messages]).lower()
+            if signer.kind is not None and ("403" in everything or "authenticat" in everything):
                 signed = signer(item, force=True)  # token expired: re-sign, then retry
             log.warning("read of %s/%s failed (attempt %d): %s", item.id, asset, attempt + 1, text)
             if attempt < net.retries:
                 time.sleep(net.backoff * 2**attempt)
     why = failure_reason(last.exc if last else None, last.messages if last else [], net.timeout)
     raise LoadError(
-        f"could not read {name.describe()} after {net.retries + 1} attempts: {why}. "
+        f"could not read {name.describe()} after {attempts(net.retries + 1)}: {why}. "
         "The file may be damaged or the server unreachable; try again later, or leave out "
         "the dates around this scene."
     )
