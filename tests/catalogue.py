@@ -196,10 +196,10 @@ def _footprint(epsg: int, transform: Affine, width: int, height: int) -> dict[st
 
     tr = Transformer.from_crs(epsg, 4326, always_xy=True)
     corners = [
-        transform * (0, 0),
-        transform * (width, 0),
-        transform * (width, height),
-        transform * (0, height),
+        transform @ (0, 0),
+        transform @ (width, 0),
+        transform @ (width, height),
+        transform @ (0, height),
     ]
     lons, lats = tr.transform([c[0] for c in corners], [c[1] for c in corners])
     ring = [[float(a), float(b)] for a, b in zip(lons, lats, strict=True)]
