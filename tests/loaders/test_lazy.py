@@ -152,3 +152,17 @@ def test_estimate_states_and_takes_its_assumptions(stac_server, cache_dir):
     assert "assumes reads at 1 MB/s" in own.describe()
     slow = estimate(r, items=items, network=NetworkOptions(asset_latency=2.0, workers=1))
     assert slow.seconds > est.seconds
+
+
+def test_checked_driver_pickles_without_progress():
+    """A dask cluster gets the driver by pickle: names and retries go, the callback stays."""
+    import pickle
+
+    from tsmask_qgis.loaders._read import AssetName, CheckedDriver, ReadCounter
+
+    name = AssetName("S2A_X", "red", "red", "http://h/f.tif")
+    counter = ReadCounter(lambda f, m: None, {name.href: 1}, {name.href: name})
+    drv = CheckedDriver(names={name.href: name}, retries=3, backoff=0.1, timeout=5, counter=counter)
+    back = pickle.loads(pickle.dumps(drv))
+    assert back.counter is None and back.retries == 3 and back.names == drv.names
+    assert back.name_of("http://h/f.tif?sig=x") == name

@@ -47,6 +47,7 @@ __all__ = [
     "ReadFailed",
     "attempts",
     "base_url",
+    "expires_soon",
     "failure_reason",
     "gdal_messages",
     "is_trouble",
@@ -196,6 +197,23 @@ def checked(fn: Callable[[], Any]) -> Any:
 # -- naming assets and counting reads ----------------------------------------------------------
 
 
+def expires_soon(href: str, *, margin_s: float = 300.0) -> bool:
+    """Whether a signed URL's ``se=`` expiry (Azure SAS) is within ``margin_s`` seconds."""
+    import datetime as dt
+
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(href).query)
+    se = q.get("se")
+    if not se:
+        return False
+    try:
+        when = dt.datetime.fromisoformat(se[0].replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when <= dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=margin_s)
+
+
 def base_url(href: str) -> str:
     """``href`` without its query string (signatures change; the file does not)."""
     return urllib.parse.urlsplit(href)._replace(query="", fragment="").geturl()
@@ -266,7 +284,9 @@ class CheckedDriver:
     A read is tried ``retries + 1`` times; the last failure raises :class:`LoadError`,
     or with ``named=False`` :class:`ReadFailed` (for a caller that retries and names
     the asset itself). ``resign``
-    (optional) returns a fresh signed URL for an unsigned one, called before a retry.
+    (optional) returns a fresh signed URL for an unsigned one, called before a retry
+    and before a read whose signature expires within five minutes (a lazy graph can
+    be computed long after it was built).
     ``counter`` reports progress; it is dropped when the driver is pickled (a dask
     cluster's workers cannot call back into this process).
     """
@@ -344,6 +364,8 @@ class CheckedDriver:
     def read_with_retries(self, uri: str, read: Callable[[str], Any]) -> Any:
         """Run ``read(uri)`` checked, retrying with backoff; raise a named error."""
         last: ReadFailed | None = None
+        if self.resign is not None and expires_soon(uri):
+            uri = self.resign(base_url(uri))  # the graph outlived the signature
         for attempt in range(self.retries + 1):
             try:
                 out = checked(lambda u=uri: read(u))

@@ -26,7 +26,6 @@ import math
 import re
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from tsmask_qgis.loaders._read import (
     ReadFailed,
     attempts,
     base_url,
+    expires_soon,
     failure_reason,
 )
 from tsmask_qgis.loaders._request import Request
@@ -91,6 +91,22 @@ class NetworkOptions:
     read_bytes_per_s: float = READ_BYTES_PER_S
     asset_latency: float = ASSET_LATENCY_S
     detect_seconds_per_pixel_date: float = DETECT_S_PER_PIXEL_DATE
+
+    def __post_init__(self) -> None:
+        if not self.timeout > 0:
+            raise InputError(f"timeout must be a positive number of seconds, got {self.timeout}")
+        if self.retries < 0:
+            raise InputError(f"retries must be 0 or more, got {self.retries}")
+        if self.backoff < 0:
+            raise InputError(f"backoff must be 0 or more seconds, got {self.backoff}")
+        if self.workers < 1 or self.page_size < 1:
+            raise InputError("workers and page_size must be at least 1")
+        if not self.read_bytes_per_s > 0:
+            raise InputError(
+                f"read_bytes_per_s must be a positive rate, got {self.read_bytes_per_s}"
+            )
+        if self.asset_latency < 0 or self.detect_seconds_per_pixel_date < 0:
+            raise InputError("asset_latency and detect_seconds_per_pixel_date must be 0 or more")
 
 
 NETWORK = NetworkOptions()
@@ -213,17 +229,6 @@ def solar_days(items: Sequence[Any]) -> list[tuple[np.datetime64, list[Any]]]:
 # -- signing and GDAL settings -----------------------------------------------------------------
 
 
-def _sas_expiry(href: str) -> dt.datetime | None:
-    q = urllib.parse.parse_qs(urllib.parse.urlparse(href).query)
-    se = q.get("se")
-    if not se:
-        return None
-    try:
-        return dt.datetime.fromisoformat(se[0].replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 class _Signer:
     """Signs items for catalogues that need it; re-signs when a token is (nearly) expired."""
 
@@ -247,12 +252,7 @@ class _Signer:
     def needs_resign(self, item: Any) -> bool:
         if self.kind is None:
             return False
-        soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
-        for asset in item.assets.values():
-            exp = _sas_expiry(asset.href)
-            if exp is not None and exp.tzinfo is not None and exp <= soon:
-                return True
-        return False
+        return any(expires_soon(asset.href) for asset in item.assets.values())
 
 
 def _configure_gdal(src: Source, net: NetworkOptions) -> None:
@@ -287,16 +287,19 @@ def _names(items: Iterable[Any], bands: Sequence[str], src: Source) -> dict[str,
     return out
 
 
+def _resign_planetary_computer(url: str) -> str:
+    """A freshly signed Planetary Computer URL (the token cache is dropped first)."""
+    import planetary_computer
+    import planetary_computer.sas as sas
+
+    sas.TOKEN_CACHE.clear()
+    return str(planetary_computer.sign(url))
+
+
 def _resigner(signer: _Signer) -> Callable[[str], str] | None:
-    """A function giving a freshly signed URL for an unsigned one (or ``None``)."""
+    """A picklable function giving a fresh signed URL for an unsigned one (or ``None``)."""
     if signer.kind == "planetary-computer":
-
-        def resign(url: str) -> str:
-            import planetary_computer
-
-            return str(planetary_computer.sign(url))
-
-        return resign
+        return _resign_planetary_computer
     return None
 
 
