@@ -283,11 +283,10 @@ class CheckedDriver:
     ``names`` maps :func:`base_url` of each asset href to its :class:`AssetName`.
     A read is tried ``retries + 1`` times; the last failure raises :class:`LoadError`,
     or with ``named=False`` :class:`ReadFailed` (for a caller that retries and names
-    the asset itself). ``resign``
-    (optional) returns a fresh signed URL for an unsigned one, called before a retry
-    and before a read whose signature expires within five minutes (a lazy graph can
-    be computed long after it was built).
-    ``counter`` reports progress; it is dropped when the driver is pickled (a dask
+    the asset itself). ``resign`` (optional) returns a fresh signed URL for an unsigned
+    one, called before a retry and before a read whose signature expires within five
+    minutes (a lazy graph can be computed long after it was built). ``counter``
+    reports progress; it is dropped when the driver is pickled (a dask
     cluster's workers cannot call back into this process).
     """
 
