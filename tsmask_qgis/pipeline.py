@@ -16,7 +16,9 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import re
+import logging
+import math
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,19 +77,20 @@ class SourceUnreachableError(ConnectionError):
     """The catalogue or its data could not be reached (network, server error, timeout)."""
 
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-
-
 def parse_size(text: str | int | None) -> int | None:
-    """``"4GB"``, ``"512MiB"``, ``"1.5g"`` or a number of bytes -> bytes (``None`` stays)."""
-    if text is None or isinstance(text, int):
-        return text
-    m = _SIZE_RE.match(str(text))
-    if not m:
-        raise ValueError(f"cannot read {text!r} as a size; write e.g. 4GB, 512MB or 2GiB")
-    unit = (m.group(2) or "b").lower().rstrip("b").rstrip("i")
-    power = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}[unit]
-    return int(float(m.group(1)) * 1024**power)
+    """``"4GB"`` (4e9), ``"512MiB"``, ``"1.5g"`` or a number of bytes -> bytes (``None`` stays).
+
+    The same reading as the engine's ``max_memory``: KB/MB/GB are powers of ten,
+    KiB/MiB/GiB powers of two.
+    """
+    if text is None:
+        return None
+    from tsmask_qgis.engine import parse_memory
+
+    try:
+        return parse_memory(text)
+    except ValueError:
+        raise ValueError(f"cannot read {text!r} as a size; write e.g. 4GB, 512MB or 2GiB") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,6 +208,12 @@ class JobResult:
     truecolour: tuple[Path, ...] = ()
     quicklooks: tuple[Path, ...] = ()
     evaluation: Path | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 600 else text[:600] + "..."
 
 
 def output_layout(job: Job, dates: Sequence[str] = ("<date>",)) -> dict[str, list[Path]]:
@@ -292,6 +301,10 @@ def _is_network(exc: BaseException) -> bool:
     return any(n in cls.__name__ for cls in type(exc).__mro__ for n in _NETWORK_NAMES)
 
 
+#: How long to try to reach a ``--scheduler`` before giving up (a dask duration).
+SCHEDULER_TIMEOUT = "20s"
+
+
 @contextlib.contextmanager
 def _client(address: str | None) -> Iterator[Any]:
     if address is None:
@@ -304,7 +317,7 @@ def _client(address: str | None) -> Iterator[Any]:
             "--scheduler needs the 'distributed' package: pip install distributed"
         ) from None
     try:
-        client = Client(address, timeout="20s")
+        client = Client(address, timeout=SCHEDULER_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise SourceUnreachableError(
             f"cannot reach the dask scheduler at {address} ({exc}); check the address "
@@ -316,7 +329,141 @@ def _client(address: str | None) -> Iterator[Any]:
         client.close()
 
 
-def _load(job: Job, progress: Progress | None) -> xr.Dataset:
+#: Words in a loader error that mean the data could not be fetched (not that it is bad).
+_FETCH_WORDS = (
+    "http response code",
+    "response_code=",
+    "timed out",
+    "timeout",
+    "connection",
+    "does not exist in the file system",
+    "could not resolve",
+    "curl error",
+)
+
+
+def _is_read_error(exc: BaseException) -> bool:
+    """An error of GDAL/rasterio reading a file (a lazy load fails this way)."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    return bool(names & {"RasterioIOError", "RasterioError", "CPLE_BaseError", "OSError"}) or (
+        _unreachable(exc)
+    )
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the catalogue or its files could not be reached."""
+    if _is_network(exc):
+        return True
+    if any(c.__name__ == "LoadError" for c in type(exc).__mro__):
+        text = str(exc).lower()
+        return any(w in text for w in _FETCH_WORDS)
+    return False
+
+
+def _bands(job: Job) -> tuple[str, ...]:
+    from tsmask_qgis.loaders import BANDS
+
+    return (*BANDS, *((job.reference,) if job.reference else ()))
+
+
+def _in_cache(job: Job) -> bool:
+    """Whether the reflectance of ``job.request`` is in the local cache (a lookup, no I/O)."""
+    from tsmask_qgis.loaders import _cache
+
+    return _cache.lookup(job.request.key(_bands(job))) is not None
+
+
+def _cache_limit() -> int:
+    from tsmask_qgis.loaders import _cache
+
+    return _cache.max_bytes()
+
+
+#: The engine's streaming plan: input tile buffers take this share of max_memory, two
+#: buffers at a time (one read ahead); see ``tsmask_qgis.engine._stream.plan``.
+_BUFFER_SHARE = 0.6
+
+
+def stream_chunks(shape: tuple[int, int, int], budget: int) -> dict[str, int]:
+    """Dask chunks for a lazy load that the engine streams under ``budget`` bytes.
+
+    One chunk is no larger than the engine's super tile for that budget (full-width
+    rows while a row fits, else squares), so no chunk is read twice.
+    """
+    t, ny, nx = shape
+    per_px = 6 * max(1, t) * 4  # float32 reflectance, six bands, every date
+    max_px = max(1, int(budget * _BUFFER_SHARE / (2 * per_px)))
+    if nx <= max_px:
+        return {"time": 1, "y": max(1, min(ny, max_px // nx)), "x": nx}
+    side = max(1, math.isqrt(max_px))
+    return {"time": 1, "y": min(ny, side), "x": min(nx, side)}
+
+
+_STREAMED = "streamed"  # marker in ``notes``: the dataset reads the network lazily
+
+
+class _ReadWatch(logging.Handler):
+    """Collects GDAL read failures that rasterio logs, from any thread, while installed.
+
+    A lazy (streamed) load reads the catalogue's files inside the engine's and the
+    writers' threads; GDAL reports a failed HTTP range request or a damaged block as a
+    warning and fills it with nodata. Without this watch such a hole would be silent.
+    """
+
+    PATTERNS = ("response_code", "failed", "tiffread", "truncat", "timed out", "error")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self.failed: list[str] = []  # odc-stac's "Failed to load URL ..." (names the file)
+        self._lock2 = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        with self._lock2:
+            if record.name.startswith("rasterio") and any(p in msg.lower() for p in self.PATTERNS):
+                self.messages.append(msg)
+            elif msg.startswith("Failed to load"):
+                self.failed.append(msg)
+
+    def __enter__(self) -> _ReadWatch:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)
+
+    def error(self, job: Job, what: str, exc: BaseException | None = None) -> Exception | None:
+        """The error to raise (exit 5 or 3) if a read failed since the watch began."""
+        if exc is None and not self.messages:
+            return None
+        found = [_one_line(exc)] if exc is not None else []
+        detail = self.failed[:1] or self.messages[:1]
+        first = "; ".join(dict.fromkeys([*found, *detail]))[:500]
+        src = job.request.get_source() if job.request is not None else None
+        where = f" from {src.stac_url}" if src is not None else ""
+        text = (
+            f"reading the imagery{where} failed while {what}: {first}. Nothing incomplete "
+            "was kept; try again later, or run without --max-memory to download through "
+            "the cache (which retries each file)"
+        )
+        low = first.lower()
+        if any(w in low for w in _FETCH_WORDS) or (exc is not None and _unreachable(exc)):
+            return SourceUnreachableError(text)
+        from tsmask_qgis.loaders import LoadError
+
+        return LoadError(text)
+
+    def check(self, job: Job, what: str) -> None:
+        """Raise if a read failed since the watch began."""
+        err = self.error(job, what)
+        if err is not None:
+            raise err
+
+
+def _load(job: Job, progress: Progress | None, notes: list[str]) -> xr.Dataset:
+    """The reflectance for ``job``: local stack, cache hit, cached download or a lazy
+    stream from the catalogue (when the job is larger than ``max_memory`` or the cache)."""
     from tsmask_qgis import loaders
 
     if job.input is not None:
@@ -327,10 +474,26 @@ def _load(job: Job, progress: Progress | None) -> xr.Dataset:
         report(lp, 1.0, f"{ds.sizes['time']} dates of {ds.sizes['y']} x {ds.sizes['x']} pixels")
         return ds
     request = job.request
+    extra = _bands(job)[len(loaders.BANDS) :]
+    kw: dict[str, Any] = {"extra_bands": extra} if extra else {}
+    if job.cache and _in_cache(job):
+        # A cache hit needs no search either: nothing is read from the network.
+        report(_step(progress, "search"), 1.0, "in the local cache: no search needed")
+        notes.append("reflectance read from the local cache (nothing downloaded)")
+        ds = _fetch(loaders.load, request, progress=_step(progress, "load"), cache=True, **kw)
+        size = sum(ds[b].nbytes for b in loaders.BANDS)
+        if job.max_memory is not None and size > job.max_memory:
+            shape = (ds.sizes["time"], ds.sizes["y"], ds.sizes["x"])
+            ds = ds.chunk(stream_chunks(shape, job.max_memory))
+            notes.append(
+                f"the job needs {size / 1e6:,.1f} MB, more than --max-memory "
+                f"{job.max_memory / 1e6:,.1f} MB: streamed tile by tile from the cache"
+            )
+        return ds
     try:
         items = loaders.search(request, progress=_step(progress, "search"))
     except Exception as exc:
-        if _is_network(exc) or type(exc).__name__ == "SearchError":
+        if _unreachable(exc) or type(exc).__name__ == "SearchError":
             raise SourceUnreachableError(str(exc)) from exc
         raise
     if not items:
@@ -339,13 +502,43 @@ def _load(job: Job, progress: Progress | None) -> xr.Dataset:
             f"{request.start} to {request.end}; widen the dates or the area, or try another "
             "--source"
         )
-    kw: dict[str, Any] = {"items": items, "progress": _step(progress, "load"), "cache": job.cache}
-    if job.reference:
-        kw["extra_bands"] = (job.reference,)
+    est = loaders.estimate(request, items=items, extra_bands=extra)
+    size = int(est.memory_bytes)
+    over_budget = job.max_memory is not None and size > job.max_memory
+    over_cache = size > _cache_limit()
+    cache = job.cache and not over_budget and not over_cache
+    chunks = None
+    if over_budget:
+        assert job.max_memory is not None
+        chunks = stream_chunks(est.shape, job.max_memory)
+        notes.append(
+            f"the job needs {size / 1e6:,.1f} MB, more than --max-memory "
+            f"{job.max_memory / 1e6:,.1f} MB: streamed tile by tile from the catalogue "
+            "(not cached)"
+        )
+    elif over_cache and job.cache:
+        notes.append(
+            f"the job needs {size / 1e6:,.1f} MB, more than the cache limit "
+            f"({_cache_limit() / 1e6:,.1f} MB, TSMASK_CACHE_MAX_BYTES): streamed, not cached"
+        )
+    if not cache:
+        notes.append(_STREAMED)
+    return _fetch(
+        loaders.load,
+        request,
+        items=items,
+        chunks=chunks,
+        progress=_step(progress, "load"),
+        cache=cache,
+        **kw,
+    )
+
+
+def _fetch(load: Callable[..., xr.Dataset], request: Any, **kw: Any) -> xr.Dataset:
     try:
-        return loaders.load(request, **kw)
+        return load(request, **kw)
     except Exception as exc:
-        if _is_network(exc):
+        if _unreachable(exc):
             raise SourceUnreachableError(str(exc)) from exc
         raise
 
@@ -476,7 +669,12 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
             return done
     manifest = Manifest(out, key, dict(manifest.outputs), False, job.describe())
 
-    ds = _load(job, progress)
+    notes: list[str] = []
+    ds = _load(job, progress, notes)
+    streamed = _STREAMED in notes
+    notes = [n for n in notes if n != _STREAMED]
+    # a streamed dataset reads the network while the engine and the writers run
+    watch: Any = _ReadWatch() if streamed else contextlib.nullcontext()
     if ds.sizes.get("time", 0) == 0:
         raise NoDataError("the input holds no dates")
     nc_path = out / "tsmask.nc"
@@ -484,7 +682,22 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         report(_step(progress, "detect"), 1.0, f"mask from {nc_path.name} (earlier run)")
         mask = writers.read_netcdf_mask(nc_path)
     else:
-        mask = _classify(job, ds, progress)
+        try:
+            with watch:
+                try:
+                    mask = _classify(job, ds, progress)
+                except Exception as exc:
+                    err = watch.error(job, "detecting", exc) if streamed else None
+                    if err is None or not _is_read_error(exc):
+                        raise
+                    raise err from exc
+            if streamed:
+                watch.check(job, "detecting")
+        except Exception as exc:
+            # a lazy (streamed) input reads the catalogue while it classifies
+            if job.request is not None and _unreachable(exc):
+                raise SourceUnreachableError(_one_line(exc)) from exc
+            raise
     report(_step(progress, "spatial"), 1.0, "done")
 
     wp = _step(progress, "write")
@@ -571,30 +784,38 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
             "chart",
         )
     quicklooks: list[Path] = []
-    if "quicklook" in job.formats:
-        for d in _quicklook_dates(job, summary):
-            q = out / "quicklooks" / f"quicklook_{d}.png"
-            quicklooks.append(q)
-            w.do(
-                [q],
-                lambda ow, d=d, q=q: writers.write_quicklook(mask, ds, d, q, overwrite=ow),
-                "quicklooks",
-            )
     tc: list[Path] = []
-    if "truecolour" in layout:
-        p = tick("truecolour")
-        tc = layout["truecolour"]
-        w.many(
-            tc,
-            lambda ow, skip, done: writers.write_truecolour(
-                ds, out / "truecolour", overwrite=ow, skip=skip, progress=p, on_written=done
-            ),
-            "true-colour COGs",
-        )
     evaluation = None
-    if job.reference:
-        tick("evaluation")
-        evaluation = _evaluate(job, mask, ds, layout["evaluation"], w)
+    with watch:  # these read the reflectance (and SCL) again
+        if "quicklook" in job.formats:
+            for d in _quicklook_dates(job, summary):
+                q = out / "quicklooks" / f"quicklook_{d}.png"
+                quicklooks.append(q)
+                w.do(
+                    [q],
+                    lambda ow, d=d, q=q: writers.write_quicklook(mask, ds, d, q, overwrite=ow),
+                    "quicklooks",
+                )
+        if "truecolour" in layout:
+            p = tick("truecolour")
+            tc = layout["truecolour"]
+            w.many(
+                tc,
+                lambda ow, skip, done: writers.write_truecolour(
+                    ds, out / "truecolour", overwrite=ow, skip=skip, progress=p, on_written=done
+                ),
+                "true-colour COGs",
+            )
+        if job.reference:
+            tick("evaluation")
+            evaluation = _evaluate(job, mask, ds, layout["evaluation"], w)
+    if streamed:
+        try:
+            watch.check(job, "writing true colour, quicklooks or the evaluation")
+        except Exception:
+            for path in [*quicklooks, *tc, *layout.get("evaluation", [])]:
+                path.unlink(missing_ok=True)
+            raise
     report(wp, 1.0, f"{len(w.paths)} files in {out}")
 
     final = w.manifest
@@ -614,6 +835,7 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         truecolour=tuple(tc),
         quicklooks=tuple(quicklooks),
         evaluation=evaluation,
+        notes=tuple(notes),
     )
 
 
@@ -634,15 +856,19 @@ def _evaluate(
             "a scene classification (SCL) asset"
         )
 
+    # DEA's scene classification is its Fmask layer (reference_kind "fmask")
+    kind = str(ds["scl"].attrs.get("reference_kind", "scl"))
+    name = "DEA Fmask" if kind == "fmask" else "Sentinel-2 SCL"
+
     def write(ow: bool) -> None:
         ev = compare(
             mask,
             ds["scl"],
-            reference_kind="scl",
+            reference_kind=kind,
             mask_name=f"tsmask {job.preset}",
-            reference_name="Sentinel-2 SCL",
+            reference_name=name,
         )
-        write_report(ev, job.out, stem="evaluation", title="tsmask against Sentinel-2 SCL")
+        write_report(ev, job.out, stem="evaluation", title=f"tsmask against {name}")
 
     w.do(paths, write, "evaluation against SCL")
     return paths[0]

@@ -179,6 +179,18 @@ def test_subprocess_exit_codes_and_one_line_errors(tmp_path):
     assert "nir=nir08" in r.stdout and "seed" in r.stdout
 
 
+def test_demo_preset_choice_and_default_folders(capsys):
+    from tsmask_qgis.cli.demo import closing_note, default_out
+
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "--preset {seed,dea}" in capsys.readouterr().out
+    assert default_out("seed") == Path("tsmask-demo")
+    assert default_out("dea") == Path("tsmask-demo-dea")  # side by side, no clash
+    assert "thin-cloud rule" in closing_note("seed") and "--preset dea" in closing_note("seed")
+    assert "docs/accuracy.md" in closing_note("dea")
+
+
 def test_parser_registers_subcommand_modules():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
@@ -191,6 +203,9 @@ def test_demo_end_to_end(tmp_path):
     r = _cli("demo", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert str(out.resolve()) in r.stdout and "CC BY 4.0" in r.stdout
+    assert "tsmask demo: preset seed" in r.stdout
+    closing = r.stdout.strip().splitlines()[-1]
+    assert "docs/accuracy.md" in closing and "--preset dea" in closing
     assert "2016-01-01" in r.stdout
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     for name in (

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
-import xarray as xr
 
 from tests.cli.test_cli import _small_stack
 from tsmask_qgis import loaders
 from tsmask_qgis.cli import main
+from tsmask_qgis.engine import parse_memory
 from tsmask_qgis.pipeline import (
     STEP_WEIGHTS,
     Job,
@@ -50,8 +48,9 @@ def test_job_validation(tmp_path, stack):
     with pytest.raises(ValueError, match="needs a request"):
         Job(out=tmp_path, input=stack, reference="scl")
     job = Job(out=tmp_path, input=stack, overrides={"cloud_spike": 0.5}, max_memory="4GB")
-    assert job.overrides == (("cloud_spike", 0.5),) and job.max_memory == 4 * 1024**3
+    assert job.overrides == (("cloud_spike", 0.5),) and job.max_memory == 4 * 10**9
     assert parse_size("512MiB") == 512 * 1024**2 and parse_size(None) is None
+    assert parse_size("2GB") == parse_memory("2GB")  # the engine reads sizes the same way
     with pytest.raises(ValueError, match="as a size"):
         parse_size("lots")
     # the key ignores how the job runs, not what it computes
@@ -177,39 +176,6 @@ def test_layout_lists_every_format(tmp_path, stack):
 # -- catalogue requests (the loaders' network side replaced by local data) --------------
 
 REQ = ["--bbox", "149.0", "-35.4", "149.1", "-35.3", "--start", "2016-01-01", "--end", "2016-03-01"]
-
-
-def _with_scl(stack: Path) -> xr.Dataset:
-    ds = loaders.load_local(stack).load()
-    rng = np.random.default_rng(3)
-    scl = rng.choice([3, 4, 5, 8, 9], size=ds.blue.shape).astype("uint8")
-    return ds.assign(scl=(("time", "y", "x"), scl))
-
-
-def test_with_reference_scl_writes_evaluation(tmp_path, stack, monkeypatch, capsys):
-    calls = {}
-
-    def search(request, *, progress=None):
-        calls["request"] = request
-        return ["item"]
-
-    def load(request, *, items=None, progress=None, cache=True, extra_bands=()):
-        calls["extra_bands"] = extra_bands
-        return _with_scl(stack)
-
-    monkeypatch.setattr(loaders, "search", search, raising=False)
-    monkeypatch.setattr(loaders, "load", load, raising=False)
-    out = tmp_path / "o"
-    code = main(["run", *REQ, "--with-reference", "scl", "--format", "summary", "--out", str(out)])
-    assert code == 0, capsys.readouterr().err
-    assert calls["extra_bands"] == ("scl",)
-    assert calls["request"].bbox == (149.0, -35.4, 149.1, -35.3)
-    assert calls["request"].start == dt.date(2016, 1, 1)
-    for name in ("evaluation.md", "evaluation.json", "evaluation.html", "evaluation_confusion.png"):
-        assert (out / name).stat().st_size > 0, name
-    report = json.loads((out / "evaluation.json").read_text())
-    assert report  # the evaluate helper's structure; present and parseable
-    assert "evaluation against SCL" in capsys.readouterr().out
 
 
 def test_no_items_exit_4_and_network_exit_5(tmp_path, monkeypatch, capsys):

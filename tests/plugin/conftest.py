@@ -18,7 +18,14 @@ def _no_numba_at_start():
     assert "numba" not in sys.modules, "numba was imported into the QGIS process"
 
 
-def write_mask(path: Path, data: np.ndarray, names: list[str] | None = None) -> Path:
+def write_mask(
+    path: Path,
+    data: np.ndarray,
+    names: list[str] | None = None,
+    *,
+    transform=None,
+    nodata=None,
+) -> Path:
     """A small georeferenced class raster (bands, y, x) written with rasterio."""
     import rasterio
     from rasterio.transform import from_origin
@@ -32,7 +39,8 @@ def write_mask(path: Path, data: np.ndarray, names: list[str] | None = None) -> 
         "width": data.shape[2],
         "dtype": data.dtype.name,
         "crs": "EPSG:32755",
-        "transform": from_origin(690_000, 6_090_000, 20, 20),
+        "transform": transform or from_origin(690_000, 6_090_000, 20, 20),
+        "nodata": nodata,
     }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
@@ -76,3 +84,31 @@ def scene_nc(tmp_path_factory):
     path = tmp_path_factory.mktemp("scene") / "scene.nc"
     scene.ds.to_netcdf(path)
     return path, scene
+
+
+# -- a real STAC API on 127.0.0.1 (the loaders' test catalogue) --------------------------
+
+
+@pytest.fixture(scope="session")
+def stac_catalogue(tmp_path_factory):
+    """(server, catalogue): rustac's STAC API + COG file server, started once per session."""
+    from tests.catalogue import build_catalogue
+    from tests.stac_server import StacServer, free_port
+
+    root = tmp_path_factory.mktemp("stac")
+    port = free_port()
+    catalogue = build_catalogue(root, f"http://127.0.0.1:{port}")
+    with StacServer(root, catalogue.documents, port=port) as server:
+        yield server, catalogue
+
+
+@pytest.fixture
+def stac_server(stac_catalogue, monkeypatch, tmp_path_factory):
+    """The test STAC server, with short network timeouts and a private reflectance cache."""
+    from tsmask_qgis.loaders import NetworkOptions, _stac
+
+    monkeypatch.setattr(
+        _stac, "NETWORK", NetworkOptions(timeout=5.0, retries=2, backoff=0.05, workers=4)
+    )
+    monkeypatch.setenv("TSMASK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    return stac_catalogue[0]

@@ -110,3 +110,51 @@ def test_settings_are_remembered(qgis_app, qgis_iface, settings, tmp_path):
     assert "envi" in again.formats() and again.truecolour_check.isChecked()
     assert again.workers_spin.value() == 3
     assert again.out_widget.filePath() == str(tmp_path)
+
+
+def test_memory_advice_suggests_a_max_memory():
+    from tsmask_qgis.plugin.dialog import memory_advice
+
+    gb = 10**9
+    assert memory_advice(1 * gb, max_memory=None, available=8 * gb) == (None, None)
+    error, warning = memory_advice(18 * gb // 10, max_memory=None, available=3 * gb)
+    assert error is None and "stream" in warning and "Max memory to 2.2 GB" in warning
+    error, warning = memory_advice(3 * gb, max_memory=2 * gb, available=16 * gb)
+    assert error is None and "budget of 2.0 GB" in warning and "3.6 GB" in warning
+    error, warning = memory_advice(40 * gb, max_memory=None, available=16 * gb)
+    assert "cannot fit" in warning and "smaller area" in warning
+    error, warning = memory_advice(1 * gb, max_memory=32 * gb, available=8 * gb)
+    assert warning is None and "at most 6.4 GB" in error
+
+
+def test_max_memory_above_available_blocks_run(qgis_app, qgis_iface, settings, tmp_path):
+    dlg = TsmaskDialog(qgis_iface, settings=settings, available_memory=lambda: 8 * 10**9)
+    _fill(dlg, tmp_path)
+    assert dlg.validate() == {} and dlg.run_button.isEnabled()
+    dlg.memory_spin.setValue(32.0)
+    problems = dlg.validate()
+    assert "at most 6.4 GB" in problems["max_memory"]
+    assert not dlg.memory_error.isHidden() and not dlg.run_button.isEnabled()
+    dlg.memory_spin.setValue(4.0)
+    assert dlg.validate() == {} and dlg.run_settings().max_memory == 4 * 10**9
+
+
+def test_estimate_figures_replace_the_guess(qgis_app, qgis_iface, settings, tmp_path):
+    from tsmask_qgis.plugin.jobs import EstimateInfo
+
+    dlg = TsmaskDialog(qgis_iface, settings=settings, available_memory=lambda: 4 * 10**9)
+    _fill(dlg, tmp_path)
+    dlg.validate()
+    assert dlg.memory_warning.isHidden()  # the offline guess fits
+    draft, _ = dlg.draft_settings()
+    dlg.show_estimate(EstimateInfo("30 scenes on 30 dates", 25 * 10**8), settings=draft)
+    assert dlg.estimate_label.text() == "30 scenes on 30 dates"
+    assert not dlg.memory_warning.isHidden()
+    assert "Max memory to 3.0 GB" in dlg.memory_warning.text()
+    dlg.end_edit.setDate(QDate(2017, 3, 30))  # other dates: the estimate no longer applies
+    assert dlg.memory_warning.isHidden()
+
+
+def test_cog_is_always_written(qgis_app, qgis_iface, settings, tmp_path):
+    dlg = TsmaskDialog(qgis_iface, settings=settings)
+    assert dlg.format_checks["cog"].isChecked() and not dlg.format_checks["cog"].isEnabled()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 import time
 
 import numpy as np
@@ -88,20 +87,30 @@ def test_output_is_styled_when_loaded(processing_ready, mask_stack, tmp_path, qg
 
 
 def test_cancel_leaves_no_output(processing_ready, mask_stack, tmp_path):
+    import multiprocessing
+
     from qgis.core import QgsApplication
+    from qgis.PyQt.QtCore import Qt
 
     path, _ = mask_stack
     out = tmp_path / "cancelled.tif"
     alg = QgsApplication.processingRegistry().createAlgorithmById("tsmask:seed_filter")
     context = QgsProcessingContext()
     feedback = QgsProcessingFeedback()
-    timer = threading.Timer(0.3, feedback.cancel)  # while the worker process starts
-    timer.start()
+    # Cancel as soon as the workers report their first finished dates (3 dates: 3 reports).
+    # (Direct: the algorithm runs on its own thread, as Processing's background runs do.)
+    feedback.progressChanged.connect(lambda _: feedback.cancel(), Qt.DirectConnection)
     t0 = time.monotonic()
     with pytest.raises(QgsProcessingException, match="Cancelled"):
-        alg.processAlgorithm({"INPUT": str(path), "OUTPUT": str(out)}, context, feedback)
+        alg.processAlgorithm(
+            {"INPUT": str(path), "OUTPUT": str(out), "WORKERS": 2}, context, feedback
+        )
     assert time.monotonic() - t0 < 10
     assert list(tmp_path.iterdir()) == [path]
+    end = time.monotonic() + 5
+    while multiprocessing.active_children() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not multiprocessing.active_children()
 
 
 def test_not_a_mask_is_refused(processing_ready, tmp_path):
@@ -162,39 +171,95 @@ def test_detect_local(processing_ready, scene_nc, tmp_path):
     assert "numba" not in sys.modules
 
 
-def test_compare_masks(processing_ready, mask_stack, tmp_path):
+def _write_dated(folder, data, dates, **kw):
+    """One single-band GeoTIFF per date, named like catalogue files (date in the folder)."""
+    for band, day in zip(data, dates, strict=True):
+        sub = folder / f"S2A_55HFA_{day.replace('-', '')}_0_L2A"
+        sub.mkdir(parents=True)
+        write_mask(sub / "SCL.tif", band[None], **kw)
+    return folder
+
+
+def test_compare_masks_matches_dates_and_nodata(processing_ready, mask_stack, tmp_path):
     import processing
 
-    path, data = mask_stack
-    ref = data.copy()
-    ref[0][ref[0] == 2] = 1  # the reference sees no cloud on the first date
-    ref_path = write_mask(tmp_path / "ref.tif", ref)
+    from tsmask_qgis.evaluate import compare
+
+    path, data = mask_stack  # dates 2020-01-01, 2020-01-06, 2020-01-11
+    # An SCL reference for the last two dates and one the mask lacks; 255 = nodata.
+    to_scl = np.array([0, 4, 8, 3], np.uint8)  # no obs., vegetation, cloud, shadow
+    scl = to_scl[data[1:]]
+    scl[0][data[1] == 1] = 9  # the reference calls the first date's clear pixels cloud
+    scl[1, :2, :] = 255
+    extra = np.full((1, *data.shape[1:]), 4, np.uint8)
+    ref = _write_dated(
+        tmp_path / "scl",
+        np.concatenate([scl, extra]),
+        ["2020-01-06", "2020-01-11", "2020-02-01"],
+        nodata=255,
+    )
     out = tmp_path / "report.html"
-    processing.run(
+    result = processing.run(
         "tsmask:compare_masks",
         {
             "MASK": str(path),
-            "REFERENCE": str(ref_path),
-            "REFERENCE_KIND": 0,
+            "REFERENCE_FOLDER": str(ref),
+            "REFERENCE_KIND": 1,
             "OUTPUT_HTML": str(out),
         },
     )
+    expected_ref = scl.copy()
+    expected_ref[expected_ref == 255] = 0
+    expected = compare(data[1:], expected_ref, reference_kind="scl")
+    assert result["MATCHED_DATES"] == 2
+    assert result["OVERALL_ACCURACY"] == pytest.approx(expected.overall_accuracy)
+    assert result["CLOUD_SHADOW_F1"] == pytest.approx(expected.f1)
+    assert expected.overall_accuracy < 1.0
     html = out.read_text()
-    assert "<table" in html.lower()
+    assert "<table" in html.lower() and "2020-02-01" in html and "2020-01-01" in html
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_compare_masks_grid_check_and_resample(processing_ready, mask_stack, tmp_path):
+    import processing
+    from rasterio.transform import from_origin
+
     from tsmask_qgis.evaluate import compare
 
-    expected = compare(data, ref, reference_kind="tsmask")
-    assert expected.to_html() == html
-    assert expected.overall_accuracy < 1.0
+    path, data = mask_stack
+    names = ["2020-01-01", "2020-01-06", "2020-01-11"]
+    coarse = data[:, ::2, ::2]  # a 40 m reference over the same area
+    ref = write_mask(
+        tmp_path / "ref40.tif", coarse, names, transform=from_origin(690_000, 6_090_000, 40, 40)
+    )
+    params = {"MASK": str(path), "REFERENCE": str(ref), "OUTPUT_HTML": str(tmp_path / "r.html")}
+    with pytest.raises(QgsProcessingException, match="same grid"):
+        processing.run("tsmask:compare_masks", params)
+    result = processing.run("tsmask:compare_masks", {**params, "RESAMPLE": True})
+    upsampled = np.repeat(np.repeat(coarse, 2, axis=1), 2, axis=2)
+    expected = compare(data, upsampled)
+    assert result["MATCHED_DATES"] == 3
+    assert result["OVERALL_ACCURACY"] == pytest.approx(expected.overall_accuracy)
 
 
-def test_compare_masks_refuses_other_grids(processing_ready, mask_stack, tmp_path):
-    import processing
+def test_background_processing_runs_twice(processing_ready, mask_stack, tmp_path, qgis_app):
+    """As the Processing dialog runs algorithms: QgsProcessingAlgRunnerTask, twice."""
+    from qgis.core import QgsApplication, QgsProcessingAlgRunnerTask, QgsTask
+
+    from tests.plugin.test_task import _start, _wait
 
     path, _ = mask_stack
-    other = write_mask(tmp_path / "other.tif", np.ones((3, 5, 5), np.uint8))
-    with pytest.raises(QgsProcessingException, match="same grid"):
-        processing.run(
-            "tsmask:compare_masks",
-            {"MASK": str(path), "REFERENCE": str(other), "OUTPUT_HTML": str(tmp_path / "r.html")},
-        )
+    alg = QgsApplication.processingRegistry().createAlgorithmById("tsmask:compare_masks")
+    for i in range(2):
+        context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+        params = {
+            "MASK": str(path),
+            "REFERENCE": str(path),
+            "OUTPUT_HTML": str(tmp_path / f"{i}.html"),
+        }
+        task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
+        got: list = []
+        task.executed.connect(lambda ok, results, got=got: got.append((ok, results)))
+        assert _wait(_start(task), qgis_app, timeout=60) == QgsTask.Complete
+        ((ok, results),) = got
+        assert ok and results["OVERALL_ACCURACY"] == 1.0

@@ -1,19 +1,23 @@
-"""A whole Run from the plugin: task manager, worker processes, layers on the map."""
+"""A whole Run from the plugin: the pipeline in a task, worker processes, layers on the map."""
 
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import sys
 import time
+from pathlib import Path
 
+import pytest
 from qgis.core import QgsPalettedRasterRenderer, QgsProject, QgsTask
 
 import tsmask_qgis
 from tests.plugin.test_task import _wait
 from tsmask_qgis.plugin.convert import LOCAL, RunSettings
+from tsmask_qgis.plugin.jobs import ALWAYS_FORMATS, RUNNER, to_job
 
 
-def _settings(path, out):
+def _settings(path, out, **kw):
     return RunSettings(
         bbox=None,
         start=dt.date(2017, 1, 1),
@@ -22,6 +26,7 @@ def _settings(path, out):
         source=LOCAL,
         input_path=path,
         workers=1,
+        **kw,
     )
 
 
@@ -32,6 +37,28 @@ def _outcome(task):
     return outcome
 
 
+def test_settings_become_a_pipeline_job(qgis_app, scene_nc, tmp_path):
+    path, _ = scene_nc
+    job = to_job(
+        _settings(
+            path,
+            tmp_path,
+            formats=("cog", "netcdf"),
+            truecolour=True,
+            max_memory=2 * 10**9,
+            overwrite=True,
+            preset="dea",
+            spatial=False,
+            overrides={"majority_passes": 1},
+        )
+    )
+    assert job.input == path and job.request is None
+    assert job.runner == RUNNER == "processes" and job.workers == 1
+    assert set(job.formats) == {*ALWAYS_FORMATS, "netcdf"}
+    assert job.truecolour and job.overwrite and job.max_memory == 2 * 10**9
+    assert (job.preset, job.spatial, job.overrides) == ("dea", False, (("majority_passes", 1),))
+
+
 def test_run_adds_styled_temporal_layers(
     qgis_app, qgis_iface, qgis_new_project, scene_nc, tmp_path
 ):
@@ -39,39 +66,93 @@ def test_run_adds_styled_temporal_layers(
     plugin = tsmask_qgis.classFactory(qgis_iface)
     plugin.initGui()
     try:
-        settings = _settings(path, tmp_path / "out")
+        settings = _settings(path, tmp_path / "out", truecolour=True)
         task = plugin.start(settings)
         assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.Complete
     finally:
         plugin.unload()
+    assert task.steps == ["search", "load", "detect", "spatial", "write"]
     root = QgsProject.instance().layerTreeRoot()
     group = root.findGroup(settings.area_name())
     assert group is not None
-    layers = [n.layer() for n in group.findLayers()]
-    masks = [lyr for lyr in layers if lyr.name().startswith("mask ")]
+    names = [n.name() for n in group.children()]
+    assert names[-2:] == ["true colour", "clear observations"]
+    masks = [n.layer() for n in group.children()[:-2]]
     assert len(masks) == 12
     for layer, t in zip(masks, scene.ds.time.values, strict=True):
         assert isinstance(layer.renderer(), QgsPalettedRasterRenderer)
         begin = layer.temporalProperties().fixedTemporalRange().begin().date().toPyDate()
         assert begin.isoformat() == str(t)[:10]
-    assert layers[-1].name() == "clear observations"
+        assert Path(layer.source()).with_suffix(".qml").exists()
+    assert len(group.children()[-2].findLayers()) == 12
     assert "numba" not in sys.modules
 
 
-def test_run_cancel_keeps_no_files(qgis_app, qgis_iface, scene_nc, tmp_path):
-    path, _ = scene_nc
+@pytest.fixture(scope="module")
+def big_nc(tmp_path_factory):
+    """A stack whose detection takes seconds on one worker (60 dates of 256 x 256)."""
+    from tsmask_qgis.evaluate import make_scene
+
+    scene = make_scene(shape=(60, 256, 256), seed=2)
+    path = tmp_path_factory.mktemp("big") / "big.nc"
+    scene.ds.to_netcdf(path, encoding={v: {"zlib": True, "complevel": 1} for v in scene.ds})
+    return path
+
+
+def _shm_leftovers() -> set[str]:
+    shm = Path("/dev/shm")
+    return {p.name for p in shm.glob("tsmask_*")} if shm.is_dir() else set()
+
+
+def test_cancel_mid_detection_stops_workers_and_keeps_no_files(
+    qgis_app, qgis_iface, big_nc, tmp_path
+):
     plugin = tsmask_qgis.classFactory(qgis_iface)
     plugin.initGui()
     out = tmp_path / "out"
+    shm_before = _shm_leftovers()
     try:
-        task = plugin.start(_settings(path, out))
+        task = plugin.start(_settings(big_nc, out))
         outcome = _outcome(task)
-        time.sleep(0.5)
-        qgis_app.processEvents()
+        end = time.monotonic() + 120
+        while not any(m.startswith("detect: detecting") for m in task.messages):
+            qgis_app.processEvents()
+            time.sleep(0.02)
+            assert not outcome, f"the run ended before detection: {task.messages[-3:]}"
+            assert time.monotonic() < end, "detection did not start"
+        assert multiprocessing.active_children(), "no worker process is running"
         t0 = time.monotonic()
         task.cancel()
         assert _wait(outcome, qgis_app, timeout=60) == QgsTask.Terminated
         assert time.monotonic() - t0 < 5
     finally:
         plugin.unload()
-    assert not out.exists() or list(out.iterdir()) == []
+    assert task.step == "detect" and task.result is None and task.error is None
+    end = time.monotonic() + 5
+    while multiprocessing.active_children() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not multiprocessing.active_children(), "worker processes outlived the cancel"
+    assert _shm_leftovers() <= shm_before
+    assert not out.exists() or [p for p in out.rglob("*") if p.is_file()] == []
+
+
+def test_existing_outputs_of_another_run_are_refused_clearly(
+    qgis_app, qgis_iface, scene_nc, tmp_path
+):
+    path, _ = scene_nc
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "clear_count.tif").write_bytes(b"not ours")
+    errors = []
+    plugin = tsmask_qgis.classFactory(qgis_iface)
+    plugin.initGui()
+    plugin._error = errors.append
+    try:
+        task = plugin.start(_settings(path, out))
+        assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.Terminated
+    finally:
+        plugin.unload()
+    (text,) = errors
+    assert "clear_count.tif" in text and "Overwrite existing outputs" in text
+    assert "--overwrite" not in text
+    assert (out / "clear_count.tif").read_bytes() == b"not ours"

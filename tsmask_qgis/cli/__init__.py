@@ -9,9 +9,10 @@ exit codes in :data:`EXIT_CODES`, which scripts can rely on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from tsmask_qgis import __version__
 
@@ -112,7 +113,9 @@ def exit_code(exc: BaseException) -> int:
         return UNREACHABLE
     if "LoadError" in names:
         cause = exc.__cause__ or exc.__context__
-        return UNREACHABLE if cause is not None and _network(cause) else BAD_INPUT
+        if _network(exc) or (cause is not None and _network(cause)):
+            return UNREACHABLE
+        return BAD_INPUT
     if _network(exc):
         return UNREACHABLE
     if isinstance(exc, PermissionError):
@@ -123,9 +126,40 @@ def exit_code(exc: BaseException) -> int:
 
 
 def _network(exc: BaseException) -> bool:
-    from tsmask_qgis.pipeline import _is_network
+    from tsmask_qgis.pipeline import _unreachable
 
-    return _is_network(exc)
+    return _unreachable(exc)
+
+
+@contextlib.contextmanager
+def _library_noise(debug: bool) -> Iterator[None]:
+    """Keep library log records and known-harmless warnings off the terminal.
+
+    Without ``--debug`` the one-line error is the whole story: log records of the
+    loaders' retries and odc-stac's read failures go nowhere (levels are left alone,
+    so the loaders still see GDAL's warnings). With ``--debug`` they are printed.
+    """
+    import logging
+    import warnings
+
+    root = logging.getLogger()
+    handler: logging.Handler | None = None
+    if debug:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    elif not any(isinstance(h, logging.NullHandler) for h in root.handlers):
+        # stays: reader threads may still log while the error is printed and we exit
+        root.addHandler(logging.NullHandler())
+    try:
+        with warnings.catch_warnings():
+            if not debug:
+                # odc-stac reprojects in-memory blocks that carry no geotransform
+                warnings.filterwarnings("ignore", message="Dataset has no geotransform")
+            yield
+    finally:
+        if handler is not None:
+            root.removeHandler(handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or OK)
+        with _library_noise(bool(args.debug)):
+            return int(args.func(args) or OK)
     except SystemExit:
         raise
     except BrokenPipeError:  # output piped into `head` and closed: not an error

@@ -143,6 +143,8 @@ def execute(job: object, args: argparse.Namespace, *, title: str | None = None) 
     print(format_table(result.summary), file=out)
     reused = f" ({len(result.reused)} complete from an earlier run)" if result.reused else ""
     print(f"\n{len(result.paths)} files in {result.out.resolve()}{reused}", file=out)
+    for note in result.notes:
+        print(f"note: {note}", file=out)
     if result.evaluation is not None:
         print(f"evaluation against SCL: {result.evaluation}", file=out)
     return 0

@@ -322,7 +322,8 @@ def _worker_main(tasks: Any, results: Any) -> None:
 
 # --------------------------------------------------------------------------- parent side
 
-_PRELOAD = ["tsmask_qgis.engine._procpool", "tsmask_qgis.engine._core"]
+#: Modules the forkserver imports once; workers fork from it with the kernels loaded.
+_PRELOAD = ["tsmask_qgis.engine._procpool", "tsmask_qgis.engine._prewarm"]
 
 
 def _context(exe: str) -> Any:

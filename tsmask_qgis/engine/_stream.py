@@ -72,12 +72,13 @@ def plan(stack: BandStack, *, budget: int, buffered: bool, workers: int = 1) -> 
     if not buffered:
         return Plan((whole,), False, budget)
     per_px = 6 * t * stack.kernel_dtype.itemsize
-    if ny * nx * per_px <= budget * _BUFFER_SHARE and not (stack.lazy and ny * nx > 4 * 65536):
+    if ny * nx * per_px <= budget * _BUFFER_SHARE and ny * nx <= 4 * 65536:
         return Plan((whole,), False, budget)
     max_px = max(1, int(budget * _BUFFER_SHARE / (2 * per_px)))
     streaming = ny * nx * per_px > budget * _BUFFER_SHARE
     if not streaming:
-        # Fits, but lazy and large: a few tiles so reading overlaps detection.
+        # Fits, but large: a few tiles so reading (or copying into shared memory)
+        # overlaps detection.
         max_px = min(max_px, math.ceil(ny * nx / 4))
     # At least a few rows per worker in each tile, or workers starve.
     max_px = max(max_px, min(ny * nx, 64 * workers))

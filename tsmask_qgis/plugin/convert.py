@@ -107,7 +107,10 @@ class RunSettings:
     ``bbox`` is WGS84 (west, south, east, north); ``source`` is a catalogue
     preset name, :data:`STAC` (``stac_url`` + ``collections``) or :data:`LOCAL`
     (``input_path``). ``formats`` are writer names (``cog``, ``multiband``,
-    ``netcdf``, ``envi``).
+    ``netcdf``, ``envi``; per-date COGs are always written: they are the map
+    layers). ``max_memory`` is the engine's memory budget in bytes (``None``:
+    half the available memory); ``overwrite`` replaces outputs of another run
+    in ``out_dir``.
     """
 
     bbox: Bbox | None
@@ -125,6 +128,8 @@ class RunSettings:
     formats: tuple[str, ...] = ("cog",)
     truecolour: bool = False
     workers: int | None = None
+    max_memory: int | None = None
+    overwrite: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -189,6 +194,8 @@ class RunSettings:
             out["preset"] = f"Unknown preset {self.preset!r}: use seed or dea."
         if self.workers is not None and self.workers < 1:
             out["workers"] = "Use at least one worker process."
+        if self.max_memory is not None and self.max_memory <= 0:
+            out["max_memory"] = "The memory budget must be positive (or automatic)."
         if self.resolution <= 0:
             out["resolution"] = "The resolution must be a positive number of metres."
         if not out and not local:

@@ -43,17 +43,27 @@ from qgis.PyQt.QtWidgets import (
 
 from tsmask_qgis.plugin.convert import LOCAL, STAC, RunSettings, rect_to_wgs84
 
-__all__ = ["FORMATS", "SETTINGS_PREFIX", "TsmaskDialog", "rough_bytes", "source_choices"]
+__all__ = [
+    "FORMATS",
+    "SETTINGS_PREFIX",
+    "TsmaskDialog",
+    "memory_advice",
+    "rough_bytes",
+    "source_choices",
+]
 
 SETTINGS_PREFIX = "tsmask/dialog/"
 
-#: Output formats offered: writer name -> label.
+#: Output formats offered: pipeline format name -> label. ``cog`` is always
+#: written (the map layers are the per-date COGs), so its box is ticked and fixed.
 FORMATS: dict[str, str] = {
     "cog": "GeoTIFF per date (COG)",
     "multiband": "Multi-band GeoTIFF",
     "netcdf": "NetCDF (CF flags)",
     "envi": "ENVI (as the notebook)",
+    "chart": "Cloud chart (PNG)",
 }
+_FIXED_FORMATS = ("cog",)
 
 #: Sentinel-2 revisit in days with both satellites: used for a quick size guess.
 _REVISIT_DAYS = 5
@@ -77,10 +87,10 @@ def source_choices() -> list[tuple[str, str]]:
 
 
 def rough_bytes(settings: RunSettings) -> int:
-    """A quick, offline guess of the reflectance held in memory for ``settings``.
+    """A quick, offline guess of the memory a run of ``settings`` holds without streaming.
 
-    Assumes a five-day revisit and six float32 bands; the Estimate button asks
-    the catalogue for the real figures.
+    Assumes a five-day revisit, six float32 bands and the uint8 mask; the
+    Estimate button asks the catalogue for the real figures.
     """
     if settings.bbox is None:
         return 0
@@ -90,7 +100,7 @@ def rough_bytes(settings: RunSettings) -> int:
     height_m = (n - s) * 110_574
     pixels = max(width_m / settings.resolution, 1) * max(height_m / settings.resolution, 1)
     dates = (settings.end - settings.start).days // _REVISIT_DAYS + 1
-    return int(pixels * dates * 6 * 4)
+    return int(pixels * dates * (6 * 4 + 1))
 
 
 def _available_memory() -> int | None:
@@ -104,6 +114,58 @@ def _available_memory() -> int | None:
 
 def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+
+
+def memory_advice(
+    need: int, *, max_memory: int | None, available: int | None
+) -> tuple[str | None, str | None]:
+    """(error, warning) about holding ``need`` bytes in memory; both ``None`` when it fits.
+
+    The budget is ``max_memory`` or, when automatic, half the ``available``
+    memory (the engine's default). A budget larger than the available memory
+    is an error (the system would swap); a run larger than the budget is a
+    warning: the engine then streams tile by tile, and the message suggests the
+    max-memory value that would keep it in memory when there is room for it.
+    """
+    if available is None:
+        return None, None
+    if max_memory is not None and max_memory > available:
+        return (
+            f"Max memory {_gb(max_memory)} is more than the {_gb(available)} available now: "
+            f"set it to at most {math.floor(available * 0.8 / 1e9 * 10) / 10:.1f} GB "
+            "(or 0 for automatic).",
+            None,
+        )
+    budget = max_memory if max_memory is not None else available // 2
+    if need <= budget:
+        return None, None
+    text = (
+        f"About {_gb(need)} for this area and these dates, more than the memory budget of "
+        f"{_gb(budget)}: the run will stream it tile by tile (slower, bounded memory)."
+    )
+    suggest = math.ceil(need * 1.2 / 1e8) / 10  # GB, one decimal, 20 % headroom
+    if suggest * 1e9 <= available * 0.8:
+        text += f" To keep it in memory, set Max memory to {suggest:.1f} GB."
+    else:
+        text += (
+            f" It cannot fit the {_gb(available)} available: choose a smaller area, fewer "
+            "dates or a coarser resolution to avoid streaming."
+        )
+    return None, text
+
+
+def _estimate_key(settings: RunSettings) -> tuple[Any, ...]:
+    """What an estimate depends on (area, dates, source, resolution, input)."""
+    return (
+        settings.bbox,
+        settings.start,
+        settings.end,
+        settings.source,
+        settings.stac_url,
+        settings.collections,
+        settings.resolution,
+        settings.input_path,
+    )
 
 
 class TsmaskDialog(QDialog):
@@ -130,6 +192,8 @@ class TsmaskDialog(QDialog):
         self._settings = settings or QgsSettings()
         self._disabled_reason = disabled_reason
         self._available_memory = available_memory
+        #: (settings key, memory bytes) of the last Estimate.
+        self._estimate: tuple[tuple[Any, ...], int] | None = None
         self._build()
         self.restore_settings()
         self._connect()
@@ -221,6 +285,10 @@ class TsmaskDialog(QDialog):
         self.format_checks: dict[str, QCheckBox] = {}
         for name, label in FORMATS.items():
             check = QCheckBox(label, self)
+            if name in _FIXED_FORMATS:
+                check.setChecked(True)
+                check.setEnabled(False)
+                check.setToolTip("Always written: the map layers are these files.")
             self.format_checks[name] = check
             fmt_row.addWidget(check)
         mform.addRow("Formats", fmt_row)
@@ -232,6 +300,22 @@ class TsmaskDialog(QDialog):
         self.workers_spin.setRange(1, max(os.cpu_count() or 1, 1) * 2)
         self.workers_spin.setToolTip("Worker processes for detection (plain Python interpreters).")
         mform.addRow("Worker processes", self.workers_spin)
+        self.memory_spin = QDoubleSpinBox(self)
+        self.memory_spin.setRange(0.0, 4096.0)
+        self.memory_spin.setDecimals(1)
+        self.memory_spin.setSingleStep(0.5)
+        self.memory_spin.setSuffix(" GB")
+        self.memory_spin.setSpecialValueText("automatic (half the available memory)")
+        self.memory_spin.setToolTip(
+            "The engine's memory budget: a run larger than this streams tile by tile."
+        )
+        mform.addRow("Max memory", self.memory_spin)
+        self.overwrite_check = QCheckBox("Overwrite existing outputs (of another run)", self)
+        self.overwrite_check.setToolTip(
+            "Without it, a run into a folder holding another run's outputs stops with a "
+            "message; the same run resumes, reusing the files it completed."
+        )
+        mform.addRow("", self.overwrite_check)
         layout.addWidget(method_box)
 
         est_row = QHBoxLayout()
@@ -246,9 +330,15 @@ class TsmaskDialog(QDialog):
         est_row.addWidget(self.estimate_button)
         est_row.addWidget(self.estimate_label, 1)
         layout.addLayout(est_row)
+        self.memory_error = self._error_label("memoryError")
+        layout.addWidget(self.memory_error)
         self.memory_warning = self._error_label("memoryWarning")
         self.memory_warning.setStyleSheet(_WARN_STYLE)
         layout.addWidget(self.memory_warning)
+        self.status_label = QLabel("", self)
+        self.status_label.setObjectName("statusLabel")
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
         self.run_button = self.buttons.addButton("Run", QDialogButtonBox.AcceptRole)
@@ -275,6 +365,7 @@ class TsmaskDialog(QDialog):
         self.local_widget.fileChanged.connect(self.validate)
         self.out_widget.fileChanged.connect(self.validate)
         self.resolution_spin.valueChanged.connect(self.validate)
+        self.memory_spin.valueChanged.connect(self.validate)
         for check in self.format_checks.values():
             check.toggled.connect(self.validate)
 
@@ -312,7 +403,14 @@ class TsmaskDialog(QDialog):
             "formats": self.formats(),
             "truecolour": self.truecolour_check.isChecked(),
             "workers": int(self.workers_spin.value()),
+            "max_memory": self.max_memory(),
+            "overwrite": self.overwrite_check.isChecked(),
         }
+
+    def max_memory(self) -> int | None:
+        """The memory budget in bytes (``None``: automatic)."""
+        gb = float(self.memory_spin.value())
+        return int(gb * 1e9) if gb > 0 else None
 
     def _bbox(self) -> tuple[tuple[float, float, float, float] | None, str | None]:
         rect = self.extent_box.outputExtent()
@@ -373,33 +471,51 @@ class TsmaskDialog(QDialog):
         for label, text in shown.items():
             label.setText(text or "")
             label.setVisible(bool(text))
-        warning = self.memory_problem(settings) if not problems else None
-        self.memory_warning.setText(warning or "")
-        self.memory_warning.setVisible(bool(warning))
+        error, warning = (None, None) if problems else self.memory_check(settings)
+        if error:
+            problems["max_memory"] = error
+        for label, text in ((self.memory_error, error), (self.memory_warning, warning)):
+            label.setText(text or "")
+            label.setVisible(bool(text))
         can_run = not problems and not self._disabled_reason
         self.run_button.setEnabled(can_run)
         self.estimate_button.setEnabled(not problems.get("bbox") and not problems.get("source"))
         return problems
 
-    def memory_problem(self, settings: RunSettings) -> str | None:
-        """A warning when the area likely exceeds memory (the run then streams)."""
-        if settings.source == LOCAL:
-            return None
-        need = rough_bytes(settings)
-        available = self._available_memory()
-        if available is None or need <= available * 0.5:
-            return None
-        return (
-            f"About {_gb(need)} of reflectance for this area and these dates, more than half of "
-            f"the {_gb(available)} of memory available: the run will stream it tile by tile "
-            "(slower). Choose a smaller area, fewer dates or a coarser resolution to keep it "
-            "in memory; press Estimate for the catalogue's figures."
+    def memory_check(self, settings: RunSettings) -> tuple[str | None, str | None]:
+        """(error, warning) about memory for ``settings`` (see :func:`memory_advice`).
+
+        Uses the last Estimate's figure when it was made for these same
+        settings, else the offline guess :func:`rough_bytes`.
+        """
+        key = _estimate_key(settings)
+        if self._estimate is not None and self._estimate[0] == key:
+            need = self._estimate[1]
+        elif settings.source == LOCAL:
+            need = 0
+        else:
+            need = rough_bytes(settings)
+        return memory_advice(
+            need, max_memory=settings.max_memory, available=self._available_memory()
         )
 
-    def show_estimate(self, text: str, *, error: bool = False) -> None:
-        """Show an estimate (or why it failed) beside the Estimate button."""
+    def show_estimate(self, info: Any, *, error: bool = False, settings: Any = None) -> None:
+        """Show an estimate (text, or an :class:`~tsmask_qgis.plugin.jobs.EstimateInfo`).
+
+        With ``settings`` (those the estimate was made for) its memory figure
+        replaces the offline guess in the memory check.
+        """
+        text = getattr(info, "text", info)
+        memory = getattr(info, "memory_bytes", None)
         self.estimate_label.setStyleSheet(_ERROR_STYLE if error else "")
-        self.estimate_label.setText(text)
+        self.estimate_label.setText(str(text))
+        if settings is not None and memory is not None and not error:
+            self._estimate = (_estimate_key(settings), int(memory))
+            self.validate()
+
+    def show_status(self, step: str, message: str) -> None:
+        """Show what a running task is doing (connected to ``TsmaskTask.status``)."""
+        self.status_label.setText(f"{step}: {message}" if step and message else step or message)
 
     # -- buttons -----------------------------------------------------------
     def _on_run(self) -> None:
@@ -437,6 +553,8 @@ class TsmaskDialog(QDialog):
         s.setValue(p + "formats", ",".join(self.formats()))
         s.setValue(p + "truecolour", self.truecolour_check.isChecked())
         s.setValue(p + "workers", self.workers_spin.value())
+        s.setValue(p + "max_memory_gb", self.memory_spin.value())
+        s.setValue(p + "overwrite", self.overwrite_check.isChecked())
 
     def restore_settings(self) -> None:
         """Fill the widgets from QgsSettings, with sensible defaults the first time."""
@@ -457,7 +575,9 @@ class TsmaskDialog(QDialog):
         self.out_widget.setFilePath(str(s.value(p + "out_dir", "")))
         formats = str(s.value(p + "formats", "cog")).split(",")
         for name, check in self.format_checks.items():
-            check.setChecked(name in formats)
+            check.setChecked(name in formats or name in _FIXED_FORMATS)
         self.truecolour_check.setChecked(s.value(p + "truecolour", False, type=bool))
         default_workers = max((os.cpu_count() or 2), 1)
         self.workers_spin.setValue(s.value(p + "workers", default_workers, type=int))
+        self.memory_spin.setValue(s.value(p + "max_memory_gb", 0.0, type=float))
+        self.overwrite_check.setChecked(s.value(p + "overwrite", False, type=bool))

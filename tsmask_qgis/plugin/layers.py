@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qgis.core import (
     QgsDateTimeRange,
@@ -25,7 +26,13 @@ from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
 from tsmask_qgis.plugin.styling import apply_count_style, apply_mask_style, save_sidecar
 
-__all__ = ["ResultLayers", "add_result_layers", "date_range", "set_date_range"]
+__all__ = [
+    "MASK_OPACITY_OVER_TRUECOLOUR",
+    "ResultLayers",
+    "add_result_layers",
+    "date_range",
+    "set_date_range",
+]
 
 
 @dataclass(frozen=True)
@@ -34,12 +41,15 @@ class ResultLayers:
 
     ``masks`` maps each acquisition date to its single-band mask raster;
     ``truecolour`` the same dates to RGB rasters; ``count`` is the
-    clear-observation-count raster.
+    clear-observation-count raster; ``summary`` the per-date class counts
+    (:class:`tsmask_qgis.writers.DateSummary`). Dates are ``datetime.date``, or
+    ``datetime.datetime`` where two acquisitions share a day.
     """
 
     masks: Mapping[dt.date, Path]
     truecolour: Mapping[dt.date, Path] = field(default_factory=dict)
     count: Path | None = None
+    summary: tuple[Any, ...] = ()
 
 
 def date_range(day: dt.date | dt.datetime) -> QgsDateTimeRange:
@@ -66,6 +76,10 @@ def _load(path: Path, name: str) -> QgsRasterLayer:
     return layer
 
 
+#: Opacity of the mask layers when true-colour layers sit under them.
+MASK_OPACITY_OVER_TRUECOLOUR = 0.6
+
+
 def add_result_layers(
     result: ResultLayers,
     *,
@@ -73,7 +87,13 @@ def add_result_layers(
     project: QgsProject | None = None,
     sidecars: bool = True,
 ) -> QgsLayerTreeGroup:
-    """Add the run's layers to ``project`` in a new group at the top; return the group."""
+    """Add the run's layers to ``project`` in a new group at the top; return the group.
+
+    The group holds one paletted mask layer per date (each with its date as a
+    fixed temporal range), then a "true colour" sub-group with the images of
+    the same dates (drawn under the masks, which are then 60 % opaque), then the
+    clear-observation count (hidden).
+    """
     project = project or QgsProject.instance()
     root = project.layerTreeRoot()
     group = root.insertGroup(0, group_name)
@@ -81,6 +101,8 @@ def add_result_layers(
     for day in dates:
         layer = _load(Path(result.masks[day]), f"mask {day.isoformat()}")
         apply_mask_style(layer)
+        if result.truecolour:
+            layer.setOpacity(MASK_OPACITY_OVER_TRUECOLOUR)
         set_date_range(layer, day)
         if sidecars:
             save_sidecar(layer, overwrite=True)

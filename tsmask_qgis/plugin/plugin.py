@@ -118,41 +118,67 @@ class TsmaskPlugin:
         return task
 
     def start(self, settings: RunSettings) -> TsmaskTask | None:
-        """Start a background run for ``settings``; layers are added when it finishes."""
+        """Start a background run for ``settings``; layers are added when it finishes.
+
+        The run is :func:`tsmask_qgis.pipeline.run` with the engine's process
+        pool (see :mod:`tsmask_qgis.plugin.jobs`). Returns the task, or ``None``
+        when it cannot start (the reason is shown in the message bar).
+        """
         if self.missing_text:
             self._error(self.missing_text)
             return None
-        from tsmask_qgis.plugin.jobs import job_work
+        from tsmask_qgis.plugin.jobs import friendly_error, job_work
         from tsmask_qgis.plugin.layers import add_result_layers
 
         group = settings.area_name()
+        try:
+            work = job_work(settings)
+        except ValueError as exc:
+            self._error(f"{group}: {exc}")
+            return None
 
         def on_success(result: Any) -> None:
             add_result_layers(result, group_name=group)
+            self._status("", f"{group}: done, {len(result.masks)} dates added to the map")
             self.iface.messageBar().pushSuccess("tsmask", f"{group}: masks added to the map")
 
+        def on_error(exc: BaseException, details: str) -> None:
+            self._status("", f"{group} failed")
+            self._error(f"{group} failed: {friendly_error(exc)}")
+
+        def on_cancel() -> None:
+            self._status("", f"{group}: cancelled")
+            self.iface.messageBar().pushInfo(
+                "tsmask",
+                f"{group}: cancelled; no half-written file was left (run it again to "
+                "resume from the outputs it completed)",
+            )
+
         task = TsmaskTask(
-            group,
-            job_work(settings),
-            on_success=on_success,
-            on_error=lambda exc, details: self._error(f"{group} failed: {exc}"),
-            on_cancel=lambda: self.iface.messageBar().pushInfo(
-                "tsmask", f"{group}: cancelled; no partial files were kept"
-            ),
+            group, work, on_success=on_success, on_error=on_error, on_cancel=on_cancel
         )
+        task.status.connect(self._status)
         return self._add_task(task)
 
-    def estimate(self, settings: RunSettings) -> TsmaskTask:
-        """Estimate in the background and show the figures in the dialog."""
-        from tsmask_qgis.plugin.jobs import estimate_work
+    def _status(self, step: str, message: str) -> None:
+        if self.dialog is not None:
+            self.dialog.show_status(step, message)
 
-        def show(text: str) -> None:
+    def estimate(self, settings: RunSettings) -> TsmaskTask:
+        """Estimate in a small background task and show the figures in the dialog.
+
+        Catalogue sources use :func:`tsmask_qgis.loaders.estimate` (a search,
+        no pixel is read); local stacks are opened lazily for their size.
+        """
+        from tsmask_qgis.plugin.jobs import estimate_work, friendly_error
+
+        def show(info: Any) -> None:
             if self.dialog is not None:
-                self.dialog.show_estimate(text)
+                self.dialog.show_estimate(info, settings=settings)
 
         def failed(exc: BaseException, details: str) -> None:
             if self.dialog is not None:
-                self.dialog.show_estimate(f"Estimate failed: {exc}", error=True)
+                self.dialog.show_estimate(f"Estimate failed: {friendly_error(exc)}", error=True)
 
         task = TsmaskTask(
             "tsmask estimate", estimate_work(settings), on_success=show, on_error=failed

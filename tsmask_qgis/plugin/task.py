@@ -4,8 +4,11 @@
 the task starts (typically ``functools.partial(pipeline.run, job)``) — on a
 background thread. It touches no project, layer or widget; the progress
 callback updates the task's bar and raises :class:`~tsmask_qgis.progress.Cancelled`
-once the user cancels, so every progress report is a cancel point. ``finished()``
-runs on the main thread and hands the result, the error or the cancellation to
+once the user cancels, so every progress report is a cancel point. Pipeline messages
+start with their step name (``search:``, ``load:``, ``detect:``, ``spatial:``,
+``write:``); the task keeps the current step, logs every step change (and
+the messages, throttled) to the log panel, and emits :attr:`TsmaskTask.status`
+so the dialog can show it. ``finished()`` runs on the main thread and hands the result, the error or the cancellation to
 callbacks (the plugin adds layers or shows the message bar there).
 """
 
@@ -17,13 +20,32 @@ from collections.abc import Callable
 from typing import Any
 
 from qgis.core import Qgis, QgsMessageLog, QgsTask
+from qgis.PyQt.QtCore import pyqtSignal
 
 from tsmask_qgis.progress import Cancelled, CancelToken, Progress
 
-__all__ = ["LOG_TAG", "TsmaskTask"]
+__all__ = ["LOG_TAG", "STEP_LABELS", "TsmaskTask", "split_step"]
 
 #: The log panel tab the plugin writes to.
 LOG_TAG = "tsmask"
+
+#: Human names of the pipeline's steps (the prefixes of its progress messages).
+STEP_LABELS: dict[str, str] = {
+    "search": "Searching the catalogue",
+    "load": "Downloading and loading",
+    "detect": "Detecting cloud and shadow",
+    "spatial": "Spatial filter and buffer",
+    "write": "Writing outputs",
+}
+
+
+def split_step(message: str) -> tuple[str | None, str]:
+    """``"detect: 10 of 20 pixels"`` -> ``("detect", "10 of 20 pixels")``; no step -> None."""
+    head, sep, rest = message.partition(":")
+    if sep and head.strip() in STEP_LABELS:
+        return head.strip(), rest.strip()
+    return None, message
+
 
 Work = Callable[[Progress], Any]
 
@@ -33,8 +55,12 @@ class TsmaskTask(QgsTask):
 
     ``on_success(result)``, ``on_error(exc, details)`` and ``on_cancel()`` are
     called from ``finished()`` on the main thread. Keep a reference to the task
-    while it runs (QGIS owns the C++ side only).
+    while it runs (QGIS owns the C++ side only). :attr:`status` carries
+    ``(step label, message)`` to the main thread as the work progresses.
     """
+
+    #: Emitted (from the task's thread; delivered queued) with (step label, message).
+    status = pyqtSignal(str, str)
 
     def __init__(
         self,
@@ -58,8 +84,12 @@ class TsmaskTask(QgsTask):
         #: The exception ``work`` raised, with its traceback text.
         self.error: BaseException | None = None
         self.error_details = ""
-        #: Every distinct step message reported, in order.
+        #: Every distinct message reported, in order.
         self.messages: list[str] = []
+        #: The pipeline steps seen, in order (``search``, ``load``, ...).
+        self.steps: list[str] = []
+        #: The step running now (``None`` before the first step message).
+        self.step: str | None = None
 
     # -- background thread -------------------------------------------------
     def _progress(self, fraction: float | None, message: str) -> None:
@@ -68,18 +98,31 @@ class TsmaskTask(QgsTask):
         self._token.check()
         if fraction is not None:
             self.setProgress(max(0.0, min(100.0, 100.0 * float(fraction))))
-        if message and message != self._last_message:
-            self._last_message = message
-            self.messages.append(message)
-            now = time.monotonic()
-            if now - self._last_log > 0.5 or fraction in (0.0, 1.0):
-                self._last_log = now
-                QgsMessageLog.logMessage(f"{self.description()}: {message}", LOG_TAG, Qgis.Info)
+        if not message or message == self._last_message:
+            return
+        self._last_message = message
+        self.messages.append(message)
+        step, text = split_step(message)
+        now = time.monotonic()
+        label = STEP_LABELS.get(step or "", "")
+        if step is not None and step != self.step:
+            self.step = step
+            if step not in self.steps:
+                self.steps.append(step)
+            QgsMessageLog.logMessage(f"{self.description()}: {label}…", LOG_TAG, Qgis.Info)
+            self._last_log = 0.0
+        if now - self._last_log > 0.5 or fraction in (0.0, 1.0):
+            self._last_log = now
+            QgsMessageLog.logMessage(f"{self.description()}: {message}", LOG_TAG, Qgis.Info)
+            self.status.emit(label or STEP_LABELS.get(self.step or "", ""), text)
 
     def run(self) -> bool:
         """Do the work (background thread): plain values only, no project or GUI."""
+        from tsmask_qgis.plugin._threads import call_in_thread
+
         try:
-            self.result = self._work(self._progress)
+            # A fresh Python thread, not this reused Qt pool thread (see _threads).
+            self.result = call_in_thread(self._work, self._progress)
         except Cancelled:
             return False
         except Exception as exc:

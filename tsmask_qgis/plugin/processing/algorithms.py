@@ -3,14 +3,18 @@
 Every algorithm keeps no per-run state on ``self`` (``createInstance`` returns a
 fresh ``type(self)()``), reports progress through ``QgsProcessingMultiStepFeedback``,
 stops when cancelled and leaves no partial output. Kernels never run in the
-QGIS process: detection uses the engine's process-pool runner and the mask
-tools run in a worker process (:mod:`tsmask_qgis.plugin._worker`).
+QGIS process: detection is :func:`tsmask_qgis.pipeline.run` with the engine's
+process-pool runner (``runner="processes"``), and the mask tools call the
+engine's public spatial functions with the same runner.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingMultiStepFeedback,
+    QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDateTime,
     QgsProcessingParameterDefinition,
@@ -44,7 +49,8 @@ from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QIcon
 
 from tsmask_qgis.plugin import deps
-from tsmask_qgis.progress import Cancelled
+from tsmask_qgis.plugin.task import STEP_LABELS, split_step
+from tsmask_qgis.progress import Cancelled, Progress
 
 __all__ = [
     "ALGORITHMS",
@@ -59,6 +65,8 @@ __all__ = [
 
 PRESETS = ("seed", "dea")
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
+#: The engine runner of every algorithm: kernels in plain Python worker processes.
+RUNNER = "processes"
 
 
 def _advanced(param: QgsProcessingParameterDefinition) -> QgsProcessingParameterDefinition:
@@ -73,18 +81,72 @@ def _help(param: QgsProcessingParameterDefinition, text: str) -> QgsProcessingPa
     return param
 
 
-def _progress_adapter(feedback: QgsProcessingFeedback):
-    """A plain progress callback writing to ``feedback``; raises Cancelled on cancel."""
+def _progress_adapter(
+    feedback: QgsProcessingFeedback, parent: QgsProcessingFeedback | None = None
+) -> Progress:
+    """A plain progress callback writing to ``feedback``; raises Cancelled on cancel.
+
+    ``parent`` (the algorithm's own feedback, when ``feedback`` is a multi-step
+    child) is checked for cancellation too.
+    """
     last = [""]
 
     def progress(fraction: float | None, message: str) -> None:
-        if feedback.isCanceled():
+        if feedback.isCanceled() or (parent is not None and parent.isCanceled()):
             raise Cancelled("cancelled by the user")
         if fraction is not None:
             feedback.setProgress(100.0 * max(0.0, min(1.0, float(fraction))))
         if message and message != last[0]:
             last[0] = message
-            feedback.pushInfo(message)
+            feedback.pushDebugInfo(message)
+
+    return progress
+
+
+def _pipeline_steps() -> list[tuple[str, float, float]]:
+    """(step, start, stop) of each pipeline step on its 0..1 progress bar."""
+    from tsmask_qgis.pipeline import STEP_WEIGHTS
+
+    total = sum(STEP_WEIGHTS.values())
+    out, at = [], 0.0
+    for name, weight in STEP_WEIGHTS.items():
+        out.append((name, at / total, (at + weight) / total))
+        at += weight
+    return out
+
+
+def pipeline_feedback(
+    steps: QgsProcessingMultiStepFeedback, feedback: QgsProcessingFeedback
+) -> Progress:
+    """A pipeline progress callback driving ``steps`` (one child step per pipeline step).
+
+    The step named at the start of each message (``search:``, ``load:``,
+    ``detect:``, ``spatial:``, ``write:``) selects the current child step;
+    the pipeline's overall fraction is mapped onto that step's own 0..100 %.
+    Raises :class:`Cancelled` once ``feedback`` is cancelled.
+    """
+    bounds = {name: (i, lo, hi) for i, (name, lo, hi) in enumerate(_pipeline_steps())}
+    state: dict[str, Any] = {"step": None, "last": "", "current": 0}
+
+    def progress(fraction: float | None, message: str) -> None:
+        if feedback.isCanceled():
+            raise Cancelled("cancelled by the user")
+        step, _ = split_step(message)
+        if step is not None and step != state["step"]:
+            state["step"] = step
+            index = bounds[step][0]
+            if index >= state["current"]:
+                state["current"] = index
+                steps.setCurrentStep(index)
+            steps.pushInfo(f"{STEP_LABELS[step]}…")
+        name = state["step"]
+        if fraction is not None and name is not None:
+            _, lo, hi = bounds[name]
+            local = (float(fraction) - lo) / (hi - lo) if hi > lo else 1.0
+            steps.setProgress(100.0 * max(0.0, min(1.0, local)))
+        if message and message != state["last"]:
+            state["last"] = message
+            steps.pushDebugInfo(message)
 
     return progress
 
@@ -98,6 +160,23 @@ def _local_file(layer: Any, what: str) -> str:
             f"The {what} layer must be a raster file on disk (found {layer.source()!r})."
         )
     return path
+
+
+def _layer_file(layer: Any, what: str) -> tuple[str, str | None]:
+    """(file, NetCDF variable or None) behind a raster layer (``NETCDF:"f.nc":var`` too)."""
+    if layer is None:
+        raise QgsProcessingException(f"Choose the {what} raster.")
+    source = layer.source()
+    if source.upper().startswith("NETCDF:"):
+        rest = source[len("NETCDF:") :]
+        if rest.startswith('"'):
+            path, _, var = rest[1:].partition('"')
+            var = var.lstrip(":")
+        else:
+            path, _, var = rest.rpartition(":")
+        if os.path.isfile(path):
+            return path, var or None
+    return _local_file(layer, what), None
 
 
 class TsmaskAlgorithm(QgsProcessingAlgorithm):
@@ -132,6 +211,21 @@ class TsmaskAlgorithm(QgsProcessingAlgorithm):
         if not ok:
             raise QgsProcessingException(message)
 
+    def processAlgorithm(self, parameters, context, feedback):
+        """Run :meth:`process` on a fresh Python thread and return its outputs.
+
+        Processing runs algorithms in the background on reused Qt pool threads,
+        where pyproj (used by the loaders, odc-geo and the writers) crashed QGIS
+        on the second run (see :mod:`tsmask_qgis.plugin._threads`).
+        """
+        from tsmask_qgis.plugin._threads import call_in_thread
+
+        return call_in_thread(self.process, parameters, context, feedback)
+
+    def process(self, parameters, context, feedback) -> dict[str, Any]:
+        """The algorithm's work (subclasses)."""
+        raise NotImplementedError
+
     @staticmethod
     def _style_output(context: QgsProcessingContext, path: str, styler: Any, name: str) -> None:
         if context.willLoadLayerOnCompletion(path):
@@ -148,9 +242,8 @@ class TsmaskAlgorithm(QgsProcessingAlgorithm):
 class _MaskToolAlgorithm(TsmaskAlgorithm):
     INPUT = "INPUT"
     OUTPUT = "OUTPUT"
+    WORKERS = "WORKERS"
     FEATURE = "spatial"
-    #: The step :func:`tsmask_qgis.plugin.rasters.filter_file` runs.
-    STEP = ""
     HELP = ""
 
     def shortHelpString(self) -> str:
@@ -164,47 +257,57 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
             )
         )
         self._extra_parameters()
+        workers = QgsProcessingParameterNumber(
+            self.WORKERS,
+            "Worker processes (0 = all cores)",
+            QgsProcessingParameterNumber.Integer,
+            0,
+            False,
+            0,
+            256,
+        )
+        self.addParameter(_advanced(_help(workers, "Plain Python worker processes.")))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.displayName()))
 
     def _extra_parameters(self) -> None:
         pass
 
-    def _options(self, parameters, context) -> dict[str, Any]:
-        return {}
+    def _step(self, parameters, context) -> Callable[..., Any]:
+        """``fn(mask, workers=..., runner=..., progress=...)``: the engine function to run."""
+        raise NotImplementedError
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         self._check()
-        from tsmask_qgis.plugin._worker import run_in_process
         from tsmask_qgis.plugin.processing.postprocess import MASK_STYLER
-        from tsmask_qgis.plugin.rasters import temp_path
+        from tsmask_qgis.plugin.rasters import read_stack, write_stack
 
-        steps = QgsProcessingMultiStepFeedback(2, feedback)
+        steps = QgsProcessingMultiStepFeedback(3, feedback)
         src = _local_file(self.parameterAsRasterLayer(parameters, self.INPUT, context), "mask")
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        tmp = temp_path(out)
+        workers = self.parameterAsInt(parameters, self.WORKERS, context) or None
+        step = self._step(parameters, context)
         steps.setCurrentStep(0)
-        steps.pushInfo(f"{self.displayName()} in a worker process…")
         try:
-            info = run_in_process(
-                "tsmask_qgis.plugin.rasters:filter_file",
-                src,
-                str(tmp),
-                self.STEP,
-                is_cancelled=feedback.isCanceled,
-                **self._options(parameters, context),
-            )
+            stack = read_stack(src)
             steps.setCurrentStep(1)
+            steps.pushInfo(f"{self.displayName()} in worker processes…")
+            result = step(
+                stack.data,
+                workers=workers,
+                runner=RUNNER,
+                progress=_progress_adapter(steps, feedback),
+            )
             if feedback.isCanceled():
                 raise Cancelled("cancelled by the user")
-            os.replace(tmp, out)
+            steps.setCurrentStep(2)
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            write_stack(out, result, stack.profile, stack.names)
         except Cancelled:
             raise QgsProcessingException("Cancelled: no output was written.") from None
         except (ValueError, OSError) as exc:
             raise QgsProcessingException(str(exc)) from exc
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        steps.pushInfo(f"{info['changed']} pixel-dates changed in {info['bands']} band(s).")
+        changed = int((result != stack.data).sum())
+        steps.pushInfo(f"{changed} pixel-dates changed in {result.shape[0]} band(s).")
         self._style_output(context, out, MASK_STYLER, self.displayName())
         return {self.OUTPUT: out}
 
@@ -212,15 +315,19 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
 class SeedFilterAlgorithm(_MaskToolAlgorithm):
     """``tsmask:seed_filter``: the seed preset's 3x3 spatial filter."""
 
-    STEP = "seed_filter"
     HELP = (
         "The seed preset's spatial filter, per date: a cloud or shadow pixel with fewer "
         "than three cloud or shadow pixels in its 3x3 block (itself included) becomes clear. "
-        "The scan is in place, as in the original method. Runs in a worker process."
+        "The scan is in place, as in the original method. Runs in worker processes."
     )
 
     def name(self) -> str:
         return "seed_filter"
+
+    def _step(self, parameters, context):
+        from tsmask_qgis.engine import spatial_filter
+
+        return lambda mask, **kw: spatial_filter(mask, "seed", **kw)
 
     def displayName(self) -> str:
         return "Seed spatial filter"
@@ -229,14 +336,18 @@ class SeedFilterAlgorithm(_MaskToolAlgorithm):
 class BufferAlgorithm(_MaskToolAlgorithm):
     """``tsmask:buffer``: the seed preset's buffer of cloud and shadow."""
 
-    STEP = "buffer"
     HELP = (
         "The seed preset's buffer, per date: grows cloud and shadow into neighbouring clear "
-        "pixels as algorithm.md specifies. Runs in a worker process."
+        "pixels as algorithm.md specifies. Runs in worker processes."
     )
 
     def name(self) -> str:
         return "buffer"
+
+    def _step(self, parameters, context):
+        from tsmask_qgis.engine import buffer
+
+        return buffer
 
     def displayName(self) -> str:
         return "Buffer cloud and shadow"
@@ -245,11 +356,10 @@ class BufferAlgorithm(_MaskToolAlgorithm):
 class MajorityFilterAlgorithm(_MaskToolAlgorithm):
     """``tsmask:majority_filter``: DEA's majority filter."""
 
-    STEP = "majority_filter"
     PASSES = "PASSES"
     HELP = (
         "The dea preset's majority filter, per date: a pixel takes the class most of its "
-        "neighbours have. DEA runs it twice. Runs in a worker process."
+        "neighbours have. DEA runs it twice. Runs in worker processes."
     )
 
     def name(self) -> str:
@@ -264,8 +374,11 @@ class MajorityFilterAlgorithm(_MaskToolAlgorithm):
         )
         self.addParameter(_advanced(_help(param, "How many times the filter runs (dea: 2).")))
 
-    def _options(self, parameters, context) -> dict[str, Any]:
-        return {"passes": self.parameterAsInt(parameters, self.PASSES, context)}
+    def _step(self, parameters, context):
+        from tsmask_qgis.engine import majority_filter
+
+        passes = self.parameterAsInt(parameters, self.PASSES, context)
+        return lambda mask, **kw: majority_filter(mask, passes, **kw)
 
 
 # ---------------------------------------------------------------------------
@@ -314,7 +427,7 @@ class SummaryAlgorithm(TsmaskAlgorithm):
         fields.append(QgsField("cloud_or_shadow_of_observed_pct", QVariant.Double))
         return fields
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         self._check()
         import numpy as np
 
@@ -361,8 +474,13 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
 
     MASK = "MASK"
     REFERENCE = "REFERENCE"
+    REFERENCE_FOLDER = "REFERENCE_FOLDER"
     REFERENCE_KIND = "REFERENCE_KIND"
+    RESAMPLE = "RESAMPLE"
     OUTPUT_HTML = "OUTPUT_HTML"
+    OVERALL_ACCURACY = "OVERALL_ACCURACY"
+    F1 = "CLOUD_SHADOW_F1"
+    DATES = "MATCHED_DATES"
     KINDS = ("tsmask", "scl", "fmask")
     FEATURE = "compare"
 
@@ -376,15 +494,45 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
         return (
             "Confusion matrix, overall accuracy, producer's and user's accuracy per class and "
             "the F1 score of cloud-or-shadow against clear, overall and per date, of a tsmask "
-            "mask against a reference on the same grid: another four-class mask (tsmask), "
-            "Sentinel-2 L2A scene classification (scl: 3 shadow; 8, 9, 10 cloud; 2, 4-7, 11 "
-            "clear; 0, 1 no observation) or DEA's oa_fmask (fmask: 2 cloud, 3 shadow, "
-            "1/4/5 clear, 0 nodata). Both rasters need one band per date, in the same order."
+            "mask against a reference: another four-class mask (tsmask), Sentinel-2 L2A scene "
+            "classification (scl: 3 shadow; 8, 9, 10 cloud; 2, 4-7, 11 clear; 0, 1 no "
+            "observation) or DEA's oa_fmask (fmask: 2 cloud, 3 shadow, 1/4/5 clear, 0 nodata). "
+            "The mask is a multi-band raster (one band per date, dates in the band "
+            "descriptions or DATE tags) or a NetCDF layer; the reference is such a raster or a "
+            "folder of single-date GeoTIFFs (dated by tags or file/folder names). "
+            "Dates are matched by day (dates on one side only are listed and left out); a "
+            "raster nodata value becomes no observation; pixel-dates without an observation on "
+            "either side are left out and counted. Both must be on the same grid, unless "
+            "'Resample the reference' is ticked (mode resampling onto the mask's grid)."
         )
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterRasterLayer(self.MASK, "tsmask mask"))
-        self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, "Reference mask"))
+        self.addParameter(
+            _help(
+                QgsProcessingParameterRasterLayer(self.MASK, "tsmask mask"),
+                "The mask to assess: a multi-band raster (one band per date) or tsmask.nc.",
+            )
+        )
+        self.addParameter(
+            _help(
+                QgsProcessingParameterRasterLayer(
+                    self.REFERENCE, "Reference mask (raster)", optional=True
+                ),
+                "A reference raster, one band per date. Or give a folder below.",
+            )
+        )
+        self.addParameter(
+            _help(
+                QgsProcessingParameterFile(
+                    self.REFERENCE_FOLDER,
+                    "Reference folder (single-date GeoTIFFs)",
+                    QgsProcessingParameterFile.Folder,
+                    optional=True,
+                ),
+                "A folder of one GeoTIFF per date, dated by tags or file/folder names "
+                "(e.g. S2B_55HFA_20200105_0_L2A/SCL.tif).",
+            )
+        )
         self.addParameter(
             _help(
                 QgsProcessingParameterEnum(
@@ -394,38 +542,76 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
             )
         )
         self.addParameter(
+            _help(
+                QgsProcessingParameterBoolean(
+                    self.RESAMPLE, "Resample the reference onto the mask's grid", False
+                ),
+                "Mode resampling (classes are never averaged); pixels outside become no "
+                "observation.",
+            )
+        )
+        self.addParameter(
             QgsProcessingParameterFileDestination(self.OUTPUT_HTML, "Report", "HTML files (*.html)")
         )
+        self.addOutput(QgsProcessingOutputNumber(self.OVERALL_ACCURACY, "Overall accuracy"))
+        self.addOutput(QgsProcessingOutputNumber(self.F1, "F1 of cloud or shadow"))
+        self.addOutput(QgsProcessingOutputNumber(self.DATES, "Dates compared"))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         self._check()
-        from tsmask_qgis.plugin.rasters import read_raw, temp_path
+        from tsmask_qgis.evaluate import compare, load_mask, match_grid
+        from tsmask_qgis.plugin.rasters import temp_path
 
-        mask_path = _local_file(self.parameterAsRasterLayer(parameters, self.MASK, context), "mask")
-        ref_path = _local_file(
-            self.parameterAsRasterLayer(parameters, self.REFERENCE, context), "reference"
+        mask_path, mask_var = _layer_file(
+            self.parameterAsRasterLayer(parameters, self.MASK, context), "mask"
         )
+        ref_layer = self.parameterAsRasterLayer(parameters, self.REFERENCE, context)
+        folder = self.parameterAsFile(parameters, self.REFERENCE_FOLDER, context)
+        if (ref_layer is None) == (not folder):
+            raise QgsProcessingException(
+                "Give the reference either as a raster layer or as a folder of single-date "
+                "GeoTIFFs (one of the two)."
+            )
+        if folder and not os.path.isdir(folder):
+            raise QgsProcessingException(f"The reference folder {folder} does not exist.")
+        ref_path, ref_var = (folder, None) if folder else _layer_file(ref_layer, "reference")
         kind = self.KINDS[self.parameterAsEnum(parameters, self.REFERENCE_KIND, context)]
+        resample = self.parameterAsBool(parameters, self.RESAMPLE, context)
         out = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
         steps = QgsProcessingMultiStepFeedback(3, feedback)
         steps.setCurrentStep(0)
-        mask = read_raw(mask_path)
-        ref = read_raw(ref_path)
-        if mask.shape != ref.shape:
-            raise QgsProcessingException(
-                f"The mask {mask.shape} and the reference {ref.shape} differ in bands, rows or "
-                "columns: both need one band per date on the same grid."
-            )
-        if steps.isCanceled():
-            return {}
-        steps.setCurrentStep(1)
-        from tsmask_qgis.evaluate import compare
-
         try:
-            evaluation = compare(mask, ref, reference_kind=kind)
-        except ValueError as exc:
+            mask = load_mask(mask_path, kind="tsmask", variable=mask_var)
+            ref = load_mask(ref_path, kind=kind, variable=ref_var)
+            steps.pushInfo(
+                f"mask: {mask.shape[0]} dates of {mask.shape[2]} x {mask.shape[1]} pixels; "
+                f"reference: {ref.shape[0]} dates of {ref.shape[2]} x {ref.shape[1]} pixels"
+            )
+            if steps.isCanceled():
+                return {}
+            steps.setCurrentStep(1)
+            if resample and not _same_grid(mask, ref):
+                steps.pushInfo("Resampling the reference onto the mask's grid (mode)…")
+                ref = match_grid(ref, mask)
+            evaluation = compare(
+                mask,
+                ref,
+                reference_kind=kind,
+                mask_name=Path(mask_path).name,
+                reference_name=Path(ref_path).name,
+            )
+        except (ValueError, FileNotFoundError) as exc:
             raise QgsProcessingException(str(exc)) from exc
+        for label, dates in (
+            ("mask", evaluation.unmatched_mask_dates),
+            ("reference", evaluation.unmatched_reference_dates),
+        ):
+            if dates:
+                steps.pushWarning(
+                    f"{len(dates)} date(s) only in the {label}, left out: {', '.join(dates)}"
+                )
         steps.setCurrentStep(2)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_path(out)
         try:
             Path(tmp).write_text(evaluation.to_html(), encoding="utf-8")
@@ -433,11 +619,34 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
         finally:
             if tmp.exists():
                 tmp.unlink()
-        return {self.OUTPUT_HTML: out}
+        oa, f1 = evaluation.overall_accuracy, evaluation.f1
+        steps.pushInfo(
+            f"{len(evaluation.dates)} dates, overall accuracy "
+            f"{'n/a' if oa is None else f'{oa:.3f}'}, cloud-or-shadow F1 "
+            f"{'n/a' if f1 is None else f'{f1:.3f}'}"
+        )
+        return {
+            self.OUTPUT_HTML: out,
+            self.OVERALL_ACCURACY: oa,
+            self.F1: f1,
+            self.DATES: len(evaluation.dates),
+        }
+
+
+def _same_grid(a: Any, b: Any) -> bool:
+    """Same size and pixel-centre coordinates (a CRS difference is caught by compare)."""
+    import numpy as np
+
+    if a.shape[-2:] != b.shape[-2:]:
+        return False
+    for dim in ("x", "y"):
+        if dim in a.coords and dim in b.coords and not np.allclose(a[dim].values, b[dim].values):
+            return False
+    return True
 
 
 # ---------------------------------------------------------------------------
-# Detection: loaders + the engine's process-pool runner
+# Detection: the pipeline with the engine's process-pool runner
 # ---------------------------------------------------------------------------
 
 
@@ -445,7 +654,9 @@ class _DetectAlgorithm(TsmaskAlgorithm):
     PRESET = "PRESET"
     SPATIAL = "SPATIAL"
     WORKERS = "WORKERS"
+    MAX_MEMORY = "MAX_MEMORY"
     OUTPUT = "OUTPUT"
+    CLEAR_COUNT = "CLEAR_COUNT"
     GROUP = ("detection", "Detection")
     #: Preset thresholds offered as advanced parameters: (name, label).
     KNOBS = (
@@ -479,6 +690,16 @@ class _DetectAlgorithm(TsmaskAlgorithm):
             256,
         )
         self.addParameter(_advanced(_help(workers, "Plain Python worker processes for detection.")))
+        memory = QgsProcessingParameterNumber(
+            self.MAX_MEMORY,
+            "Max memory in GB (0 = half the available memory)",
+            QgsProcessingParameterNumber.Double,
+            0.0,
+            False,
+            0.0,
+            4096.0,
+        )
+        self.addParameter(_advanced(_help(memory, "A run larger than this streams tile by tile.")))
         for name, label in self.KNOBS:
             knob = QgsProcessingParameterNumber(
                 name.upper(), label, QgsProcessingParameterNumber.Double, None, True, 0.0, 10.0
@@ -487,43 +708,85 @@ class _DetectAlgorithm(TsmaskAlgorithm):
         self.addParameter(
             QgsProcessingParameterRasterDestination(self.OUTPUT, "Mask (one band per date)")
         )
+        self.addParameter(
+            _help(
+                QgsProcessingParameterRasterDestination(
+                    self.CLEAR_COUNT,
+                    "Clear-observation count",
+                    optional=True,
+                    createByDefault=False,
+                ),
+                "Band 1: dates clear at each pixel; band 2: dates observed.",
+            )
+        )
 
-    def _method(self, parameters, context) -> tuple[str, bool, int | None, dict[str, float]]:
+    def _job_options(self, parameters, context) -> dict[str, Any]:
         preset = PRESETS[self.parameterAsEnum(parameters, self.PRESET, context)]
-        spatial = self.parameterAsBool(parameters, self.SPATIAL, context)
-        workers = self.parameterAsInt(parameters, self.WORKERS, context) or None
         overrides = {}
         for name, _ in self.KNOBS:
             key = name.upper()
             if parameters.get(key) not in (None, ""):
                 overrides[name] = self.parameterAsDouble(parameters, key, context)
-        return preset, spatial, workers, overrides
+        memory = self.parameterAsDouble(parameters, self.MAX_MEMORY, context)
+        return {
+            "preset": preset,
+            "spatial": self.parameterAsBool(parameters, self.SPATIAL, context),
+            "workers": self.parameterAsInt(parameters, self.WORKERS, context) or None,
+            "max_memory": int(memory * 1e9) if memory > 0 else None,
+            "overrides": tuple(sorted(overrides.items())),
+        }
 
-    def _classify(self, ds, parameters, context, steps: QgsProcessingMultiStepFeedback, first: int):
-        from tsmask_qgis.engine import classify
+    def _run_job(self, source: dict[str, Any], parameters, context, feedback) -> dict[str, Any]:
+        """Run the pipeline into a private folder beside the outputs, then move them in place."""
+        from tsmask_qgis import pipeline
+        from tsmask_qgis.plugin.jobs import friendly_error
+        from tsmask_qgis.plugin.processing.postprocess import COUNT_STYLER, MASK_STYLER
 
-        preset, spatial, workers, overrides = self._method(parameters, context)
-        steps.setCurrentStep(first)
-        steps.pushInfo(f"Detecting with the {preset} preset in worker processes…")
-        return classify(
-            ds,
-            preset=preset,
-            spatial=spatial,
-            workers=workers,
-            runner="processes",
-            progress=_progress_adapter(steps),
-            **overrides,
-        )
-
-    def _write(self, mask, parameters, context, steps, step: int) -> dict[str, Any]:
-        from tsmask_qgis.plugin.processing.postprocess import MASK_STYLER
-        from tsmask_qgis.plugin.rasters import write_mask_dataarray
-
-        steps.setCurrentStep(step)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        write_mask_dataarray(mask, out)
+        count = (
+            self.parameterAsOutputLayer(parameters, self.CLEAR_COUNT, context)
+            if parameters.get(self.CLEAR_COUNT) not in (None, "")
+            else ""
+        )
+        formats = ("multiband", "count") if count else ("multiband",)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".tsmask-", dir=Path(out).parent))
+        steps = QgsProcessingMultiStepFeedback(len(_pipeline_steps()), feedback)
+        try:
+            job = pipeline.Job(
+                out=work,
+                **source,
+                **self._job_options(parameters, context),
+                formats=formats,
+                runner=RUNNER,
+                overwrite=True,
+            )
+            steps.pushInfo(
+                f"{job.preset} preset, spatial steps {'on' if job.spatial else 'off'}, "
+                "detection in worker processes"
+            )
+            result = pipeline.run(job, progress=pipeline_feedback(steps, feedback))
+            if feedback.isCanceled():
+                raise Cancelled("cancelled by the user")
+            os.replace(work / "tsmask_multiband.tif", out)
+            if count:
+                Path(count).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(work / "clear_count.tif", count)
+        except Cancelled:
+            raise QgsProcessingException("Cancelled: no output was written.") from None
+        except QgsProcessingException:
+            raise
+        except (ValueError, OSError, LookupError) as exc:
+            raise QgsProcessingException(friendly_error(exc)) from exc
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        steps.pushInfo(f"{len(result.dates)} dates: {', '.join(result.dates)}")
         self._style_output(context, out, MASK_STYLER, "tsmask mask")
-        return {self.OUTPUT: out}
+        outputs: dict[str, Any] = {self.OUTPUT: out}
+        if count:
+            self._style_output(context, count, COUNT_STYLER, "clear observations")
+            outputs[self.CLEAR_COUNT] = count
+        return outputs
 
 
 class DetectLocalAlgorithm(_DetectAlgorithm):
@@ -556,46 +819,12 @@ class DetectLocalAlgorithm(_DetectAlgorithm):
         )
         self._method_parameters()
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         self._check()
-        from tsmask_qgis.plugin._worker import run_in_process
-        from tsmask_qgis.plugin.processing.postprocess import MASK_STYLER
-        from tsmask_qgis.plugin.rasters import temp_path
-
-        steps = QgsProcessingMultiStepFeedback(2, feedback)
         path = self.parameterAsFile(parameters, self.INPUT, context)
         if not path or not os.path.exists(path):
             raise QgsProcessingException(f"The local stack {path!r} does not exist.")
-        preset, spatial, workers, overrides = self._method(parameters, context)
-        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        tmp = temp_path(out)
-        steps.setCurrentStep(0)
-        steps.pushInfo(f"Reading {path}; detecting with the {preset} preset in a worker process")
-        try:
-            info = run_in_process(
-                "tsmask_qgis.plugin.rasters:detect_file",
-                path,
-                str(tmp),
-                is_cancelled=feedback.isCanceled,
-                preset=preset,
-                spatial=spatial,
-                workers=workers,
-                overrides=overrides,
-            )
-            steps.setCurrentStep(1)
-            if feedback.isCanceled():
-                raise Cancelled("cancelled by the user")
-            os.replace(tmp, out)
-        except Cancelled:
-            raise QgsProcessingException("Cancelled: no output was written.") from None
-        except (ValueError, OSError) as exc:
-            raise QgsProcessingException(str(exc)) from exc
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        steps.pushInfo(f"{info['dates']} dates of {info['shape'][0]} x {info['shape'][1]} pixels.")
-        self._style_output(context, out, MASK_STYLER, "tsmask mask")
-        return {self.OUTPUT: out}
+        return self._run_job({"input": Path(path)}, parameters, context, feedback)
 
 
 class DetectStacAlgorithm(_DetectAlgorithm):
@@ -633,7 +862,8 @@ class DetectStacAlgorithm(_DetectAlgorithm):
             "dates, loads it (20 m by default, in the UTM zone of the extent's centre) and "
             "detects cloud and cloud shadow. Choose custom and give the API address and "
             "collection for another catalogue. Cloudy dates are needed by the method: no "
-            "cloud-cover pre-filter is applied."
+            "cloud-cover pre-filter is applied. A custom address also replaces a preset's "
+            "(e.g. a mirror of Earth Search)."
         )
 
     def initAlgorithm(self, config=None):
@@ -655,14 +885,22 @@ class DetectStacAlgorithm(_DetectAlgorithm):
         )
         self.addParameter(
             _advanced(
-                QgsProcessingParameterString(
-                    self.STAC_URL, "Custom STAC API address", optional=True
+                _help(
+                    QgsProcessingParameterString(
+                        self.STAC_URL, "Custom STAC API address", optional=True
+                    ),
+                    "Needed for custom; for a preset it replaces the preset's address.",
                 )
             )
         )
         self.addParameter(
             _advanced(
-                QgsProcessingParameterString(self.COLLECTION, "Custom collection", optional=True)
+                _help(
+                    QgsProcessingParameterString(
+                        self.COLLECTION, "Custom collection", optional=True
+                    ),
+                    "Needed for custom; for a preset it replaces the preset's collections.",
+                )
             )
         )
         resolution = QgsProcessingParameterNumber(
@@ -677,47 +915,46 @@ class DetectStacAlgorithm(_DetectAlgorithm):
         self.addParameter(_advanced(resolution))
         self._method_parameters()
 
-    def processAlgorithm(self, parameters, context, feedback):
-        self._check()
-        from tsmask_qgis.loaders import Request, load
+    def request(self, parameters, context) -> Any:
+        """The loaders' ``Request`` for these parameters (``QgsProcessingException`` if bad)."""
+        from tsmask_qgis.loaders import Request
 
         extent = self.parameterAsExtent(parameters, self.EXTENT, context, WGS84)
         if extent.isNull() or extent.isEmpty():
             raise QgsProcessingException("The area is empty.")
         start = self.parameterAsDateTime(parameters, self.START, context).date()
         end = self.parameterAsDateTime(parameters, self.END, context).date()
+        if not start.isValid() or not end.isValid():
+            raise QgsProcessingException("Give a start and an end date.")
         if end < start:
             raise QgsProcessingException("The end date is before the start date.")
         source = self.sources()[self.parameterAsEnum(parameters, self.SOURCE, context)]
+        url = (self.parameterAsString(parameters, self.STAC_URL, context) or "").strip()
+        collection = (self.parameterAsString(parameters, self.COLLECTION, context) or "").strip()
+        if source == "custom" and (not url or not collection):
+            raise QgsProcessingException("A custom STAC source needs an address and a collection.")
         options: dict[str, Any] = {
-            "resolution": self.parameterAsDouble(parameters, self.RESOLUTION, context)
+            "source": source,
+            "resolution": self.parameterAsDouble(parameters, self.RESOLUTION, context),
         }
-        if source == "custom":
-            url = self.parameterAsString(parameters, self.STAC_URL, context).strip()
-            collection = self.parameterAsString(parameters, self.COLLECTION, context).strip()
-            if not url or not collection:
-                raise QgsProcessingException(
-                    "A custom STAC source needs an address and a collection."
-                )
-            options.update(stac_url=url, collections=(collection,), source="custom")
-        else:
-            options["source"] = source
-        steps = QgsProcessingMultiStepFeedback(3, feedback)
+        if url:
+            options["stac_url"] = url
+        if collection:
+            options["collections"] = tuple(c.strip() for c in collection.split(",") if c.strip())
         try:
-            request = Request(
+            return Request(
                 (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
                 dt.date(start.year(), start.month(), start.day()),
                 dt.date(end.year(), end.month(), end.day()),
                 **options,
             )
-            steps.setCurrentStep(0)
-            ds = load(request, progress=_progress_adapter(steps))
-            mask = self._classify(ds, parameters, context, steps, 1)
-        except Cancelled:
-            raise QgsProcessingException("Cancelled: no output was written.") from None
-        except (ValueError, OSError) as exc:
+        except ValueError as exc:
             raise QgsProcessingException(str(exc)) from exc
-        return self._write(mask, parameters, context, steps, 2)
+
+    def process(self, parameters, context, feedback):
+        self._check()
+        request = self.request(parameters, context)
+        return self._run_job({"request": request}, parameters, context, feedback)
 
 
 ALGORITHMS: tuple[type[TsmaskAlgorithm], ...] = (
