@@ -54,7 +54,7 @@ def test_lazy_asset_500_raises_load_error_naming_it(stac_server, gdal_read_error
         r"http://127\.0\.0\.1:\d+/files/S2B_55HGA_20220130_0_L2A/red\.tif after 3 attempts",
         msg,
     ), msg
-    assert "HTTP 500" in msg
+    assert "HTTP response code 500" in msg
     # GDAL's INFO-level messages were captured for the check, not shown to the user
     assert not [r for r in caplog.records if r.name.startswith("rasterio") and r.levelno < 20]
 

@@ -146,13 +146,21 @@ def failure_reason(exc: BaseException | None, messages: list[str], timeout: floa
     text = " ".join([*(messages or []), *([f"{type(exc).__name__}: {exc}"] if exc else [])])
     low = text.lower()
     if "timed out" in low or "timeout" in low:
-        return f"the server did not answer within {timeout:g} s"
-    m = re.search(r"(?:http error code|http response code|response_code)\D{0,5}(\d{3})", low)
-    if m:
-        return f"the server answered HTTP {m.group(1)}"
-    if any(p in low for p in ("tiffread", "tifffill", "read error", "truncat", "not a tiff")):
-        short = messages[-1] if messages else text
-        return f"the file is damaged or incomplete ({_clip(short)})"
+        return f"timed out: the server did not answer within {timeout:g} s"
+    codes = [
+        int(c)
+        for c in re.findall(
+            r"(?:http error code|http response code|response_code)\D{0,5}(\d{3})", low
+        )
+    ]
+    # 206/416 with a short body: the file is shorter than its own header says
+    errors = [c for c in codes if c >= 400 and c != 416]
+    if errors:
+        return f"HTTP response code {errors[0]} from the server"
+    damage = ("tiffread", "tifffill", "read error", "truncat", "not a tiff", "ireadblock")
+    if codes or any(p in low for p in damage):
+        detail = next((m for m in messages if "tiff" in m.lower()), "")
+        return "the file is damaged or incomplete" + (f" ({_clip(detail)})" if detail else "")
     return _clip(text) or "unknown error"
 
 
