@@ -13,6 +13,10 @@ tile of uniform reflectance per band (so reprojection cannot blur the truth), wi
 - Canberra items (the original notebook's area), and items outside the dates/area.
 
 ``truth(band, date_index, tile)`` gives the exact float32 reflectance of a scene.
+
+The COGs are uncompressed with 128-pixel tiles, so each file (~70 kB, 2 x 2 tiles) is larger than
+GDAL's first read of a remote file (16 kB): pixel blocks come in later HTTP range
+requests, where tests can inject faults (``Fault.range_start``).
 """
 
 from __future__ import annotations
@@ -209,7 +213,8 @@ def write_cog(
     transform: Affine,
     nodata: int,
     *,
-    blocksize: int = 64,
+    blocksize: int = 128,
+    compress: str = "NONE",
     overview_resampling: str | None = "nearest",
 ) -> None:
     """Write a 2-D array as a single-band COG (its folder is created)."""
@@ -224,7 +229,7 @@ def write_cog(
         "transform": transform,
         "nodata": nodata,
     }
-    options: dict[str, Any] = {"blocksize": blocksize}
+    options: dict[str, Any] = {"blocksize": blocksize, "compress": compress}
     if overview_resampling is not None:
         options["overview_resampling"] = overview_resampling
     with MemoryFile() as mem:
