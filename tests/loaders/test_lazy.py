@@ -126,6 +126,18 @@ def test_lazy_chunk_reads_only_what_it_needs(stac_server, stac_catalogue):
 
 
 @pytest.mark.parametrize("cache", [True, False], ids=["cached", "lazy"])
+def test_a_failed_file_is_read_again_once_the_server_recovers(stac_server, cache_dir, cache):
+    """GDAL remembers a failed first request to a URL; retries and later loads must not."""
+    r = req(stac_server, start=dt.date(2022, 2, 28), end=dt.date(2022, 3, 2))
+    with stac_server.fault("/files/S2A_56HKV_20220301_0_L2A/nir08.tif", status=500):
+        with pytest.raises(LoadError, match="HTTP response code 500"):
+            load(r, cache=cache).compute()
+    ds = load(r, cache=cache).compute()  # same process, server fine again
+    assert (ds.nir.values[0][~np.isnan(ds.nir.values[0])] == truth("nir", 2, "56HKV")).all()
+    assert (~np.isnan(ds.nir.values[0])).sum() > ds.nir.values[0].size // 3
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cached", "lazy"])
 def test_asset_read_timeout_is_clear(stac_server, cache_dir, cache):
     net = NetworkOptions(timeout=1.0, retries=0, backoff=0.01, workers=4)
     r = req(stac_server, start=dt.date(2022, 2, 28), end=dt.date(2022, 3, 2))

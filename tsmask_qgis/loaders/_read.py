@@ -51,6 +51,7 @@ __all__ = [
     "failure_reason",
     "gdal_messages",
     "is_trouble",
+    "uncached",
 ]
 
 log = logging.getLogger(__name__)
@@ -375,7 +376,7 @@ class CheckedDriver:
             uri = self.resign(base_url(uri))  # the graph outlived the signature
         for attempt in range(self.retries + 1):
             try:
-                out = checked(lambda u=uri: read(u))
+                out = checked(lambda u=uri, a=attempt: _uncached_after_failure(read, u, a))
             except ReadFailed as exc:
                 last = exc
                 if not self.named and attempt == self.retries:
@@ -403,6 +404,28 @@ class CheckedDriver:
             "The file may be damaged or the server unreachable; try again later, or leave "
             "out the dates around this scene."
         )
+
+
+def _uncached_after_failure(read: Callable[[str], Any], uri: str, attempt: int) -> Any:
+    """``read(uri)``; a retry bypasses GDAL's memory of the URL.
+
+    GDAL's /vsicurl/ remembers a file's properties, a failed first request included,
+    for the whole process: without this a retry (or a later load of the same file)
+    could fail again without asking the server.
+    """
+    if attempt == 0:
+        return read(uri)
+    with uncached(uri):
+        return read(uri)
+
+
+@contextlib.contextmanager
+def uncached(url: str) -> Iterator[None]:
+    """GDAL neither uses nor keeps what it remembers of ``url`` while the block runs."""
+    import rasterio
+
+    with rasterio.Env(CPL_VSIL_CURL_NON_CACHED=f"/vsicurl/{base_url(url)}"):
+        yield
 
 
 class CheckedReader:

@@ -20,6 +20,7 @@ solar day are merged (first valid pixel in (time, id) order; nodata stays NaN).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -51,6 +52,7 @@ from tsmask_qgis.loaders._read import (
     base_url,
     expires_soon,
     failure_reason,
+    uncached,
 )
 from tsmask_qgis.loaders._request import Request
 from tsmask_qgis.loaders._sources import BANDS, Source
@@ -348,8 +350,10 @@ def _read_asset(
         try:
             if signer.kind is not None and (attempt == 0 or signer.needs_resign(signed)):
                 signed = signer(item, force=attempt > 0)
-            ds = _odc_load([signed], [asset], geobox, None, driver)
-            return np.asarray(ds[asset].values[0])
+            # a retry bypasses GDAL's memory of the URL (a failed first request included)
+            with uncached(href) if attempt else contextlib.nullcontext():
+                ds = _odc_load([signed], [asset], geobox, None, driver)
+                return np.asarray(ds[asset].values[0])
         except Exception as exc:
             last = exc if isinstance(exc, ReadFailed) else ReadFailed(exc, [])
             text = str(exc)
