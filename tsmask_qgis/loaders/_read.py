@@ -25,6 +25,7 @@ reads as they complete and report progress per asset.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import threading
@@ -376,7 +377,7 @@ class CheckedDriver:
             uri = self.resign(base_url(uri))  # the graph outlived the signature
         for attempt in range(self.retries + 1):
             try:
-                out = checked(lambda u=uri, a=attempt: _uncached_after_failure(read, u, a))
+                out = checked(functools.partial(_uncached_after_failure, read, uri, attempt))
             except ReadFailed as exc:
                 last = exc
                 if not self.named and attempt == self.retries:

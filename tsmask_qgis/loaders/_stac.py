@@ -260,7 +260,7 @@ class _Signer:
 def _configure_gdal(src: Source, net: NetworkOptions) -> None:
     from odc.stac import configure_rio
 
-    aws = {"aws_unsigned": True} if src.aws_unsigned else None
+    aws: dict[str, Any] | None = {"aws_unsigned": True} if src.aws_unsigned else None
     if aws is not None and src.aws_region:
         aws["region_name"] = src.aws_region
     configure_rio(
@@ -319,7 +319,7 @@ def _odc_load(
         fail_on_error=True,
         resampling="nearest",
         stac_cfg={"*": {"warnings": "ignore"}},
-        driver=driver,
+        driver=driver,  # type: ignore[arg-type]  # odc-stac accepts any ReaderDriver-like object
     )
 
 
@@ -475,7 +475,9 @@ def _dataset(
 ) -> xr.Dataset:
     from odc.geo.xr import xr_coords
 
-    coords = dict(xr_coords(gbox, crs_coord_name="spatial_ref"))
+    coords: dict[str, Any] = {
+        str(k): v for k, v in xr_coords(gbox, crs_coord_name="spatial_ref").items()
+    }
     coords["time"] = times.astype("datetime64[ns]")
     ds = xr.Dataset(coords=coords)
     for band, arr in arrays.items():
