@@ -29,12 +29,6 @@ HERE = Path(__file__).resolve().parent
     not (shutil.which("qgis") and shutil.which("xvfb-run")),
     reason="the qgis desktop package and xvfb-run are needed (scripts/setup-env.sh installs them)",
 )
-@pytest.mark.xfail(
-    reason="known: QGIS 3.22 under xvfb does not exit after startPlugin('tsmask_qgis') with "
-    "--noplugins (even without a run); the run, layers and module check pass (see report)",
-    raises=subprocess.TimeoutExpired,
-    strict=False,
-)
 def test_desktop_qgis_runs_the_sample_without_crashing(tmp_path):
     spec = importlib.util.spec_from_file_location("package", ROOT / "scripts" / "package.py")
     package = importlib.util.module_from_spec(spec)
@@ -58,9 +52,11 @@ def test_desktop_qgis_runs_the_sample_without_crashing(tmp_path):
         TSMASK_DESKTOP_OUT=str(tmp_path / "out"),
         HOME=str(tmp_path / "home"),
     )
+    # Not --noplugins: QGIS 3.22 started that way never leaves its event loop on exit
+    # (seen with and without this plugin loaded), and the test would time out.
     cmd = [
         "xvfb-run", "-a", "-s", "-screen 0 1280x800x24",
-        "qgis", "--nologo", "--noversioncheck", "--noplugins",
+        "qgis", "--nologo", "--noversioncheck",
         "--profiles-path", str(tmp_path / "profiles"),
         "--code", str(HERE / "desktop_session.py"),
     ]  # fmt: skip
