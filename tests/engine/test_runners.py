@@ -29,9 +29,13 @@ def _expected(ds: xr.Dataset, preset: str, spatial: bool = True) -> np.ndarray:
 
 
 def _shm_leftovers() -> list[str]:
+    """This process's segments, except the one spare input buffer kept on purpose."""
+    from tsmask_qgis.engine import _procpool
+
     prefix = f"tsmask_{os.getpid()}_"
+    spare = _procpool._spare.ref.name if _procpool._spare is not None else None
     try:
-        return [n for n in os.listdir("/dev/shm") if n.startswith(prefix)]
+        return [n for n in os.listdir("/dev/shm") if n.startswith(prefix) and n != spare]
     except FileNotFoundError:  # pragma: no cover - not Linux
         return []
 

@@ -247,7 +247,7 @@ def _run_spatial(
             cube.array[...] = flat
             for step in steps:
                 executor.spatial(cube, chunks, preset, monitor, step=step)
-            res = np.array(cube.array)
+            res = executor.take(cube.array)
         except BaseException:
             executor.terminate()
             raise
