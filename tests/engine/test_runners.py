@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import threading
 import tracemalloc
@@ -267,3 +268,34 @@ def test_threads_cancel_token_from_another_thread(cube_int16) -> None:
     timer.join()
     with pytest.raises(Cancelled):
         classify(cube_int16, runner="threads", cancel=token)
+
+
+@pytest.mark.parametrize(
+    ("shape", "chunk", "max_pixels"),
+    [
+        ((1085, 1085), 256, 166_000),  # two chunks a tile: square-ish blocks of chunks
+        ((1085, 1085), 256, 600_000),  # a whole row of chunks fits
+        ((700, 300), 128, 70_000),
+        ((513, 1025), 512, 262_144),  # exactly one chunk
+    ],
+)
+def test_super_tiles_never_split_a_chunk_that_fits(shape, chunk, max_pixels) -> None:
+    from tsmask_qgis.engine._tiling import super_tiles
+
+    ny, nx = shape
+    cy = tuple(min(chunk, ny - i) for i in range(0, ny, chunk))
+    cx = tuple(min(chunk, nx - i) for i in range(0, nx, chunk))
+    tiles = super_tiles(shape, max_pixels=max_pixels, chunks_yx=(cy, cx))
+    covered = np.zeros(shape, np.int32)
+    for t in tiles:
+        covered[t.ys, t.xs] += 1
+        assert t.size <= max_pixels
+        assert t.y0 % chunk == 0 and t.x0 % chunk == 0
+        assert t.y1 % chunk == 0 or t.y1 == ny
+        assert t.x1 % chunk == 0 or t.x1 == nx
+    assert (covered == 1).all()
+    # Whole rows of chunks when a row fits, else blocks near square (in chunks).
+    widths = {t.x1 - t.x0 for t in tiles}
+    if max_pixels >= chunk * chunk * len(cx):
+        assert widths == {nx}
+    assert len(tiles) <= 2 * math.ceil(ny * nx / max_pixels) + len(cy) + len(cx)

@@ -167,6 +167,17 @@ def _edges(n: int, chunks: Sequence[int] | None, step: int) -> list[int]:
     return edges
 
 
+def _group(chunks: Sequence[int], per: int) -> list[int]:
+    """Edges grouping ``per`` consecutive chunks at a time."""
+    edges = [0]
+    pos = 0
+    for i, c in enumerate(chunks):
+        pos += int(c)
+        if (i + 1) % per == 0 or i + 1 == len(chunks):
+            edges.append(pos)
+    return edges
+
+
 def super_tiles(
     shape_yx: tuple[int, int],
     *,
@@ -175,14 +186,27 @@ def super_tiles(
 ) -> list[Tile]:
     """Spatial tiles of at most about ``max_pixels`` pixels covering the whole area.
 
-    With ``chunks_yx`` (the dask chunk sizes along y and x) tile edges fall on
-    chunk boundaries, so no source chunk is read twice unless one chunk alone
-    exceeds the budget. Tiles span whole rows where possible (contiguous reads).
+    With ``chunks_yx`` (the dask chunk sizes along y and x) a tile is a block of
+    whole chunks whenever one chunk fits, so no source chunk (e.g. a COG block)
+    is read twice: whole rows of chunks when a row of chunks fits, otherwise
+    square-ish blocks of chunks. Without chunks (or when one chunk alone
+    exceeds the budget) tiles span whole rows where possible.
     """
     ny, nx = shape_yx
     max_pixels = max(1, int(max_pixels))
     if ny * nx <= max_pixels:
         return [Tile(0, ny, 0, nx)]
+    if chunks_yx is not None:
+        cys, cxs = [int(c) for c in chunks_yx[0]], [int(c) for c in chunks_yx[1]]
+        per = max_pixels // max(1, max(cys) * max(cxs))
+        if per >= 1:
+            if per >= len(cxs):
+                cols, rows = len(cxs), per // len(cxs)
+            else:
+                cols = max(1, math.isqrt(per))
+                rows = max(1, per // cols)
+            ys, xs = _group(cys, rows), _group(cxs, cols)
+            return [Tile(y0, y1, x0, x1) for y0, y1 in pairwise(ys) for x0, x1 in pairwise(xs)]
     if nx <= max_pixels:
         width = nx
     else:
