@@ -240,8 +240,13 @@ class ThreadExecutor:
             else:
                 w = tile.within(area)
                 block = buf[:, :, w.ys, w.xs]
-            res = core.detect_block(block, preset, nodata=nodata, scale=scale)
-            cube.write_tile(tile, res)
+            if isinstance(cube, ArrayCube) and isinstance(cube.array, np.ndarray):
+                # Straight into the class cube (no temporary, no second copy).
+                res = cube.array[:, tile.ys, tile.xs]
+                core.detect_block(block, preset, nodata=nodata, scale=scale, out=res)
+            else:
+                res = core.detect_block(block, preset, nodata=nodata, scale=scale)
+                cube.write_tile(tile, res)
             return tile.size, bool(res.any())
 
         tiles = row_tiles(area, workers=self.workers)
