@@ -264,3 +264,19 @@ def test_a_reused_segment_takes_a_new_shape() -> None:
             sa.reshape((1000,), "int16")
     finally:
         sa.close()
+
+
+def test_prestarted_workers_serve_the_next_job() -> None:
+    from tests.engine.cubes import make_ds
+    from tsmask_qgis.engine import _api
+
+    _procpool.shutdown_workers()
+    _api.prestart_workers(1).join(60)
+    kept = _procpool._kept
+    assert kept is not None and kept.alive and kept.workers == 1
+    pids = _pids(kept)
+    ds = make_ds((8, 9, 7), seed=6, kind="int16")
+    _api.classify(ds, runner="processes", workers=1)
+    assert _procpool._kept is kept and _pids(kept) == pids
+    _api.shutdown_workers()
+    assert not kept.alive

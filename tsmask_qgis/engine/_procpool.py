@@ -44,6 +44,7 @@ __all__ = [
     "WorkerError",
     "WorkerPool",
     "acquire_pool",
+    "prestart_workers",
     "python_executable",
     "recycle",
     "release_pool",
@@ -654,6 +655,29 @@ def _idle_stop(pool: WorkerPool) -> None:
         _kept = None
     _free_spare()
     pool.close()
+
+
+def prestart_workers(workers: int | None = None) -> threading.Thread:
+    """Start the kept worker pool in the background (e.g. when the plugin's dialog opens).
+
+    The first job then finds its workers running with the kernels loaded
+    instead of waiting about a second for them. Errors are left for that job
+    to report. Returns the (daemon) thread doing it.
+    """
+    from tsmask_qgis.engine._tiling import cpu_count
+
+    n = workers if workers is not None else cpu_count()
+
+    def start() -> None:
+        try:
+            pool = acquire_pool(n)
+        except Exception:
+            return
+        release_pool(pool)
+
+    thread = threading.Thread(target=start, name="tsmask-prestart", daemon=True)
+    thread.start()
+    return thread
 
 
 def shutdown_workers() -> None:
