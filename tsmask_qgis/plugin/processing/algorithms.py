@@ -81,6 +81,20 @@ def _help(param: QgsProcessingParameterDefinition, text: str) -> QgsProcessingPa
     return param
 
 
+def _workers_parameter(name: str, help_text: str) -> QgsProcessingParameterDefinition:
+    """The advanced 'worker processes' number (0 = all cores)."""
+    workers = QgsProcessingParameterNumber(
+        name,
+        "Worker processes (0 = all cores)",
+        QgsProcessingParameterNumber.Integer,
+        0,
+        False,
+        0,
+        256,
+    )
+    return _advanced(_help(workers, help_text))
+
+
 def _progress_adapter(
     feedback: QgsProcessingFeedback, parent: QgsProcessingFeedback | None = None
 ) -> Progress:
@@ -182,12 +196,25 @@ def _layer_file(layer: Any, what: str) -> tuple[str, str | None]:
 class TsmaskAlgorithm(QgsProcessingAlgorithm):
     """Shared behaviour: icon, group, dependency check, fresh instances."""
 
+    NAME = ""
+    DISPLAY_NAME = ""
+    HELP = ""
     #: The feature in :data:`tsmask_qgis.plugin.deps.FEATURES` this algorithm needs.
     FEATURE = "summary"
     GROUP = ("masktools", "Mask tools")
 
+    #: ``tsmask:NAME``, the title in the toolbox and the help text (subclasses).
     def createInstance(self):
         return type(self)()
+
+    def name(self) -> str:
+        return self.NAME
+
+    def displayName(self) -> str:
+        return self.DISPLAY_NAME
+
+    def shortHelpString(self) -> str:
+        return self.HELP
 
     def group(self) -> str:
         return self.GROUP[1]
@@ -244,10 +271,6 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
     OUTPUT = "OUTPUT"
     WORKERS = "WORKERS"
     FEATURE = "spatial"
-    HELP = ""
-
-    def shortHelpString(self) -> str:
-        return self.HELP
 
     def initAlgorithm(self, config=None):
         self.addParameter(
@@ -257,16 +280,7 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
             )
         )
         self._extra_parameters()
-        workers = QgsProcessingParameterNumber(
-            self.WORKERS,
-            "Worker processes (0 = all cores)",
-            QgsProcessingParameterNumber.Integer,
-            0,
-            False,
-            0,
-            256,
-        )
-        self.addParameter(_advanced(_help(workers, "Plain Python worker processes.")))
+        self.addParameter(_workers_parameter(self.WORKERS, "Plain Python worker processes."))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.displayName()))
 
     def _extra_parameters(self) -> None:
@@ -315,58 +329,46 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
 class SeedFilterAlgorithm(_MaskToolAlgorithm):
     """``tsmask:seed_filter``: the seed preset's 3x3 spatial filter."""
 
+    NAME = "seed_filter"
+    DISPLAY_NAME = "Seed spatial filter"
     HELP = (
         "The seed preset's spatial filter, per date: a cloud or shadow pixel with fewer "
         "than three cloud or shadow pixels in its 3x3 block (itself included) becomes clear. "
         "The scan is in place, as in the original method. Runs in worker processes."
     )
 
-    def name(self) -> str:
-        return "seed_filter"
-
     def _step(self, parameters, context):
         from tsmask_qgis.engine import spatial_filter
 
         return lambda mask, **kw: spatial_filter(mask, "seed", **kw)
 
-    def displayName(self) -> str:
-        return "Seed spatial filter"
-
 
 class BufferAlgorithm(_MaskToolAlgorithm):
     """``tsmask:buffer``: the seed preset's buffer of cloud and shadow."""
 
+    NAME = "buffer"
+    DISPLAY_NAME = "Buffer cloud and shadow"
     HELP = (
         "The seed preset's buffer, per date: grows cloud and shadow into neighbouring clear "
         "pixels as algorithm.md specifies. Runs in worker processes."
     )
-
-    def name(self) -> str:
-        return "buffer"
 
     def _step(self, parameters, context):
         from tsmask_qgis.engine import buffer
 
         return buffer
 
-    def displayName(self) -> str:
-        return "Buffer cloud and shadow"
-
 
 class MajorityFilterAlgorithm(_MaskToolAlgorithm):
     """``tsmask:majority_filter``: DEA's majority filter."""
 
-    PASSES = "PASSES"
+    NAME = "majority_filter"
+    DISPLAY_NAME = "Majority filter"
     HELP = (
         "The dea preset's majority filter, per date: a pixel takes the class most of its "
         "neighbours have. DEA runs it twice. Runs in worker processes."
     )
-
-    def name(self) -> str:
-        return "majority_filter"
-
-    def displayName(self) -> str:
-        return "Majority filter"
+    PASSES = "PASSES"
 
     def _extra_parameters(self) -> None:
         param = QgsProcessingParameterNumber(
@@ -389,22 +391,16 @@ class MajorityFilterAlgorithm(_MaskToolAlgorithm):
 class SummaryAlgorithm(TsmaskAlgorithm):
     """``tsmask:summary``: per-date percentages of each class as a table."""
 
+    NAME = "summary"
+    DISPLAY_NAME = "Per-date summary"
+    HELP = (
+        "One row per date (band) of a tsmask class raster: percent of pixels clear, cloud, "
+        "cloud shadow and without observation, and the cloud-or-shadow percent of observed "
+        "pixels. Band descriptions (the dates) name the rows."
+    )
     INPUT = "INPUT"
     OUTPUT = "OUTPUT"
     FEATURE = "summary"
-
-    def name(self) -> str:
-        return "summary"
-
-    def displayName(self) -> str:
-        return "Per-date summary"
-
-    def shortHelpString(self) -> str:
-        return (
-            "One row per date (band) of a tsmask class raster: percent of pixels clear, cloud, "
-            "cloud shadow and without observation, and the cloud-or-shadow percent of observed "
-            "pixels. Band descriptions (the dates) name the rows."
-        )
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Mask raster"))
@@ -472,6 +468,22 @@ class SummaryAlgorithm(TsmaskAlgorithm):
 class CompareMasksAlgorithm(TsmaskAlgorithm):
     """``tsmask:compare_masks``: accuracy of a mask against a reference mask."""
 
+    NAME = "compare_masks"
+    DISPLAY_NAME = "Compare masks"
+    HELP = (
+        "Confusion matrix, overall accuracy, producer's and user's accuracy per class and "
+        "the F1 score of cloud-or-shadow against clear, overall and per date, of a tsmask "
+        "mask against a reference: another four-class mask (tsmask), Sentinel-2 L2A scene "
+        "classification (scl: 3 shadow; 8, 9, 10 cloud; 2, 4-7, 11 clear; 0, 1 no "
+        "observation) or DEA's oa_fmask (fmask: 2 cloud, 3 shadow, 1/4/5 clear, 0 nodata). "
+        "The mask is a multi-band raster (one band per date, dates in the band "
+        "descriptions or DATE tags) or a NetCDF layer; the reference is such a raster or a "
+        "folder of single-date GeoTIFFs (dated by tags or file/folder names). "
+        "Dates are matched by day (dates on one side only are listed and left out); a "
+        "raster nodata value becomes no observation; pixel-dates without an observation on "
+        "either side are left out and counted. Both must be on the same grid, unless "
+        "'Resample the reference' is ticked (mode resampling onto the mask's grid)."
+    )
     MASK = "MASK"
     REFERENCE = "REFERENCE"
     REFERENCE_FOLDER = "REFERENCE_FOLDER"
@@ -483,28 +495,6 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
     DATES = "MATCHED_DATES"
     KINDS = ("tsmask", "scl", "fmask")
     FEATURE = "compare"
-
-    def name(self) -> str:
-        return "compare_masks"
-
-    def displayName(self) -> str:
-        return "Compare masks"
-
-    def shortHelpString(self) -> str:
-        return (
-            "Confusion matrix, overall accuracy, producer's and user's accuracy per class and "
-            "the F1 score of cloud-or-shadow against clear, overall and per date, of a tsmask "
-            "mask against a reference: another four-class mask (tsmask), Sentinel-2 L2A scene "
-            "classification (scl: 3 shadow; 8, 9, 10 cloud; 2, 4-7, 11 clear; 0, 1 no "
-            "observation) or DEA's oa_fmask (fmask: 2 cloud, 3 shadow, 1/4/5 clear, 0 nodata). "
-            "The mask is a multi-band raster (one band per date, dates in the band "
-            "descriptions or DATE tags) or a NetCDF layer; the reference is such a raster or a "
-            "folder of single-date GeoTIFFs (dated by tags or file/folder names). "
-            "Dates are matched by day (dates on one side only are listed and left out); a "
-            "raster nodata value becomes no observation; pixel-dates without an observation on "
-            "either side are left out and counted. Both must be on the same grid, unless "
-            "'Resample the reference' is ticked (mode resampling onto the mask's grid)."
-        )
 
     def initAlgorithm(self, config=None):
         self.addParameter(
@@ -680,16 +670,9 @@ class _DetectAlgorithm(TsmaskAlgorithm):
                 "seed: filter then buffer; dea: majority filter twice.",
             )
         )
-        workers = QgsProcessingParameterNumber(
-            self.WORKERS,
-            "Worker processes (0 = all cores)",
-            QgsProcessingParameterNumber.Integer,
-            0,
-            False,
-            0,
-            256,
+        self.addParameter(
+            _workers_parameter(self.WORKERS, "Plain Python worker processes for detection.")
         )
-        self.addParameter(_advanced(_help(workers, "Plain Python worker processes for detection.")))
         memory = QgsProcessingParameterNumber(
             self.MAX_MEMORY,
             "Max memory in GB (0 = half the available memory)",
@@ -792,23 +775,17 @@ class _DetectAlgorithm(TsmaskAlgorithm):
 class DetectLocalAlgorithm(_DetectAlgorithm):
     """``tsmask:detect_local``: detect on a local stack (NetCDF, GeoTIFF or folder)."""
 
+    NAME = "detect_local"
+    DISPLAY_NAME = "Detect cloud and shadow (local stack)"
+    HELP = (
+        "Cloud and cloud-shadow mask of a local Sentinel-2 stack: a NetCDF with one "
+        "variable per band (blue green red nir swir1 swir2) and a time dimension, a "
+        "multi-band GeoTIFF per band with dates in the band descriptions, or a folder of "
+        "GeoTIFFs (one per date). The output has one band per date (0 no observation, "
+        "1 clear, 2 cloud, 3 cloud shadow) named by date. Detection runs in worker processes."
+    )
     INPUT = "INPUT"
     FEATURE = "detect_local"
-
-    def name(self) -> str:
-        return "detect_local"
-
-    def displayName(self) -> str:
-        return "Detect cloud and shadow (local stack)"
-
-    def shortHelpString(self) -> str:
-        return (
-            "Cloud and cloud-shadow mask of a local Sentinel-2 stack: a NetCDF with one "
-            "variable per band (blue green red nir swir1 swir2) and a time dimension, a "
-            "multi-band GeoTIFF per band with dates in the band descriptions, or a folder of "
-            "GeoTIFFs (one per date). The output has one band per date (0 no observation, "
-            "1 clear, 2 cloud, 3 cloud shadow) named by date. Detection runs in worker processes."
-        )
 
     def initAlgorithm(self, config=None):
         self.addParameter(
@@ -830,6 +807,16 @@ class DetectLocalAlgorithm(_DetectAlgorithm):
 class DetectStacAlgorithm(_DetectAlgorithm):
     """``tsmask:detect_stac``: search a STAC catalogue, load, detect."""
 
+    NAME = "detect_stac"
+    DISPLAY_NAME = "Detect cloud and shadow (STAC catalogue)"
+    HELP = (
+        "Searches a STAC catalogue for Sentinel-2 surface reflectance over the extent and "
+        "dates, loads it (20 m by default, in the UTM zone of the extent's centre) and "
+        "detects cloud and cloud shadow. Choose custom and give the API address and "
+        "collection for another catalogue. Cloudy dates are needed by the method: no "
+        "cloud-cover pre-filter is applied. A custom address also replaces a preset's "
+        "(e.g. a mirror of Earth Search)."
+    )
     EXTENT = "EXTENT"
     START = "START"
     END = "END"
@@ -849,22 +836,6 @@ class DetectStacAlgorithm(_DetectAlgorithm):
         except Exception:
             names = []
         return [*names, "custom"]
-
-    def name(self) -> str:
-        return "detect_stac"
-
-    def displayName(self) -> str:
-        return "Detect cloud and shadow (STAC catalogue)"
-
-    def shortHelpString(self) -> str:
-        return (
-            "Searches a STAC catalogue for Sentinel-2 surface reflectance over the extent and "
-            "dates, loads it (20 m by default, in the UTM zone of the extent's centre) and "
-            "detects cloud and cloud shadow. Choose custom and give the API address and "
-            "collection for another catalogue. Cloudy dates are needed by the method: no "
-            "cloud-cover pre-filter is applied. A custom address also replaces a preset's "
-            "(e.g. a mirror of Earth Search)."
-        )
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, "Area"))
