@@ -1,18 +1,24 @@
 """Speed and memory figures for the tsmask engine (``make bench``; prints, asserts nothing).
 
-A synthetic job of the notebook's Canberra size (124 dates x 455 x 560 pixels,
-int16 scaled by 10000 with nodata -999, like DEA's ARD) through the product's
-own runners, for both presets; the plain oracle on a sample of pixels; and a
-full Sentinel-2 tile-year (5490 x 5490 at 20 m, 150 dates) extrapolated from a
-measured fraction streamed with ``max_memory``.
+A synthetic job of the notebook's Canberra size (124 dates x 455 x 560
+pixels, int16 scaled by 10000 with nodata -999, like DEA's ARD) made by the
+project's own generator (:func:`tsmask_qgis.evaluate.make_scene`), through
+both local runners (threads, and worker processes as the QGIS plugin uses)
+for both presets; the plain oracle on a sample of pixels; and a full
+Sentinel-2 tile-year (5490 x 5490 at 20 m, 150 dates) extrapolated from a
+measured fraction streamed with ``max_memory`` from a lazy dataset whose
+256 x 256 chunks are one generated scene (so producing the input costs only a
+copy, and is timed apart anyway).
 
 Each measurement runs in a fresh Python process (so "first call" means the
 first call after installation with the kernel cache warm, and peak RSS is the
 measurement's own). Timings on a shared 2-core machine drift by tens of per
-cent: compare figures within one run.
+cent and stretch with other processes' load: the table shows the CPU seconds
+used and the average number of busy cores next to the wall times, and the
+load average; compare figures within one run.
 
-    python bench/run.py            # the default set (a few minutes)
-    python bench/run.py --quick    # smaller full-tile fraction, fewer repeats
+    python bench/run.py            # the default set (about 2-4 minutes)
+    python bench/run.py --quick    # smaller full-tile fraction, one repeat
 """
 
 from __future__ import annotations

@@ -246,7 +246,7 @@ def _run_spatial(
 
         executor = ProcessExecutor(nworkers)
         try:
-            cube: Any = SharedCube(executor, flat.shape)
+            cube: Any = SharedCube(executor, (t, ny, nx))
             cube.array[...] = flat
             for step in steps:
                 executor.spatial(cube, chunks, preset, monitor, step=step)

@@ -14,6 +14,7 @@ Results do not depend on the tiling or the number of workers.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -250,7 +251,7 @@ class ThreadExecutor:
             return tile.size, bool(res.any())
 
         tiles = row_tiles(area, workers=self.workers)
-        self._run([lambda t=t: job(t) for t in tiles], monitor.detected, monitor)
+        self._run([functools.partial(job, t) for t in tiles], monitor.detected, monitor)
 
     def spatial(
         self,
@@ -267,7 +268,7 @@ class ThreadExecutor:
             cube.write_dates(t0, t1, core.spatial_block(cube.read_dates(t0, t1), preset, step=step))
             return t1 - t0
 
-        self._run([lambda a=a, b=b: job(a, b) for a, b in chunks], monitor.filtered, monitor)
+        self._run([functools.partial(job, a, b) for a, b in chunks], monitor.filtered, monitor)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -186,7 +186,8 @@ def _file_target(out: Any) -> FileCube | None:
         and out.flags.writeable
         and out.base is not None
     ):
-        return FileCube(out.filename, out.shape, int(out.offset))
+        t, ny, nx = out.shape
+        return FileCube(str(out.filename), (t, ny, nx), int(out.offset))
     return None
 
 
