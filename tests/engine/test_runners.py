@@ -299,3 +299,24 @@ def test_super_tiles_never_split_a_chunk_that_fits(shape, chunk, max_pixels) -> 
     if max_pixels >= chunk * chunk * len(cx):
         assert widths == {nx}
     assert len(tiles) <= 2 * math.ceil(ny * nx / max_pixels) + len(cy) + len(cx)
+
+
+def test_chunks_larger_than_the_budget_are_cut_in_square_pieces() -> None:
+    """Each tile lies within one chunk, so a chunk is read about size/budget times, not more."""
+    from tsmask_qgis.engine._tiling import super_tiles
+
+    ny, nx, chunk, max_pixels = 1000, 3000, 512, 40_000
+    cy = tuple(min(chunk, ny - i) for i in range(0, ny, chunk))
+    cx = tuple(min(chunk, nx - i) for i in range(0, nx, chunk))
+    tiles = super_tiles((ny, nx), max_pixels=max_pixels, chunks_yx=(cy, cx))
+    covered = np.zeros((ny, nx), np.int32)
+    reads: dict[tuple[int, int], int] = {}
+    for t in tiles:
+        covered[t.ys, t.xs] += 1
+        assert t.size <= max_pixels
+        assert t.y0 // chunk == (t.y1 - 1) // chunk and t.x0 // chunk == (t.x1 - 1) // chunk
+        assert max(t.y1 - t.y0, t.x1 - t.x0) <= 2 * min(t.y1 - t.y0, t.x1 - t.x0)
+        key = (t.y0 // chunk, t.x0 // chunk)
+        reads[key] = reads.get(key, 0) + 1
+    assert (covered == 1).all()
+    assert max(reads.values()) <= math.ceil(chunk / 200) ** 2  # 3 x 3 pieces of a full chunk
