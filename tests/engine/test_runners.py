@@ -320,3 +320,25 @@ def test_chunks_larger_than_the_budget_are_cut_in_square_pieces() -> None:
         reads[key] = reads.get(key, 0) + 1
     assert (covered == 1).all()
     assert max(reads.values()) <= math.ceil(chunk / 200) ** 2  # 3 x 3 pieces of a full chunk
+
+
+@pytest.mark.parametrize("runner", ["threads", "processes"])
+def test_a_rechunked_lazy_source_is_computed_once(cube_int16, runner) -> None:
+    """Chunks cut from one source chunk must not make the runner compute that source per piece."""
+    import dask
+
+    calls = {band: 0 for band in BANDS}
+
+    def source(band: str) -> np.ndarray:
+        calls[band] += 1
+        return cube_int16[band].values
+
+    lazy = cube_int16.copy()
+    for band in BANDS:
+        arr = da.from_delayed(
+            dask.delayed(source)(band), cube_int16[band].shape, cube_int16[band].dtype
+        )
+        lazy[band] = (("time", "y", "x"), arr.rechunk({1: 8}), cube_int16[band].attrs)
+    got = classify(lazy, runner=runner, workers=2).values
+    assert (got == classify(cube_int16, runner="threads", workers=1).values).all()
+    assert calls == {band: 1 for band in BANDS}

@@ -475,9 +475,11 @@ def run_cube(
     if executor.reads_source and not stack.lazy and len(tiles) == 1:
         # In-memory input, threads: each thread reads its own sub-tile (no buffer).
         executor.detect(stack, tiles[0], None, cube, preset, monitor)
-    elif len(tiles) == 1 and hasattr(executor, "take"):
-        # One area, processes: copy the bands into shared memory tile by tile,
-        # each tile's detection starting as soon as its bands are there.
+    elif len(tiles) == 1 and hasattr(executor, "take") and not stack.lazy:
+        # One area in memory, processes: copy the bands into shared memory tile
+        # by tile, each tile's detection starting as soon as its bands are there.
+        # (A lazy input is read in one go: reading it in pieces would compute
+        # chunks that share a source, e.g. a rechunked file, once per piece.)
         area = tiles[0]
         shape = (6, t, area.y1 - area.y0, area.x1 - area.x0)
         buf = executor.buffer(shape, stack.kernel_dtype)
