@@ -88,21 +88,6 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _float32_above(c: float) -> tuple[float, bool]:
-    """Midpoint of float32 ``c`` and the next float32 up, and whether that one is even."""
-    c32 = np.float32(c)
-    up = np.nextafter(c32, np.float32(np.inf))
-    return (float(c32) + float(up)) / 2.0, int(up.view(np.uint32)) & 1 == 0
-
-
-def ratio_thresholds(th: np.ndarray) -> np.ndarray:
-    """float64 (mu, even) pairs for the cloud and shadow spike ratio tests (see _gt_pos)."""
-    k = _kernels()
-    cs_mu, cs_even = _float32_above(float(th[k.TH_CSPIKE]))
-    ss_mu, ss_even = _float32_above(float(th[k.TH_SSPIKE]))
-    return np.array([cs_mu, float(cs_even), ss_mu, float(ss_even)], np.float64)
-
-
 def _ensure(name: str, sig_key: str, sig: tuple[Any, ...]) -> Any:
     """The kernel ``name`` with the ``sig`` specialisation compiled (or loaded from cache).
 
@@ -146,7 +131,6 @@ def _detect_kernel(name: str, dtype: np.dtype) -> Any:
         types.float64,
         types.float32,
         types.Array(types.float32, 1, "C", readonly=True),
-        types.Array(types.float64, 1, "C", readonly=True),
         types.Array(types.int64, 1, "C", readonly=True),
         types.Array(types.uint8, 1, "C"),
         i8,
@@ -273,7 +257,6 @@ def detect_block(
         nd,
         sc,
         th,
-        _readonly(ratio_thresholds(th)),
         _readonly(np.array(p.passes, np.int64)),
         dst,
         o_t,

@@ -187,57 +187,26 @@ def _post_rules(fl, lab, T):
 
 
 @ngjit
-def _seed_walk(k, N, n, csa, cok, cl):
-    """Seed neighbour mean of window k (alternating walk on current labels)."""
-    need = 2 * N
-    taken = 0
-    s = F0
-    li = k - 1
-    ri = k + N
-    lfin = False
-    rfin = False
-    left = True
-    while taken < need and not (lfin and rfin):
-        if left:
-            if not lfin:
-                while li >= 0 and not (cl[li] == 1 and cok[li]):
-                    li -= 1
-                if li < 0:
-                    lfin = True
-                else:
-                    s += csa[li]
-                    taken += 1
-                    li -= 1
-            left = False
-        else:
-            if not rfin:
-                while ri < n and not (cl[ri] == 1 and cok[ri]):
-                    ri += 1
-                if ri >= n:
-                    rfin = True
-                else:
-                    s += csa[ri]
-                    taken += 1
-                    ri += 1
-            left = True
-    if taken < need:
-        return F0
-    return s / np.float32(need)
+def _seed_walk(li, ri, N, n, csa, cok, cl):
+    """Seed neighbour mean of the window between positions li and ri (both excluded).
+
+    The alternating walk on the current labels, starting at li (leftwards)
+    and ri (rightwards).
+    """
+    return _seed_walk_ext(li, ri, N, n, csa, cok, cl)[0]
 
 
 @ngjit
-def _seed_walk_ext(k, N, n, csa, cok, cl):
+def _seed_walk_ext(li, ri, N, n, csa, cok, cl):
     """:func:`_seed_walk` plus the range of positions it examined (lo, hi)."""
     need = 2 * N
     taken = 0
     s = F0
-    li = k - 1
-    ri = k + N
     lfin = False
     rfin = False
     left = True
-    lo = k
-    hi = k + N - 1
+    lo = li + 1
+    hi = ri - 1
     while taken < need and not (lfin and rfin):
         if left:
             if not lfin:
@@ -306,7 +275,7 @@ def _seed_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, chg, m):
         k = order[idx]
         if chg[k]:
             continue
-        mid = _seed_walk(k, N, n, csa, cok, cl)
+        mid = _seed_walk(k - 1, k + N, N, n, csa, cok, cl)
         r = _seed_test(m[k], mid, th)
         if r != 0:
             for i in range(k, k + N):
@@ -361,11 +330,13 @@ def _dea_test(m2, mid, th):
 
 
 @ngjit
-def _dea_visit(k, N, n, C, csa, cok, cl, th):
-    """Test dea window k on the current labels: 0 no change, 2 cloud, 3 shadow."""
+def _dea_visit(k, e, N, n, C, csa, cok, cl, th):
+    """Test the dea window of positions k..e on the current labels: 0 no change,
+    2 cloud, 3 shadow. (e = k + N - 1, or further when positions in between are
+    no longer clear.)"""
     s = F0
     c = 0
-    for i in range(k, k + N):
+    for i in range(k, e + 1):
         if cl[i] == 1:
             s += csa[i]
             c += 1
@@ -373,13 +344,13 @@ def _dea_visit(k, N, n, C, csa, cok, cl, th):
         return 0
     m2 = s / np.float32(c)
     a = C[k]
-    b = C[k + N - 1]
+    b = C[e]
     h = (3 * N) // 2
     m1, ok = _dea_side(k - 1, -1, -1, N, csa, cok, cl)
     if not ok:
         p = _first_at_or_after(C, n, b + 1 + h)
         m1, ok = _dea_side(p, n, 1, N, csa, cok, cl)
-    m3, ok = _dea_side(k + N, n, 1, N, csa, cok, cl)
+    m3, ok = _dea_side(e + 1, n, 1, N, csa, cok, cl)
     if not ok:
         # positions with date <= a - h - 1, downwards
         p = _first_at_or_after(C, n, a - h) - 1
@@ -411,7 +382,7 @@ def _dea_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, m):
     order = np.argsort(m[:nw], kind="mergesort")
     for idx in range(nw - 1, -1, -1):
         k = order[idx]
-        r = _dea_visit(k, N, n, C, csa, cok, cl, th)
+        r = _dea_visit(k, k + N - 1, N, n, C, csa, cok, cl, th)
         if r != 0:
             for i in range(k, k + N):
                 cl[i] = r
@@ -582,23 +553,18 @@ def majority(mask, out, min_count):
 # visit order. When a popped window changes labels, the not-yet-visited
 # windows whose walk (or, in dea, own window) covers the changed positions are
 # pushed too. Every popped window is re-tested exactly on the current labels,
-# so the result is that of the full sorted visit.
+# so the result is that of the full sorted visit. The first tests run as
+# simple loops over the windows (vectorised); when none passes, the pass ends
+# there, before any per-pass set-up of labels, extents or heap.
+#
+# Passes that cannot change anything are skipped: a pass depends only on N and
+# the labels, so after a pass with N that changed nothing, the next one with
+# the same N on the same labels is a no-op; and after a pass that did change
+# labels, a repeat with the same N is proven a no-op (or not) by testing only
+# the windows whose walk met a change (_seed_repeat_noop/_dea_repeat_noop).
+# On a realistic scene the seed passes 1, 1, 1, 2, 2, 3, 1 then run as about
+# 1, check, 0, 1, 0.2, 1, 0.2 full passes.
 # --------------------------------------------------------------------------------------
-
-
-@ngjit
-def _gt_pos(a, b, mu, even):
-    """``float32(a / b) > c`` without a division, exact for float32 a and b > 0.
-
-    ``mu`` is the midpoint of c and the next float32 above it, ``even`` whether
-    that next float has an even significand (see :func:`ratio_thresholds`):
-    ``float32(q) > c`` iff ``q > mu``, or ``q == mu`` and the tie rounds up.
-    ``mu * b`` is exact in float64 (25 x 24 significant bits), so the test is
-    decided exactly. The result is meaningless for b <= 0 (callers mask it).
-    """
-    pa = np.float64(a)
-    pb = np.float64(b) * mu
-    return (pa > pb) | ((pa == pb) & even)
 
 
 @ngjit
@@ -662,12 +628,13 @@ def _heap_pop(heap, hn, key):
 
 
 @ngjit
-def _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL):
+def _gather(sa, fl, lab, T, C, csa, cok, okv, okp, cntL):
     """Positions of the clear dates, their sa and dark_ok, and the dark_ok index.
 
     One branch-free loop. Returns (n, nok); ``cntL[i]`` is the number of
     dark_ok positions before position i, ``okv``/``okp`` the sa and position
-    of the dark_ok positions in order.
+    of the dark_ok positions in order. (The pass's labels and change flags
+    are set only when some window passes its first test.)
     """
     n = 0
     nok = 0
@@ -678,8 +645,6 @@ def _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL):
         C[n] = t
         csa[n] = v
         cok[n] = ok
-        cl[n] = 1
-        chg[n] = 0
         cntL[n] = nok
         okv[nok] = v
         okp[nok] = n
@@ -687,6 +652,28 @@ def _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL):
         n += is1
     cntL[n] = nok
     return n, nok
+
+
+@ngjit
+def _window_means(nw, N, csa, m):
+    """``m[k]``: the float32 left-to-right sum of csa[k..k+N-1] from +0.0, over N.
+
+    In loops over the windows (vectorised); 1/N is exact for N a power of two,
+    so the product equals the quotient there.
+    """
+    for k in range(nw):
+        m[k] = F0  # running sums start from +0.0 (an sa of -0.0 counts as +0.0)
+    for i in range(N):
+        for k in range(nw):
+            m[k] += csa[k + i]
+    fN = np.float32(N)
+    if (N & (N - 1)) == 0:
+        invN = F1 / fN
+        for k in range(nw):
+            m[k] *= invN
+    else:
+        for k in range(nw):
+            m[k] /= fN
 
 
 @ngjit
@@ -715,92 +702,228 @@ def _seed_mid_edge(k, N, n, nok, okv, okp, cntL):
 
 
 @ngjit
-def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
+def _repeat_windows(N, n, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL):
+    """Windows of a repeat pass with the same N on the labels a pass left.
+
+    Fills ``P`` with the positions still clear (the repeat pass's clear dates)
+    and returns their number and that of the usable neighbours among them,
+    whose sa and position go to ``okv``/``okp`` (``cntL[i]``: how many come
+    before position i), overwriting the pass's own lists. A window of the
+    repeat pass is P[k..k+N-1]; it needs a test only when it is not a window
+    of this pass (it spans a date that changed), or its test here passed, or
+    its walk here examined a changed position (``pc`` counts them): otherwise
+    its neighbours, and so its test result, are those it had at the start of
+    this pass (no change). ``retest[:nr]`` lists the windows k that need a test.
+    """
+    n2 = 0
+    nok = 0
+    c = 0
+    for i in range(n):
+        still = cl[i] == 1
+        ok = still & cok[i]
+        pc[i] = c
+        c += not still
+        P[n2] = i
+        n2 += still
+        cntL[i] = nok
+        okv[nok] = csa[i]
+        okp[nok] = i
+        nok += ok
+    pc[n] = c
+    cntL[n] = nok
+    nr = 0
+    for k in range(n2 - N + 1):
+        a = P[k]
+        same = (P[k + N - 1] - a == N - 1) & (r0[a] == 0) & (pc[hi[a] + 1] == pc[lo[a]])
+        retest[nr] = k
+        nr += not same
+    return n2, nok, nr
+
+
+@ngjit
+def _seed_repeat_noop(N, n, th, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL):
+    """True when a seed pass with the same N on the labels this pass left changes nothing.
+
+    The test of each repeat-pass window that needs one (see
+    :func:`_repeat_windows`) on the current labels, which are that pass's
+    start labels: with N usable neighbours on both sides straight from the
+    lists, else by the walk (which skips the positions no longer clear).
+    """
+    n2, nok, nr = _repeat_windows(N, n, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL)
+    if n2 < 3 * N:
+        return True
+    fN = np.float32(N)
+    fneed = np.float32(2 * N)
+    for q in range(nr):
+        k = retest[q]
+        a = P[k]
+        b = P[k + N - 1]
+        s = F0
+        for i in range(k, k + N):
+            s += csa[P[i]]
+        L = cntL[a]
+        R = cntL[b + 1]
+        if L >= N and nok - R >= N:
+            t = F0
+            for i in range(N):
+                t = (t + okv[L - 1 - i]) + okv[R + i]
+            mid = t / fneed
+        else:
+            mid = _seed_walk(a - 1, b + 1, N, n, csa, cok, cl)
+        if _seed_test(s / fN, mid, th) != 0:
+            return False
+    return True
+
+
+@ngjit
+def _dea_repeat_noop(N, n, C, th, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL):
+    """True when a dea pass with the same N on the labels this pass left changes nothing
+    (as :func:`_seed_repeat_noop`)."""
+    n2, nok, nr = _repeat_windows(N, n, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL)
+    if n2 < N:
+        return True
+    fN = np.float32(N)
+    for q in range(nr):
+        k = retest[q]
+        a = P[k]
+        b = P[k + N - 1]
+        L = cntL[a]
+        R = cntL[b + 1]
+        if L >= N and nok - R >= N:
+            s = F0
+            s1 = F0
+            s3 = F0
+            for i in range(k, k + N):
+                s += csa[P[i]]
+            for i in range(N):
+                s1 += okv[L - 1 - i]
+                s3 += okv[R + i]
+            r = _dea_test(s / fN, (s1 / fN + s3 / fN) / F2, th)
+        else:
+            r = _dea_visit(a, b, N, n, C, csa, cok, cl, th)
+        if r != 0:
+            return False
+    return True
+
+
+@ngjit
+def _edge_tests(dea, N, n, nok, nw, ka, kb, C, okv, okp, cntL, m, th, lo, hi, r0):
+    """First tests and walk extents of the windows outside ka..kb (near a series end).
+
+    Returns the widest extent and whether any test passed.
+    """
+    span = 0
+    anyr = np.uint8(0)
+    for part in range(2):
+        k0 = 0 if part == 0 else max(ka, kb + 1)
+        k1 = ka if part == 0 else nw
+        for k in range(k0, k1):
+            if dea:
+                mid, lo_k, hi_k = _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL)
+                r = _dea_test(m[k], mid, th)
+            else:
+                mid, lo_k, hi_k = _seed_mid_edge(k, N, n, nok, okv, okp, cntL)
+                r = _seed_test(m[k], mid, th)
+            lo[k] = lo_k
+            hi[k] = hi_k
+            span = max(span, hi_k - lo_k)
+            r0[k] = r
+            anyr |= r
+    return span, anyr
+
+
+@ngjit
+def _queue(n, nw, ka, kb, N, okp, cntL, lo, hi, span, r0, key, heap, inheap, cl, chg):
+    """Set up the visits of a pass in which some first test passed.
+
+    All labels clear and unchanged, the walk extents of the interior windows
+    ka..kb (N dark_ok positions on each side), and the windows that passed in
+    a heap by visit order. Returns the widest extent and the heap size.
+    """
+    for i in range(n):
+        cl[i] = 1
+        chg[i] = 0
+    for k in range(ka, kb + 1):
+        lo[k] = okp[cntL[k] - N]
+        hi[k] = okp[cntL[k + N] + N - 1]
+        span = max(span, hi[k] - lo[k])
+    hn = 0
+    for k in range(nw):
+        inheap[k] = r0[k] != 0
+        if r0[k] != 0:
+            hn = _heap_push(heap, hn, k, key)
+    return span, hn
+
+
+@ngjit
+def _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
+    """One seed pass T(N) on ``lab``: 0 no change, 1 changed, 2 changed and (checked
+    when ``again``) a repeat with the same N would change nothing."""
     C = w_i[0]
     okp = w_i[1]
     cntL = w_i[2]
     lo = w_i[3]
     hi = w_i[4]
     heap = w_i[5]
+    P = w_i[6]
+    pc = w_i[7]
     csa = w_f[0]
     okv = w_f[1]
     m = w_f[2]
+    acc = w_f[4]
     cl = w_u[0]
     cok = w_u[1]
     chg = w_u[2]
     r0 = w_u[3]
     inheap = w_u[4]
-    n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
+    retest = w_i[8]
+    n, nok = _gather(sa, fl, lab, T, C, csa, cok, okv, okp, cntL)
     if n < 3 * N:
-        return
+        return 0
     ss = th[TH_SSPIKE]
     cf = th[TH_CFLOOR]
     sc = th[TH_SCEIL]
     nw = n - N + 1
-    fN = np.float32(N)
-    if (N & (N - 1)) == 0:
-        invN = F1 / fN
-        for k in range(nw):
-            s = F0
-            for i in range(N):
-                s += csa[k + i]
-            m[k] = s * invN
-    else:
-        for k in range(nw):
-            s = F0
-            for i in range(N):
-                s += csa[k + i]
-            m[k] = s / fN
+    _window_means(nw, N, csa, m)
     need = 2 * N
-    fneed = np.float32(need)
     # Windows with >= N dark_ok positions on both sides: k in [ka, kb].
     ka = okp[N - 1] + 1 if nok >= N else nw
     kb = okp[nok - N] - N if nok >= N else -1
     ka = min(ka, nw)
     kb = min(kb, nw - 1)
-    # Division-free where exact: 1/(2N) is a power of two for N = 1, 2 (so the
-    # product equals the quotient) and the ratio tests use _gt_pos.
-    pow2 = (need & (need - 1)) == 0
-    inv = F1 / fneed
-    cs_mu = rt[0]
-    cs_even = rt[1] > 0.0
-    ss_mu = rt[2]
-    ss_even = rt[3] > 0.0
-    span = 0
+    # First tests of the interior windows on the pass-start labels, in simple
+    # loops the compiler vectorises: the neighbour sum (left 1, right 1, left
+    # 2, ...), then the branch-free test (1/(2N) is a power of two for N = 1,
+    # 2, so the product equals the quotient there).
     for k in range(ka, kb + 1):
-        L = cntL[k]
-        Rs = cntL[k + N]
-        s = F0
-        for i in range(N):
-            s += okv[L - 1 - i]
-            s += okv[Rs + i]
-        mid = s * inv if pow2 else s / fneed
+        acc[k] = F0
+    for i in range(N):
+        for k in range(ka, kb + 1):
+            acc[k] = (acc[k] + okv[cntL[k] - 1 - i]) + okv[cntL[k + N] + i]
+    if (need & (need - 1)) == 0:
+        inv = F1 / np.float32(need)
+        for k in range(ka, kb + 1):
+            acc[k] *= inv
+    else:
+        fneed = np.float32(need)
+        for k in range(ka, kb + 1):
+            acc[k] /= fneed
+    cs = th[TH_CSPIKE]
+    anyr = np.uint8(0)
+    for k in range(ka, kb + 1):
         m2 = m[k]
-        lo_k = okp[L - N]
-        hi_k = okp[Rs + N - 1]
-        lo[k] = lo_k
-        hi[k] = hi_k
-        span = max(span, hi_k - lo_k)
-        c2 = (m2 > mid) & (mid > F0) & (m2 > cf) & _gt_pos(m2 - mid, mid, cs_mu, cs_even)
-        c3 = (mid > m2) & (mid > F0) & (m2 < sc)
-        if m2 > F0:
-            c3 &= _gt_pos(mid - m2, m2, ss_mu, ss_even)
-        else:
-            c3 &= (mid - m2) / m2 > ss
-        r0[k] = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
-    for k in range(nw):
-        if k >= ka and k <= kb:
-            continue
-        mid, lo_k, hi_k = _seed_mid_edge(k, N, n, nok, okv, okp, cntL)
-        lo[k] = lo_k
-        hi[k] = hi_k
-        span = max(span, hi_k - lo_k)
-        r0[k] = _seed_test(m[k], mid, th)
-    hn = 0
-    for k in range(nw):
-        inheap[k] = r0[k] != 0
-        if r0[k] != 0:
-            hn = _heap_push(heap, hn, k, m)
+        mid = acc[k]
+        c2 = (m2 > mid) & (mid > F0) & ((m2 - mid) / mid > cs) & (m2 > cf)
+        c3 = (mid > m2) & (mid > F0) & ((mid - m2) / m2 > ss) & (m2 < sc)
+        r = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
+        r0[k] = r
+        anyr |= r
+    span, anyr_edge = _edge_tests(
+        False, N, n, nok, nw, ka, kb, C, okv, okp, cntL, m, th, lo, hi, r0
+    )
+    if (anyr | anyr_edge) == 0:
+        return 0
+    span, hn = _queue(n, nw, ka, kb, N, okp, cntL, lo, hi, span, r0, m, heap, inheap, cl, chg)
     napplied = 0
     while hn > 0:
         j, hn = _heap_pop(heap, hn, m)
@@ -809,7 +932,7 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
         if napplied == 0:
             r = r0[j]
         else:
-            r = _seed_test(m[j], _seed_walk(j, N, n, csa, cok, cl), th)
+            r = _seed_test(m[j], _seed_walk(j - 1, j + N, N, n, csa, cok, cl), th)
         if r == 0:
             continue
         napplied += 1
@@ -830,16 +953,22 @@ def _seed_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
                     and hi[i] >= j
                     and _before(j, i, m)
                 ):
-                    mid, lo_i, hi_i = _seed_walk_ext(i, N, n, csa, cok, cl)
+                    mid, lo_i, hi_i = _seed_walk_ext(i - 1, i + N, N, n, csa, cok, cl)
                     lo[i] = lo_i
                     hi[i] = hi_i
                     span = max(span, hi_i - lo_i)
                     if _seed_test(m[i], mid, th) != 0:
                         hn = _heap_push(heap, hn, i, m)
                         inheap[i] = 1
-    if napplied:
-        for i in range(n):
-            lab[C[i]] = cl[i]
+    if napplied == 0:
+        return 0
+    for i in range(n):
+        lab[C[i]] = cl[i]
+    if again and _seed_repeat_noop(
+        N, n, th, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL
+    ):
+        return 2
+    return 1
 
 
 @ngjit
@@ -891,99 +1020,83 @@ def _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL):
 
 
 @ngjit
-def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
+def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again):
+    """One dea pass R(N) on ``lab``, returning as :func:`_seed_pass`."""
     C = w_i[0]
     okp = w_i[1]
     cntL = w_i[2]
     lo = w_i[3]
     hi = w_i[4]
     heap = w_i[5]
+    P = w_i[6]
+    pc = w_i[7]
     csa = w_f[0]
     okv = w_f[1]
     m = w_f[2]
     key = w_f[3]
+    acc = w_f[4]
+    acc3 = w_f[5]
     cl = w_u[0]
     cok = w_u[1]
     chg = w_u[2]
     r0 = w_u[3]
     inheap = w_u[4]
-    n, nok = _gather(sa, fl, lab, T, C, csa, cok, cl, chg, okv, okp, cntL)
+    retest = w_i[8]
+    n, nok = _gather(sa, fl, lab, T, C, csa, cok, okv, okp, cntL)
     if n < N:
-        return
+        return 0
     cs = th[TH_CSPIKE]
     ss = th[TH_SSPIKE]
     cf = th[TH_CFLOOR]
     sc = th[TH_SCEIL]
     nw = n - N + 1
     fN = np.float32(N)
-    dN = np.float64(N)
-    for k in range(nw):
-        s = F0
-        for i in range(N):
-            s += csa[k + i]
-        mk = s / fN
-        m[k] = mk
-        key[k] = np.float32(np.float64(mk) / dN)
+    _window_means(nw, N, csa, m)
     ka = okp[N - 1] + 1 if nok >= N else nw
     kb = okp[nok - N] - N if nok >= N else -1
     ka = min(ka, nw)
     kb = min(kb, nw - 1)
-    pow2 = (N & (N - 1)) == 0
-    invN = F1 / fN
-    half = np.float32(0.5)
-    cs_mu = rt[0]
-    cs_even = rt[1] > 0.0
-    ss_mu = rt[2]
-    ss_even = rt[3] > 0.0
-    span = 0
+    # First tests of the interior windows, vectorised as in _seed_pass.
     for k in range(ka, kb + 1):
-        L = cntL[k]
-        Rs = cntL[k + N]
-        s1 = F0
-        s3 = F0
-        for i in range(N):
-            s1 += okv[L - 1 - i]
-            s3 += okv[Rs + i]
-        if pow2:
-            mid = (s1 * invN + s3 * invN) * half
-        else:
-            mid = (s1 / fN + s3 / fN) * half
+        acc[k] = F0
+        acc3[k] = F0
+    for i in range(N):
+        for k in range(ka, kb + 1):
+            acc[k] += okv[cntL[k] - 1 - i]
+            acc3[k] += okv[cntL[k + N] + i]
+    half = np.float32(0.5)
+    if (N & (N - 1)) == 0:
+        invN = F1 / fN
+        for k in range(ka, kb + 1):
+            acc[k] = (acc[k] * invN + acc3[k] * invN) * half
+    else:
+        for k in range(ka, kb + 1):
+            acc[k] = (acc[k] / fN + acc3[k] / fN) * half
+    anyr = np.uint8(0)
+    for k in range(ka, kb + 1):
         m2 = m[k]
-        lo_k = okp[L - N]
-        hi_k = okp[Rs + N - 1]
-        lo[k] = lo_k
-        hi[k] = hi_k
-        span = max(span, hi_k - lo_k)
+        mid = acc[k]
         up = m2 > mid
-        if mid > F0:
-            c2 = up & (m2 > cf) & _gt_pos(m2 - mid, mid, cs_mu, cs_even)
-        else:
-            c2 = up & (m2 > cf) & ((m2 - mid) / mid > cs)
-        if m2 > F0:
-            c3 = (not up) & (m2 < sc) & _gt_pos(mid - m2, m2, ss_mu, ss_even)
-        else:
-            c3 = (not up) & (m2 < sc) & ((mid - m2) / m2 > ss)
-        r0[k] = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
+        c2 = up & ((m2 - mid) / mid > cs) & (m2 > cf)
+        c3 = (not up) & ((mid - m2) / m2 > ss) & (m2 < sc)
+        r = np.uint8(c2) * np.uint8(2) + np.uint8(c3) * np.uint8(3)
+        r0[k] = r
+        anyr |= r
+    span, anyr_edge = _edge_tests(True, N, n, nok, nw, ka, kb, C, okv, okp, cntL, m, th, lo, hi, r0)
+    if (anyr | anyr_edge) == 0:
+        return 0
+    # The sort key of the production code divides by N twice.
+    dN = np.float64(N)
     for k in range(nw):
-        if k >= ka and k <= kb:
-            continue
-        mid, lo_k, hi_k = _dea_mid_edge(k, N, n, nok, C, okv, okp, cntL)
-        lo[k] = lo_k
-        hi[k] = hi_k
-        span = max(span, hi_k - lo_k)
-        r0[k] = _dea_test(m[k], mid, th)
-    hn = 0
-    for k in range(nw):
-        inheap[k] = r0[k] != 0
-        if r0[k] != 0:
-            hn = _heap_push(heap, hn, k, key)
+        key[k] = np.float32(np.float64(m[k]) / dN)
+    span, hn = _queue(n, nw, ka, kb, N, okp, cntL, lo, hi, span, r0, key, heap, inheap, cl, chg)
     napplied = 0
     while hn > 0:
         j, hn = _heap_pop(heap, hn, key)
         if napplied == 0:
             r = r0[j]
         else:
-            r = _dea_visit(j, N, n, C, csa, cok, cl, th)
+            r = _dea_visit(j, j + N - 1, N, n, C, csa, cok, cl, th)
         if r == 0:
             continue
         napplied += 1
@@ -996,9 +1109,15 @@ def _dea_pass(sa, fl, lab, T, N, th, rt, w_i, w_f, w_u):
             if inheap[i] == 0 and lo[i] <= last and hi[i] >= j and _before(j, i, key):
                 hn = _heap_push(heap, hn, i, key)
                 inheap[i] = 1
-    if napplied:
-        for i in range(n):
-            lab[C[i]] = cl[i]
+    if napplied == 0:
+        return 0
+    for i in range(n):
+        lab[C[i]] = cl[i]
+    if again and _dea_repeat_noop(
+        N, n, C, th, csa, cok, cl, lo, hi, r0, P, pc, retest, okv, okp, cntL
+    ):
+        return 2
+    return 1
 
 
 @ngjit
@@ -1016,7 +1135,6 @@ def detect(
     nodata,
     scale,
     th,
-    rt,
     passes,
     out,
     o_t,
@@ -1034,9 +1152,15 @@ def detect(
     lab_b = np.empty((XB, Tm), np.uint8)
     rsa = np.empty(XB, np.float32)
     rfl = np.empty(XB, np.uint8)
-    w_i = np.empty((6, T + 2), np.int64)
-    w_f = np.empty((4, T + 2), np.float32)
+    w_i = np.empty((9, T + 2), np.int64)
+    w_f = np.empty((6, T + 2), np.float32)
     w_u = np.zeros((5, T + 2), np.uint8)
+    noop = np.empty(passes.max() + 1 if passes.shape[0] else 1, np.int64)
+    # again[p]: a later pass has the same N (worth checking whether it would be a no-op)
+    again = np.zeros(passes.shape[0], np.bool_)
+    for p in range(passes.shape[0]):
+        for q in range(p + 1, passes.shape[0]):
+            again[p] |= passes[q] == passes[p]
     for y in range(Y):
         for x0 in range(0, X, XB):
             nb = min(XB, X - x0)
@@ -1062,11 +1186,23 @@ def detect(
                 fl = fl_b[j]
                 lab = lab_b[j]
                 _init_labels(fl, lab, T)
+                # A pass's result depends only on N and the labels: a pass that
+                # changed nothing makes the next one with the same N, on the same
+                # labels, a no-op too. noop[N] is the label version at which a
+                # pass with N is known to change nothing.
+                version = 0
+                noop[:] = -1
                 for p in range(passes.shape[0]):
+                    N = passes[p]
+                    if noop[N] == version:
+                        continue
                     if dea:
-                        _dea_pass(sa, fl, lab, T, passes[p], th, rt, w_i, w_f, w_u)
+                        res = _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again[p])
                     else:
-                        _seed_pass(sa, fl, lab, T, passes[p], th, rt, w_i, w_f, w_u)
+                        res = _seed_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again[p])
+                    version += res != 0
+                    if res != 1:
+                        noop[N] = version
                 _post_rules(fl, lab, T)
             for t in range(T):
                 o = t * o_t + y * o_y + x0
