@@ -397,7 +397,7 @@ def main() -> int:
     cancel = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: cancel.set())
     threading.Thread(target=_watch_parent, args=(stdin, cancel), daemon=True).start()
-    last = {"message": None, "fraction": None, "time": 0.0}
+    last: dict[str, Any] = {"message": None, "fraction": None, "time": 0.0}
 
     def progress(fraction: float | None, message: str) -> None:
         if cancel.is_set():
