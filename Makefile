@@ -24,7 +24,7 @@ test-engine: env  ## everything but the QGIS tests
 test-qgis: env  ## the QGIS plugin tests only
 	$(PY) -m pytest tests/plugin
 
-lint: env  ## ruff, format check and mypy on the engine
+lint: env  ## ruff, format check and mypy (engine, writers, pipeline, cli, evaluate)
 	$(PY) -m ruff check tsmask_qgis tests scripts bench
 	$(PY) -m ruff format --check tsmask_qgis tests scripts bench
 	$(PY) -m mypy

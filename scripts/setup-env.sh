@@ -21,6 +21,7 @@ need_apt=()
 "$SYS_PY" -c "import qgis.core" 2>/dev/null || need_apt+=(python3-qgis qgis-providers)
 "$SYS_PY" -c "import ensurepip, venv" 2>/dev/null || need_apt+=(python3-venv)
 command -v xvfb-run >/dev/null || need_apt+=(xvfb)
+command -v qgis >/dev/null || need_apt+=(qgis)  # the desktop binary, for tests/plugin/test_desktop.py
 command -v xauth >/dev/null || need_apt+=(xauth)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup-env: installing Debian packages: ${need_apt[*]}"

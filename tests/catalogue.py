@@ -13,6 +13,10 @@ tile of uniform reflectance per band (so reprojection cannot blur the truth), wi
 - Canberra items (the original notebook's area), and items outside the dates/area.
 
 ``truth(band, date_index, tile)`` gives the exact float32 reflectance of a scene.
+
+The COGs are uncompressed with 128-pixel tiles, so each file (~70 kB, 2 x 2 tiles) is larger than
+GDAL's first read of a remote file (16 kB): pixel blocks come in later HTTP range
+requests, where tests can inject faults (``Fault.range_start``).
 """
 
 from __future__ import annotations
@@ -192,17 +196,28 @@ def _footprint(epsg: int, transform: Affine, width: int, height: int) -> dict[st
 
     tr = Transformer.from_crs(epsg, 4326, always_xy=True)
     corners = [
-        transform * (0, 0),
-        transform * (width, 0),
-        transform * (width, height),
-        transform * (0, height),
+        transform @ (0, 0),
+        transform @ (width, 0),
+        transform @ (width, height),
+        transform @ (0, height),
     ]
     lons, lats = tr.transform([c[0] for c in corners], [c[1] for c in corners])
     ring = [[float(a), float(b)] for a, b in zip(lons, lats, strict=True)]
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
-def _write_cog(path: Path, data: np.ndarray, epsg: int, transform: Affine, nodata: int) -> None:
+def write_cog(
+    path: Path,
+    data: np.ndarray,
+    epsg: int,
+    transform: Affine,
+    nodata: int,
+    *,
+    blocksize: int = 128,
+    compress: str = "NONE",
+    overview_resampling: str | None = "nearest",
+) -> None:
+    """Write a 2-D array as a single-band COG (its folder is created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = {
         "driver": "GTiff",
@@ -214,13 +229,14 @@ def _write_cog(path: Path, data: np.ndarray, epsg: int, transform: Affine, nodat
         "transform": transform,
         "nodata": nodata,
     }
+    options: dict[str, Any] = {"blocksize": blocksize, "compress": compress}
+    if overview_resampling is not None:
+        options["overview_resampling"] = overview_resampling
     with MemoryFile() as mem:
         with mem.open(**profile) as dst:
             dst.write(data, 1)
         with mem.open() as src:
-            rasterio.shutil.copy(
-                src, path, driver="COG", blocksize=64, overview_resampling="nearest"
-            )
+            rasterio.shutil.copy(src, path, driver="COG", **options)
 
 
 def build_catalogue(root: Path, base_url: str) -> Catalogue:
@@ -235,7 +251,7 @@ def build_catalogue(root: Path, base_url: str) -> Catalogue:
             if sc.nodata_block is not None:
                 arr[sc.nodata_block] = 0
             rel = f"{sc.id}/{key}.tif"
-            _write_cog(root / rel, arr, epsg, transform, 0)
+            write_cog(root / rel, arr, epsg, transform, 0)
             if sc.truncated and band == "red":
                 blob = (root / rel).read_bytes()
                 (root / rel).write_bytes(blob[: len(blob) // 3])
@@ -253,7 +269,7 @@ def build_catalogue(root: Path, base_url: str) -> Catalogue:
         scl = np.full((height, width), scl_truth(sc.k, sc.tile), dtype=np.uint8)
         if sc.nodata_block is not None:
             scl[sc.nodata_block] = 0
-        _write_cog(root / f"{sc.id}/scl.tif", scl, epsg, transform, 0)
+        write_cog(root / f"{sc.id}/scl.tif", scl, epsg, transform, 0)
         assets["scl"] = {
             "href": f"{base_url}/files/{sc.id}/scl.tif",
             "type": "image/tiff; application=geotiff; profile=cloud-optimized",

@@ -64,10 +64,22 @@ class Fault:
     delay: float = 0.0  # sleep this long before answering
     truncate: int | None = None  # send only this many bytes of the body, then close
     times: int | None = None  # apply this many times (None: always)
+    range_start: int | None = None  # only to Range requests starting at or after this byte
     hits: int = 0
 
     def active(self) -> bool:
         return self.times is None or self.hits < self.times
+
+    def applies(self, path: str, range_header: str | None) -> bool:
+        """Whether this fault fires for a request of ``path`` with this Range header."""
+        if not fnmatch.fnmatch(path, self.pattern) or not self.active():
+            return False
+        if self.range_start is None:
+            return True
+        if not range_header or not range_header.startswith("bytes="):
+            return False
+        first = range_header[len("bytes=") :].split(",")[0].partition("-")[0]
+        return bool(first) and int(first) >= self.range_start
 
 
 class _State:
@@ -100,10 +112,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault(self) -> Fault | None:
         owner = self.server.owner
         path = self.path.split("?", 1)[0]
+        rng = self.headers.get("Range")
         with owner._lock:
-            owner.log.append((self.command, self.path))
+            owner.log.append((self.command, self.path, rng or ""))
             for f in owner.faults:
-                if fnmatch.fnmatch(path, f.pattern) and f.active():
+                if f.applies(path, rng):
                     f.hits += 1
                     return f
         return None
@@ -323,8 +336,12 @@ class StacServer:
 
     def requests(self, pattern: str = "*") -> list[tuple[str, str]]:
         """Requests seen by the front whose path matches ``pattern`` (oldest first)."""
+        return [(m, p) for m, p, _ in self.request_log(pattern)]
+
+    def request_log(self, pattern: str = "*") -> list[tuple[str, str, str]]:
+        """Like :meth:`requests`, with each request's Range header ("" when none)."""
         log = self._control("status")["log"]
-        return [(m, p) for m, p in log if fnmatch.fnmatch(p.split("?", 1)[0], pattern)]
+        return [(m, p, r) for m, p, r in log if fnmatch.fnmatch(p.split("?", 1)[0], pattern)]
 
     def clear_log(self) -> None:
         self._control("log/clear", {})

@@ -41,6 +41,7 @@ __all__ = [
     "output_layout",
     "parse_size",
     "run",
+    "searching",
 ]
 
 #: Output formats a job can ask for, and what each writes in the output folder.
@@ -72,9 +73,33 @@ REFERENCE_KINDS = ("scl",)
 class NoDataError(LookupError):
     """The catalogue has no acquisitions for the request (or the input holds no date)."""
 
+    @classmethod
+    def for_request(cls, request: Any) -> NoDataError:
+        """The error for a search of ``request`` (a ``loaders.Request``) that found nothing."""
+        return cls(
+            f"no Sentinel-2 acquisitions in {request.source} for bbox {request.bbox} from "
+            f"{request.start} to {request.end}; widen the dates or the area, or try another "
+            "--source"
+        )
+
 
 class SourceUnreachableError(ConnectionError):
     """The catalogue or its data could not be reached (network, server error, timeout)."""
+
+
+@contextlib.contextmanager
+def searching() -> Iterator[None]:
+    """Raise :class:`SourceUnreachableError` for a catalogue search that failed.
+
+    A loaders ``SearchError`` or any error that says the catalogue could not be
+    reached becomes :class:`SourceUnreachableError`; other errors pass unchanged.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if _unreachable(exc) or type(exc).__name__ == "SearchError":
+            raise SourceUnreachableError(str(exc)) from exc
+        raise
 
 
 def parse_size(text: str | int | None) -> int | None:
@@ -490,18 +515,10 @@ def _load(job: Job, progress: Progress | None, notes: list[str]) -> xr.Dataset:
                 f"{job.max_memory / 1e6:,.1f} MB: streamed tile by tile from the cache"
             )
         return ds
-    try:
+    with searching():
         items = loaders.search(request, progress=_step(progress, "search"))
-    except Exception as exc:
-        if _unreachable(exc) or type(exc).__name__ == "SearchError":
-            raise SourceUnreachableError(str(exc)) from exc
-        raise
     if not items:
-        raise NoDataError(
-            f"no Sentinel-2 acquisitions in {request.source} for bbox {request.bbox} from "
-            f"{request.start} to {request.end}; widen the dates or the area, or try another "
-            "--source"
-        )
+        raise NoDataError.for_request(request)
     est = loaders.estimate(request, items=items, extra_bands=extra)
     size = int(est.memory_bytes)
     over_budget = job.max_memory is not None and size > job.max_memory
@@ -598,7 +615,7 @@ class _Writer:
     def complete(self, path: Path) -> bool:
         return self.reuse and self.manifest.is_complete(path)
 
-    def do(self, paths: Sequence[Path], write: Callable[[bool], Any], what: str) -> None:
+    def do(self, paths: Sequence[Path], write: Callable[..., Any], what: str) -> None:
         """Run ``write(overwrite)`` unless every path is complete; record them."""
         self.paths.extend(paths)
         if all(self.complete(p) for p in paths):

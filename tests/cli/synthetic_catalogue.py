@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 from affine import Affine
 
+from tests.catalogue import write_cog
 from tsmask_qgis.evaluate import make_scene
 from tsmask_qgis.loaders import Request
 
@@ -38,6 +39,8 @@ ASSETS = ("blue", "green", "red", "nir08", "swir16", "swir22")
 BANDS = ("blue", "green", "red", "nir", "swir1", "swir2")
 #: truth class -> SCL code
 SCL_OF_TRUTH = np.array([0, 4, 9, 3], dtype=np.uint8)
+#: Small tiles for the small synthetic images; COG driver default overview resampling.
+_COG: dict[str, Any] = {"blocksize": 32, "overview_resampling": None}
 
 
 @dataclass
@@ -97,10 +100,10 @@ def build_synthetic(root: Path, base_url: str) -> Synthetic:
         assets: dict[str, Any] = {}
         for b, key in zip(BANDS, ASSETS, strict=True):
             rel = f"synthetic/{item_id}/{key}.tif"
-            _write_cog(root / rel, dn[b][k], epsg, transform, 0)
+            write_cog(root / rel, dn[b][k], epsg, transform, 0, **_COG)
             assets[key] = _asset(f"{base_url}/files/{rel}", height, width, transform, "uint16")
         rel = f"synthetic/{item_id}/scl.tif"
-        _write_cog(root / rel, SCL_OF_TRUTH[truth[k]], epsg, transform, 0)
+        write_cog(root / rel, SCL_OF_TRUTH[truth[k]], epsg, transform, 0, **_COG)
         assets["scl"] = _asset(f"{base_url}/files/{rel}", height, width, transform, "uint8")
         stamp = dt.datetime.fromisoformat(day).replace(hour=0, minute=5, tzinfo=dt.timezone.utc)
         items.append(
@@ -144,29 +147,6 @@ def build_synthetic(root: Path, base_url: str) -> Synthetic:
     coords["x"] = gbox.coords["x"].values
     dn_ds = xr.Dataset({b: (("time", "y", "x"), dn[b][window]) for b in BANDS}, coords=coords)
     return Synthetic([collection, *items], dn_ds, truth[window], coords["time"])
-
-
-def _write_cog(path: Path, data: np.ndarray, epsg: int, transform: Affine, nodata: int) -> None:
-    import rasterio
-    import rasterio.shutil
-    from rasterio.io import MemoryFile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    profile = {
-        "driver": "GTiff",
-        "width": data.shape[1],
-        "height": data.shape[0],
-        "count": 1,
-        "dtype": data.dtype,
-        "crs": f"EPSG:{epsg}",
-        "transform": transform,
-        "nodata": nodata,
-    }
-    with MemoryFile() as mem:
-        with mem.open(**profile) as dst:
-            dst.write(data, 1)
-        with mem.open() as src:
-            rasterio.shutil.copy(src, path, driver="COG", blocksize=32)
 
 
 def _asset(href: str, height: int, width: int, transform: Affine, dtype: str) -> dict[str, Any]:

@@ -148,3 +148,135 @@ def test_shared_array_is_freed() -> None:
     sa.close()
     sa.close()
     assert not os.path.exists(f"/dev/shm/{name}")
+
+
+# --------------------------------------------------------------------------- kept pool
+
+
+def _shm_names() -> set[str]:
+    prefix = f"{_procpool.SHM_PREFIX}{os.getpid()}_"
+    return {n for n in os.listdir("/dev/shm") if n.startswith(prefix)}
+
+
+def _pids(pool: WorkerPool) -> list[int]:
+    return [p.pid for p in pool._procs]
+
+
+def test_consecutive_jobs_reuse_the_kept_workers_and_the_spare_buffer() -> None:
+    from tests.engine.cubes import make_ds
+    from tsmask_qgis.engine import classify
+
+    _procpool.shutdown_workers()
+    ds = make_ds((12, 21, 17), seed=4, kind="int16")
+    first = classify(ds, runner="processes", workers=2).values
+    kept = _procpool._kept
+    assert kept is not None and kept.alive and not _procpool._kept_busy
+    pids = _pids(kept)
+    spare = _procpool._spare
+    assert spare is not None and _shm_names() == {spare.ref.name}
+    second = classify(ds, runner="processes", workers=2).values
+    assert (first == second).all()
+    assert _procpool._kept is kept and _pids(kept) == pids  # the same processes
+    assert _procpool._spare is spare  # the same input segment, used again
+    # Another worker count replaces the kept pool.
+    classify(ds, runner="processes", workers=1)
+    assert _procpool._kept is not kept and not kept.alive
+    # Shutting down stops the workers and frees every segment.
+    last = _procpool._kept
+    _procpool.shutdown_workers()
+    assert _procpool._kept is None and not last.alive
+    assert _shm_names() == set()
+
+
+def test_a_failed_job_replaces_the_kept_pool() -> None:
+    pool = _procpool.acquire_pool(2)
+    with pytest.raises(ValueError, match="boom"):
+        pool.run([("fail", ("boom",))])
+    _procpool.release_pool(pool, ok=False)
+    assert not pool.alive and _procpool._kept is None
+    again = _procpool.acquire_pool(2)
+    try:
+        assert again is not pool and again.run([("sleep", (0.0,))]) == [0.0]
+    finally:
+        _procpool.release_pool(again)
+    _procpool.shutdown_workers()
+
+
+def test_a_busy_kept_pool_gives_a_second_job_its_own_workers() -> None:
+    first = _procpool.acquire_pool(1)
+    second = _procpool.acquire_pool(1)
+    try:
+        assert second is not first and second is not _procpool._kept
+        assert first.run([("sleep", (0.0,))]) == second.run([("sleep", (0.0,))])
+    finally:
+        _procpool.release_pool(second)
+        _procpool.release_pool(first)
+    assert not second.alive and first.alive  # the job's own pool stops, the kept one stays
+    _procpool.shutdown_workers()
+    assert not first.alive
+
+
+def test_jobs_in_two_threads_at_once_are_both_right() -> None:
+    from tests.engine.cubes import make_ds
+    from tsmask_qgis.engine import classify
+
+    ds = make_ds((12, 25, 19), seed=5, kind="int16")
+    want = classify(ds, runner="threads", workers=1).values
+    got: list = [None, None]
+
+    def job(i: int) -> None:
+        got[i] = classify(ds, runner="processes", workers=1).values
+
+    threads = [threading.Thread(target=job, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert all(g is not None and (g == want).all() for g in got)
+    _procpool.shutdown_workers()
+
+
+def test_keeping_can_be_switched_off(monkeypatch) -> None:
+    monkeypatch.setenv("TSMASK_KEEP_WORKERS", "0")
+    _procpool.shutdown_workers()
+    pool = _procpool.acquire_pool(1)
+    _procpool.release_pool(pool)
+    assert not pool.alive and _procpool._kept is None
+
+
+def test_take_returns_the_data_without_the_segment() -> None:
+    sa = _procpool.SharedArray((5, 6), "uint8")
+    sa.array[...] = 3
+    name = sa.ref.name
+    out = sa.take()
+    assert not os.path.exists(f"/dev/shm/{name}")
+    assert out.shape == (5, 6) and (out == 3).all() and out.flags.writeable
+    out[0, 0] = 9  # still usable memory, now owned by the array
+    assert out[0, 0] == 9
+
+
+def test_a_reused_segment_takes_a_new_shape() -> None:
+    sa = _procpool.SharedArray((4, 100), "int16")
+    try:
+        sa.reshape((10, 10), "float32")
+        assert sa.array.shape == (10, 10) and sa.ref.shape == (10, 10)
+        with pytest.raises(ValueError, match="does not fit"):
+            sa.reshape((1000,), "int16")
+    finally:
+        sa.close()
+
+
+def test_prestarted_workers_serve_the_next_job() -> None:
+    from tests.engine.cubes import make_ds
+    from tsmask_qgis.engine import _api
+
+    _procpool.shutdown_workers()
+    _api.prestart_workers(1).join(60)
+    kept = _procpool._kept
+    assert kept is not None and kept.alive and kept.workers == 1
+    pids = _pids(kept)
+    ds = make_ds((8, 9, 7), seed=6, kind="int16")
+    _api.classify(ds, runner="processes", workers=1)
+    assert _procpool._kept is kept and _pids(kept) == pids
+    _api.shutdown_workers()
+    assert not kept.alive

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import threading
 import tracemalloc
@@ -29,9 +30,13 @@ def _expected(ds: xr.Dataset, preset: str, spatial: bool = True) -> np.ndarray:
 
 
 def _shm_leftovers() -> list[str]:
+    """This process's segments, except the one spare input buffer kept on purpose."""
+    from tsmask_qgis.engine import _procpool
+
     prefix = f"tsmask_{os.getpid()}_"
+    spare = _procpool._spare.ref.name if _procpool._spare is not None else None
     try:
-        return [n for n in os.listdir("/dev/shm") if n.startswith(prefix)]
+        return [n for n in os.listdir("/dev/shm") if n.startswith(prefix) and n != spare]
     except FileNotFoundError:  # pragma: no cover - not Linux
         return []
 
@@ -263,3 +268,77 @@ def test_threads_cancel_token_from_another_thread(cube_int16) -> None:
     timer.join()
     with pytest.raises(Cancelled):
         classify(cube_int16, runner="threads", cancel=token)
+
+
+@pytest.mark.parametrize(
+    ("shape", "chunk", "max_pixels"),
+    [
+        ((1085, 1085), 256, 166_000),  # two chunks a tile: square-ish blocks of chunks
+        ((1085, 1085), 256, 600_000),  # a whole row of chunks fits
+        ((700, 300), 128, 70_000),
+        ((513, 1025), 512, 262_144),  # exactly one chunk
+    ],
+)
+def test_super_tiles_never_split_a_chunk_that_fits(shape, chunk, max_pixels) -> None:
+    from tsmask_qgis.engine._tiling import super_tiles
+
+    ny, nx = shape
+    cy = tuple(min(chunk, ny - i) for i in range(0, ny, chunk))
+    cx = tuple(min(chunk, nx - i) for i in range(0, nx, chunk))
+    tiles = super_tiles(shape, max_pixels=max_pixels, chunks_yx=(cy, cx))
+    covered = np.zeros(shape, np.int32)
+    for t in tiles:
+        covered[t.ys, t.xs] += 1
+        assert t.size <= max_pixels
+        assert t.y0 % chunk == 0 and t.x0 % chunk == 0
+        assert t.y1 % chunk == 0 or t.y1 == ny
+        assert t.x1 % chunk == 0 or t.x1 == nx
+    assert (covered == 1).all()
+    # Whole rows of chunks when a row fits, else blocks near square (in chunks).
+    widths = {t.x1 - t.x0 for t in tiles}
+    if max_pixels >= chunk * chunk * len(cx):
+        assert widths == {nx}
+    assert len(tiles) <= 2 * math.ceil(ny * nx / max_pixels) + len(cy) + len(cx)
+
+
+def test_chunks_larger_than_the_budget_are_cut_in_square_pieces() -> None:
+    """Each tile lies within one chunk, so a chunk is read about size/budget times, not more."""
+    from tsmask_qgis.engine._tiling import super_tiles
+
+    ny, nx, chunk, max_pixels = 1000, 3000, 512, 40_000
+    cy = tuple(min(chunk, ny - i) for i in range(0, ny, chunk))
+    cx = tuple(min(chunk, nx - i) for i in range(0, nx, chunk))
+    tiles = super_tiles((ny, nx), max_pixels=max_pixels, chunks_yx=(cy, cx))
+    covered = np.zeros((ny, nx), np.int32)
+    reads: dict[tuple[int, int], int] = {}
+    for t in tiles:
+        covered[t.ys, t.xs] += 1
+        assert t.size <= max_pixels
+        assert t.y0 // chunk == (t.y1 - 1) // chunk and t.x0 // chunk == (t.x1 - 1) // chunk
+        assert max(t.y1 - t.y0, t.x1 - t.x0) <= 2 * min(t.y1 - t.y0, t.x1 - t.x0)
+        key = (t.y0 // chunk, t.x0 // chunk)
+        reads[key] = reads.get(key, 0) + 1
+    assert (covered == 1).all()
+    assert max(reads.values()) <= math.ceil(chunk / 200) ** 2  # 3 x 3 pieces of a full chunk
+
+
+@pytest.mark.parametrize("runner", ["threads", "processes"])
+def test_a_rechunked_lazy_source_is_computed_once(cube_int16, runner) -> None:
+    """Chunks cut from one source chunk must not make the runner compute that source per piece."""
+    import dask
+
+    calls = {band: 0 for band in BANDS}
+
+    def source(band: str) -> np.ndarray:
+        calls[band] += 1
+        return cube_int16[band].values
+
+    lazy = cube_int16.copy()
+    for band in BANDS:
+        arr = da.from_delayed(
+            dask.delayed(source)(band), cube_int16[band].shape, cube_int16[band].dtype
+        )
+        lazy[band] = (("time", "y", "x"), arr.rechunk({1: 8}), cube_int16[band].attrs)
+    got = classify(lazy, runner=runner, workers=2).values
+    assert (got == classify(cube_int16, runner="threads", workers=1).values).all()
+    assert calls == {band: 1 for band in BANDS}

@@ -31,8 +31,10 @@ def _labels(scene):
     return [str(t)[:10] for t in scene.ds.time.values]
 
 
-def write_multiband(path, arr, scene, *, descriptions=True, nodata=0):
-    with rasterio.open(
+def _write_tif(path, arr, scene, *, nodata=0, transform=None):
+    """A (bands, y, x) GeoTIFF on the scene's grid (or on ``transform``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dst = rasterio.open(
         path,
         "w",
         driver="GTiff",
@@ -41,10 +43,15 @@ def write_multiband(path, arr, scene, *, descriptions=True, nodata=0):
         count=arr.shape[0],
         dtype=arr.dtype,
         crs=CRS,
-        transform=_transform(scene),
+        transform=transform or _transform(scene),
         nodata=nodata,
-    ) as dst:
-        dst.write(arr)
+    )
+    dst.write(arr)
+    return dst
+
+
+def write_multiband(path, arr, scene, *, descriptions=True, nodata=0):
+    with _write_tif(path, arr, scene, nodata=nodata) as dst:
         for i, label in enumerate(_labels(scene), start=1):
             if descriptions:
                 dst.set_band_description(i, label)
@@ -53,20 +60,7 @@ def write_multiband(path, arr, scene, *, descriptions=True, nodata=0):
 
 
 def write_single(path, arr2d, scene, *, nodata=0, transform=None):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=arr2d.shape[1],
-        height=arr2d.shape[0],
-        count=1,
-        dtype=arr2d.dtype,
-        crs=CRS,
-        transform=transform or _transform(scene),
-        nodata=nodata,
-    ) as dst:
-        dst.write(arr2d, 1)
+    _write_tif(path, arr2d[np.newaxis], scene, nodata=nodata, transform=transform).close()
 
 
 def to_scl(truth):
@@ -175,18 +169,17 @@ def test_cli_writes_the_report(tmp_path, scene, capsys):
     write_multiband(tmp_path / "mask.tif", mask, scene)
     for label, t in zip(_labels(scene), scene.truth.values, strict=True):
         write_single(tmp_path / "scl" / f"SCL_{label}.tif", to_scl(t), scene)
-    rc = _cli(
-        [
-            "--mask",
-            str(tmp_path / "mask.tif"),
-            "--reference",
-            str(tmp_path / "scl"),
-            "--reference-kind",
-            "scl",
-            "--out",
-            str(tmp_path / "rep"),
-        ]
-    )
+    argv = [
+        "--mask",
+        str(tmp_path / "mask.tif"),
+        "--reference",
+        str(tmp_path / "scl"),
+        "--reference-kind",
+        "scl",
+        "--out",
+        str(tmp_path / "rep"),
+    ]
+    rc = _cli(argv)
     out = capsys.readouterr().out
     assert rc == 0
     assert "Overall accuracy" in out and "wrote" in out
@@ -203,16 +196,6 @@ def test_cli_writes_the_report(tmp_path, scene, capsys):
     assert d["producers_accuracy"]["cloud_shadow"] == 0.0
     assert d["reference_kind"] == "scl" and d["dates"] == 5
     # A second run does not replace the report unless asked to.
-    argv = [
-        "--mask",
-        str(tmp_path / "mask.tif"),
-        "--reference",
-        str(tmp_path / "scl"),
-        "--reference-kind",
-        "scl",
-        "--out",
-        str(tmp_path / "rep"),
-    ]
     assert _cli(argv) == 6
     assert "--overwrite" in capsys.readouterr().err
     assert _cli([*argv, "--overwrite"]) == 0

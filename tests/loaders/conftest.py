@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+from pathlib import Path
+
 import pytest
 
 from tests.catalogue import Catalogue, build_catalogue
@@ -29,3 +33,25 @@ def cache_dir(tmp_path, monkeypatch):
     d = tmp_path / "cache"
     monkeypatch.setenv("TSMASK_CACHE_DIR", str(d))
     return d
+
+
+def _rasterio_gdal() -> ctypes.CDLL | None:
+    """The GDAL library rasterio uses (its wheel's own copy, else the system's)."""
+    import rasterio
+
+    libs = sorted((Path(rasterio.__file__).parent.parent / "rasterio.libs").glob("libgdal*"))
+    name = str(libs[0]) if libs else ctypes.util.find_library("gdal")
+    return ctypes.CDLL(name) if name else None
+
+
+@pytest.fixture(autouse=True)
+def _fresh_gdal_http_cache():
+    """Forget what GDAL fetched over HTTP in earlier tests.
+
+    GDAL keeps the bytes it read from a URL for the whole process, so a test injecting
+    a fault on a file an earlier test read would never reach the server.
+    """
+    lib = _rasterio_gdal()
+    if lib is not None:
+        lib.VSICurlClearCache()
+    yield

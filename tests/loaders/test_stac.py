@@ -223,5 +223,7 @@ def test_truncated_cog_is_named(stac_server, cache_dir):
         collection="broken",
         bbox=(150.008, -35.31, 150.015, -35.29),
     )
-    with pytest.raises(LoadError, match=r"band red .*S2A_56HKV_20220401_0_L2A.*red.tif"):
+    with pytest.raises(
+        LoadError, match=r"band red .*S2A_56HKV_20220401_0_L2A.*red.tif.*damaged or incomplete"
+    ):
         load(r)

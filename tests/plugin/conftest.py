@@ -63,6 +63,19 @@ def mask_stack(tmp_path: Path) -> tuple[Path, np.ndarray]:
 
 
 @pytest.fixture
+def clean_settings(qgis_app):
+    """QGIS settings with the dialog's remembered values removed before and after."""
+    from qgis.core import QgsSettings
+
+    from tsmask_qgis.plugin.dialog import SETTINGS_PREFIX
+
+    s = QgsSettings()
+    s.remove(SETTINGS_PREFIX.rstrip("/"))
+    yield s
+    s.remove(SETTINGS_PREFIX.rstrip("/"))
+
+
+@pytest.fixture
 def processing_ready(qgis_app, qgis_processing):
     """Processing initialised and the tsmask provider registered for one test."""
     from qgis.core import QgsApplication

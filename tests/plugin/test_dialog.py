@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from qgis.core import QgsCoordinateReferenceSystem, QgsRectangle, QgsSettings
 from qgis.PyQt.QtCore import QDate
 
 from tsmask_qgis.plugin.convert import LOCAL, STAC
-from tsmask_qgis.plugin.dialog import SETTINGS_PREFIX, TsmaskDialog
-
-
-@pytest.fixture
-def settings(qgis_app):
-    s = QgsSettings()
-    s.remove(SETTINGS_PREFIX.rstrip("/"))
-    yield s
-    s.remove(SETTINGS_PREFIX.rstrip("/"))
+from tsmask_qgis.plugin.dialog import TsmaskDialog
 
 
 def _fill(dlg, tmp_path):
@@ -28,8 +19,8 @@ def _fill(dlg, tmp_path):
     dlg.out_widget.setFilePath(str(tmp_path))
 
 
-def test_dialog_to_settings(qgis_app, qgis_iface, settings, tmp_path):
-    dlg = TsmaskDialog(qgis_iface, settings=settings, available_memory=lambda: 64 * 10**9)
+def test_dialog_to_settings(qgis_app, qgis_iface, clean_settings, tmp_path):
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings, available_memory=lambda: 64 * 10**9)
     _fill(dlg, tmp_path)
     dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("dea"))
     dlg.spatial_check.setChecked(False)
@@ -48,8 +39,8 @@ def test_dialog_to_settings(qgis_app, qgis_iface, settings, tmp_path):
     assert set(s.formats) == {"cog", "netcdf"} and s.out_dir == tmp_path
 
 
-def test_inline_validation(qgis_app, qgis_iface, settings, tmp_path):
-    dlg = TsmaskDialog(qgis_iface, settings=settings, available_memory=lambda: 64 * 10**9)
+def test_inline_validation(qgis_app, qgis_iface, clean_settings, tmp_path):
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings, available_memory=lambda: 64 * 10**9)
     _fill(dlg, tmp_path)
     dlg.end_edit.setDate(QDate(2016, 12, 1))
     assert "dates" in dlg.validate()
@@ -71,8 +62,8 @@ def test_inline_validation(qgis_app, qgis_iface, settings, tmp_path):
     assert not dlg.extent_box.isEnabled()
 
 
-def test_empty_area_message(qgis_app, qgis_iface, settings, tmp_path):
-    dlg = TsmaskDialog(qgis_iface, settings=settings)
+def test_empty_area_message(qgis_app, qgis_iface, clean_settings, tmp_path):
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
     _fill(dlg, tmp_path)
     dlg.set_extent(QgsRectangle(), QgsCoordinateReferenceSystem("EPSG:4326"))
     problems = dlg.validate()
@@ -80,8 +71,8 @@ def test_empty_area_message(qgis_app, qgis_iface, settings, tmp_path):
     assert not dlg.area_error.isHidden()
 
 
-def test_memory_warning(qgis_app, qgis_iface, settings, tmp_path):
-    dlg = TsmaskDialog(qgis_iface, settings=settings, available_memory=lambda: 2 * 10**9)
+def test_memory_warning(qgis_app, qgis_iface, clean_settings, tmp_path):
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings, available_memory=lambda: 2 * 10**9)
     _fill(dlg, tmp_path)
     dlg.end_edit.setDate(QDate(2018, 12, 31))
     dlg.validate()
@@ -95,8 +86,8 @@ def test_memory_warning(qgis_app, qgis_iface, settings, tmp_path):
     assert dlg.run_button.isEnabled()  # a warning, not an error: the engine streams
 
 
-def test_settings_are_remembered(qgis_app, qgis_iface, settings, tmp_path):
-    dlg = TsmaskDialog(qgis_iface, settings=settings)
+def test_settings_are_remembered(qgis_app, qgis_iface, clean_settings, tmp_path):
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
     _fill(dlg, tmp_path)
     dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("dea"))
     dlg.format_checks["envi"].setChecked(True)
@@ -127,8 +118,8 @@ def test_memory_advice_suggests_a_max_memory():
     assert warning is None and "at most 6.4 GB" in error
 
 
-def test_max_memory_above_available_blocks_run(qgis_app, qgis_iface, settings, tmp_path):
-    dlg = TsmaskDialog(qgis_iface, settings=settings, available_memory=lambda: 8 * 10**9)
+def test_max_memory_above_available_blocks_run(qgis_app, qgis_iface, clean_settings, tmp_path):
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings, available_memory=lambda: 8 * 10**9)
     _fill(dlg, tmp_path)
     assert dlg.validate() == {} and dlg.run_button.isEnabled()
     dlg.memory_spin.setValue(32.0)
@@ -139,10 +130,10 @@ def test_max_memory_above_available_blocks_run(qgis_app, qgis_iface, settings, t
     assert dlg.validate() == {} and dlg.run_settings().max_memory == 4 * 10**9
 
 
-def test_estimate_figures_replace_the_guess(qgis_app, qgis_iface, settings, tmp_path):
+def test_estimate_figures_replace_the_guess(qgis_app, qgis_iface, clean_settings, tmp_path):
     from tsmask_qgis.plugin.jobs import EstimateInfo
 
-    dlg = TsmaskDialog(qgis_iface, settings=settings, available_memory=lambda: 4 * 10**9)
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings, available_memory=lambda: 4 * 10**9)
     _fill(dlg, tmp_path)
     dlg.validate()
     assert dlg.memory_warning.isHidden()  # the offline guess fits
@@ -155,6 +146,6 @@ def test_estimate_figures_replace_the_guess(qgis_app, qgis_iface, settings, tmp_
     assert dlg.memory_warning.isHidden()
 
 
-def test_cog_is_always_written(qgis_app, qgis_iface, settings, tmp_path):
-    dlg = TsmaskDialog(qgis_iface, settings=settings)
+def test_cog_is_always_written(qgis_app, qgis_iface, clean_settings, tmp_path):
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
     assert dlg.format_checks["cog"].isChecked() and not dlg.format_checks["cog"].isEnabled()

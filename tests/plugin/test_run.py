@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,6 +13,7 @@ from qgis.core import QgsPalettedRasterRenderer, QgsProject, QgsTask
 
 import tsmask_qgis
 from tests.plugin.test_task import _wait
+from tsmask_qgis import worker
 from tsmask_qgis.plugin.convert import LOCAL, RunSettings
 from tsmask_qgis.plugin.jobs import ALWAYS_FORMATS, RUNNER, to_job
 
@@ -99,6 +100,14 @@ def big_nc(tmp_path_factory):
     return path
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _shm_leftovers() -> set[str]:
     shm = Path("/dev/shm")
     return {p.name for p in shm.glob("tsmask_*")} if shm.is_dir() else set()
@@ -120,7 +129,7 @@ def test_cancel_mid_detection_stops_workers_and_keeps_no_files(
             time.sleep(0.02)
             assert not outcome, f"the run ended before detection: {task.messages[-3:]}"
             assert time.monotonic() < end, "detection did not start"
-        assert multiprocessing.active_children(), "no worker process is running"
+        (child,) = worker.active_workers()
         t0 = time.monotonic()
         task.cancel()
         assert _wait(outcome, qgis_app, timeout=60) == QgsTask.Terminated
@@ -129,9 +138,10 @@ def test_cancel_mid_detection_stops_workers_and_keeps_no_files(
         plugin.unload()
     assert task.step == "detect" and task.result is None and task.error is None
     end = time.monotonic() + 5
-    while multiprocessing.active_children() and time.monotonic() < end:
+    while _group_alive(child) and time.monotonic() < end:
         time.sleep(0.05)
-    assert not multiprocessing.active_children(), "worker processes outlived the cancel"
+    assert not _group_alive(child), "the worker process or its pool outlived the cancel"
+    assert worker.active_workers() == []
     assert _shm_leftovers() <= shm_before
     assert not out.exists() or [p for p in out.rglob("*") if p.is_file()] == []
 

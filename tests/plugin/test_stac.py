@@ -16,7 +16,6 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
     QgsRectangle,
-    QgsSettings,
     QgsTask,
 )
 from qgis.PyQt.QtCore import QDate
@@ -26,7 +25,6 @@ from tests.catalogue import AREA
 from tests.plugin.test_run import _outcome
 from tests.plugin.test_task import _wait
 from tsmask_qgis.plugin.convert import STAC
-from tsmask_qgis.plugin.dialog import SETTINGS_PREFIX
 from tsmask_qgis.plugin.task import STEP_LABELS
 
 DATES = ["2021-12-04", "2022-01-30", "2022-03-01"]
@@ -130,14 +128,6 @@ def test_detect_stac_with_no_scenes_says_so(processing_ready, stac_server, tmp_p
     with pytest.raises(QgsProcessingException, match="no Sentinel-2 acquisitions"):
         processing.run("tsmask:detect_stac", params)
     assert list(tmp_path.iterdir()) == []
-
-
-@pytest.fixture
-def clean_settings(qgis_app):
-    s = QgsSettings()
-    s.remove(SETTINGS_PREFIX.rstrip("/"))
-    yield s
-    s.remove(SETTINGS_PREFIX.rstrip("/"))
 
 
 def test_dialog_estimate_and_run_through_the_task_manager(

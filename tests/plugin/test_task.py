@@ -101,19 +101,3 @@ def test_task_manager_cancel_stops_quickly(qgis_app):
     assert _wait(outcome, qgis_app) == QgsTask.Terminated
     assert time.monotonic() - t0 < 5
     assert cancelled == ["cancelled"] and task.result is None
-
-
-def test_pyproj_in_successive_tasks_does_not_crash(qgis_app):
-    """Regression: pyproj on a reused Qt pool thread segfaulted in the second task."""
-    results = []
-
-    def work(progress):
-        from pyproj import Transformer
-
-        progress(0.5, "transforming")
-        return Transformer.from_crs("EPSG:4326", "EPSG:32756", always_xy=True).transform(150, -35)
-
-    for _ in range(3):
-        task = TsmaskTask("pyproj", work, on_success=results.append)
-        assert _wait(_start(task), qgis_app) == QgsTask.Complete
-    assert len(results) == 3 and len(set(results)) == 1

@@ -208,6 +208,8 @@ def test_summary_csv_json(tmp_path, mask):
     assert "2021-01-23" in table and " 80.0" in table
 
 
+# A PNG has no georeference: rasterio says so when the test opens one to read its size.
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 def test_pictures(tmp_path, mask, refl):
     summary = writers.summarise(mask)
     chart = writers.write_chart(summary, tmp_path / "chart.png")

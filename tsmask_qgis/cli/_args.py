@@ -61,14 +61,12 @@ def make_request(args: argparse.Namespace) -> Any:
     """A ``loaders.Request`` from the parsed arguments."""
     from tsmask_qgis.loaders import Request
 
-    band_map = None
-    if args.band:
-        band_map = {}
-        for item in args.band:
-            name, sep, asset = item.partition("=")
-            if not sep or not name or not asset:
-                raise ValueError(f"--band {item!r}: write NAME=ASSET, e.g. nir=B8A")
-            band_map[name.strip()] = asset.strip()
+    band_map: dict[str, str] = {}
+    for item in args.band or ():
+        name, sep, asset = item.partition("=")
+        if not sep or not name or not asset:
+            raise ValueError(f"--band {item!r}: write NAME=ASSET, e.g. nir=B8A")
+        band_map[name.strip()] = asset.strip()
     return Request(
         tuple(args.bbox),
         args.start,
@@ -79,7 +77,7 @@ def make_request(args: argparse.Namespace) -> Any:
         cloud_cover=args.cloud_cover,
         stac_url=args.stac_url,
         collections=tuple(args.collection) if args.collection else None,
-        band_map=band_map,
+        band_map=tuple(band_map.items()) or None,
     )
 
 

@@ -63,11 +63,14 @@ def _demo(args: argparse.Namespace) -> int:
         truecolour=True,
         workers=args.workers,
         overwrite=args.overwrite,
-        meta={
-            "credits": CREDITS,
-            "comment": "demo on the bundled sample: dates except 2016-01-01 and the "
-            "georeference are approximate",
-        },
+        meta=(
+            (
+                "comment",
+                "demo on the bundled sample: dates except 2016-01-01 and the "
+                "georeference are approximate",
+            ),
+            ("credits", CREDITS),
+        ),
     )
     print(f"tsmask demo: preset {args.preset}, writing to {Path(out).resolve()}")
     code = execute(job, args, title=CREDITS + "\n")

@@ -33,22 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _estimate(args: argparse.Namespace) -> int:
     from tsmask_qgis import loaders
-    from tsmask_qgis.pipeline import NoDataError, SourceUnreachableError, _unreachable
+    from tsmask_qgis.pipeline import NoDataError, searching
 
     request = make_request(args)
     extra = (args.reference,) if args.reference else ()
-    try:
+    with searching():
         est = loaders.estimate(request, extra_bands=extra)
-    except Exception as exc:
-        if _unreachable(exc) or type(exc).__name__ == "SearchError":
-            raise SourceUnreachableError(str(exc)) from exc
-        raise
     if not est.items:
-        raise NoDataError(
-            f"no Sentinel-2 acquisitions in {request.source} for bbox {request.bbox} from "
-            f"{request.start} to {request.end}; widen the dates or the area, or try another "
-            "--source"
-        )
+        raise NoDataError.for_request(request)
     src = request.get_source()
     print(f"{request.source}: {src.stac_url} ({', '.join(src.collections)})")
     print(est.describe())

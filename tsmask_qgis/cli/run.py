@@ -102,7 +102,7 @@ def job_from_args(args: argparse.Namespace) -> object:
         request=make_request(args) if args.input is None else None,
         input=args.input,
         preset=args.preset,
-        overrides=parse_overrides(args.set),
+        overrides=tuple(parse_overrides(args.set).items()),
         spatial=args.spatial,
         formats=formats,
         truecolour=args.truecolour,

@@ -12,6 +12,8 @@ from tsmask_qgis.engine._api import (
     detect,
     majority_filter,
     numba_allowed,
+    prestart_workers,
+    shutdown_workers,
     spatial_filter,
 )
 from tsmask_qgis.engine._presets import (
@@ -47,6 +49,8 @@ __all__ = [
     "numba_allowed",
     "parse_memory",
     "preset_names",
+    "prestart_workers",
     "python_executable",
+    "shutdown_workers",
     "spatial_filter",
 ]

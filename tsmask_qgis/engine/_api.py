@@ -26,6 +26,7 @@ import numpy as np
 
 from tsmask_qgis.classes import flag_attrs
 from tsmask_qgis.engine._presets import DeaPreset, Preset, get_preset
+from tsmask_qgis.engine._procpool import prestart_workers, shutdown_workers
 from tsmask_qgis.engine._runner import ArrayCube, Monitor, ProcessExecutor, ThreadExecutor
 from tsmask_qgis.engine._tiling import cpu_count, date_chunks, default_budget, parse_memory
 from tsmask_qgis.engine._validate import DIMS, InputError, validate_dataset, validate_mask
@@ -39,6 +40,8 @@ __all__ = [
     "detect",
     "majority_filter",
     "numba_allowed",
+    "prestart_workers",
+    "shutdown_workers",
     "spatial_filter",
 ]
 
@@ -243,11 +246,11 @@ def _run_spatial(
 
         executor = ProcessExecutor(nworkers)
         try:
-            cube: Any = SharedCube(executor, flat.shape)
+            cube: Any = SharedCube(executor, (t, ny, nx))
             cube.array[...] = flat
             for step in steps:
                 executor.spatial(cube, chunks, preset, monitor, step=step)
-            res = np.array(cube.array)
+            res = executor.take(cube.array)
         except BaseException:
             executor.terminate()
             raise

@@ -339,7 +339,7 @@ def _date_blocks(T: int, workers: int) -> list[tuple[int, int]]:
 
 
 def _run_pool(
-    tasks: list[Callable[[], None]],
+    tasks: list[Callable[[], object]],
     workers: int,
     progress: Progress | None,
     message: str,
@@ -358,7 +358,7 @@ def _run_pool(
             report(progress, (i + 1) / total, message)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tsmask") as pool:
-        pending: set[Future[None]] = {pool.submit(task) for task in tasks}
+        pending: set[Future[object]] = {pool.submit(task) for task in tasks}
         done_count = 0
         try:
             while pending:
@@ -416,7 +416,7 @@ def classify_array(
     def det_progress(f: float | None, msg: str) -> None:
         report(progress, None if f is None else f * det_share, msg)
 
-    def det_task(y0: int, y1: int) -> Callable[[], None]:
+    def det_task(y0: int, y1: int) -> Callable[[], object]:
         return lambda: detect_block(
             bands[:, :, y0:y1], p, nodata=nodata, scale=scale, out=out[:, y0:y1]
         )
@@ -431,7 +431,7 @@ def classify_array(
     if spatial:
         result = np.empty_like(out)
 
-        def sp_task(t0: int, t1: int) -> Callable[[], None]:
+        def sp_task(t0: int, t1: int) -> Callable[[], object]:
             return lambda: spatial_block(out[t0:t1], p, out=result[t0:t1])
 
         def sp_progress(f: float | None, msg: str) -> None:

@@ -17,6 +17,7 @@ workers import the kernels (``_core``) themselves.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import math
 import mmap
@@ -24,10 +25,11 @@ import os
 import queue
 import subprocess
 import sys
+import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import shared_memory
@@ -41,7 +43,13 @@ __all__ = [
     "SharedArray",
     "WorkerError",
     "WorkerPool",
+    "acquire_pool",
+    "prestart_workers",
     "python_executable",
+    "recycle",
+    "release_pool",
+    "shared_array",
+    "shutdown_workers",
 ]
 
 #: Prefix of every shared-memory segment this module creates (tests look for leftovers).
@@ -172,15 +180,25 @@ class SharedArray:
     """A numpy array in a new shared-memory segment, owned by the parent."""
 
     def __init__(self, shape: Sequence[int], dtype: Any) -> None:
-        self.shape = tuple(int(n) for n in shape)
-        self.dtype = np.dtype(dtype)
-        nbytes = max(1, math.prod(self.shape) * self.dtype.itemsize)
+        nbytes = max(1, math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize)
         name = f"{SHM_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
         self._shm: shared_memory.SharedMemory | None = shared_memory.SharedMemory(
             name=name, create=True, size=nbytes
         )
+        #: Size of the segment (a reused one may be larger than the array).
+        self.nbytes = nbytes
+        self.reshape(shape, dtype)
+
+    def reshape(self, shape: Sequence[int], dtype: Any) -> None:
+        """Use the segment for an array of ``shape`` and ``dtype`` (its start)."""
+        if self._shm is None:
+            raise ValueError("the shared array is closed")
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = np.dtype(dtype)
+        if math.prod(self.shape) * self.dtype.itemsize > self.nbytes:
+            raise ValueError(f"{self.shape} {self.dtype} does not fit {self.nbytes} bytes")
         self.array: np.ndarray = np.ndarray(self.shape, self.dtype, buffer=self._shm.buf)
-        self.ref = ArrayRef("shm", name, self.shape, self.dtype.str)
+        self.ref = ArrayRef("shm", self._shm.name.lstrip("/"), self.shape, self.dtype.str)
 
     def close(self) -> None:
         """Release and remove the segment (idempotent)."""
@@ -196,6 +214,30 @@ class SharedArray:
             shm.unlink()
         except FileNotFoundError:
             pass
+
+    def take(self) -> np.ndarray:
+        """The array as a plain numpy array that owns its memory; the segment's name goes.
+
+        On Linux the segment is mapped again privately and unlinked, so no copy
+        is made: the memory is freed when the returned array is. Elsewhere the
+        data are copied. Either way this object is closed afterwards.
+        """
+        if self._shm is None:
+            raise ValueError("the shared array is closed")
+        path = f"/dev/shm/{self.ref.name}"
+        count = math.prod(self.shape)
+        out: np.ndarray
+        if count and os.path.exists(path):
+            fd = os.open(path, os.O_RDWR)
+            try:
+                m = mmap.mmap(fd, count * self.dtype.itemsize)
+            finally:
+                os.close(fd)
+            out = np.frombuffer(m, self.dtype, count).reshape(self.shape)
+        else:  # pragma: no cover - not Linux
+            out = np.array(self.array)
+        self.close()
+        return out
 
     def __enter__(self) -> SharedArray:
         return self
@@ -225,23 +267,29 @@ def open_file_array(ref: ArrayRef, *, write: bool = True) -> Iterator[np.ndarray
 
 # --------------------------------------------------------------------------- worker side
 
-_ATTACHED: dict[str, shared_memory.SharedMemory] = {}
-
-
-def _shm_array(ref: ArrayRef) -> np.ndarray:
-    shm = _ATTACHED.get(ref.name)
-    if shm is None:
-        shm = _ATTACHED[ref.name] = shared_memory.SharedMemory(name=ref.name)
-    return np.ndarray(ref.shape, np.dtype(ref.dtype), buffer=shm.buf, offset=ref.offset)
-
 
 @contextmanager
-def _open(ref: ArrayRef) -> Iterator[np.ndarray]:
-    if ref.kind == "shm":
-        yield _shm_array(ref)
-    else:
-        with open_file_array(ref) as arr:
+def _open(ref: ArrayRef, *, write: bool = True) -> Iterator[np.ndarray]:
+    """Map a shared array for one task only.
+
+    Workers outlive jobs (the pool is kept between calls), so they must not
+    keep segments mapped: the parent frees a job's segments when it ends, and
+    a lingering mapping would keep that memory alive.
+    """
+    if ref.kind != "shm":
+        with open_file_array(ref, write=write) as arr:
             yield arr
+        return
+    shm = shared_memory.SharedMemory(name=ref.name)
+    try:
+        arr = np.ndarray(ref.shape, np.dtype(ref.dtype), buffer=shm.buf, offset=ref.offset)
+        yield arr
+        del arr
+    finally:
+        try:
+            shm.close()
+        except BufferError:  # pragma: no cover - a traceback still holds a view
+            pass
 
 
 def _task_detect(
@@ -257,12 +305,15 @@ def _task_detect(
     from tsmask_qgis.engine import _core
 
     y0, y1, x0, x1 = src_win
-    with _open(src) as bands:
-        res = _core.detect_block(bands[:, :, y0:y1, x0:x1], preset, nodata=nodata, scale=scale)
-    y0, y1, x0, x1 = dst_win
-    with _open(dst) as out:
-        out[:, y0:y1, x0:x1] = res
-    return (y1 - y0) * (x1 - x0), bool(res.any())
+    v0, v1, u0, u1 = dst_win
+    with _open(src, write=False) as bands, _open(dst) as out:
+        target = out[:, v0:v1, u0:u1]
+        _core.detect_block(
+            bands[:, :, y0:y1, x0:x1], preset, nodata=nodata, scale=scale, out=target
+        )
+        observed = bool(target.any())
+        del target
+    return (v1 - v0) * (u1 - u0), observed
 
 
 def _task_spatial(dst: ArrayRef, t0: int, t1: int, preset: Any, step: str) -> int:
@@ -270,8 +321,9 @@ def _task_spatial(dst: ArrayRef, t0: int, t1: int, preset: Any, step: str) -> in
     from tsmask_qgis.engine import _core
 
     with _open(dst) as out:
-        res = _core.spatial_block(np.array(out[t0:t1]), preset, step=step)
-        out[t0:t1] = res
+        dates = out[t0:t1]
+        _core.spatial_block(np.array(dates), preset, step=step, out=dates)
+        del dates
     return t1 - t0
 
 
@@ -313,11 +365,6 @@ def _worker_main(tasks: Any, results: Any) -> None:
             except Exception:
                 payload = None
             results.put((key, False, (payload, type(exc).__name__, str(exc), tb)))
-    for shm in _ATTACHED.values():
-        try:
-            shm.close()
-        except BufferError:
-            pass
 
 
 # --------------------------------------------------------------------------- parent side
@@ -382,44 +429,63 @@ class WorkerPool:
                     "where tsmask-qgis's dependencies are installed"
                 )
 
+    @property
+    def alive(self) -> bool:
+        """Whether every worker is running (false after ``terminate`` or a crash)."""
+        return bool(self._procs) and all(p.is_alive() for p in self._procs)
+
     def run(
         self,
-        tasks: Sequence[tuple[str, tuple[Any, ...]]],
+        tasks: Iterable[tuple[str, tuple[Any, ...]]],
         on_done: Callable[[Any], None] | None = None,
         tick: Callable[[], None] | None = None,
         *,
         tick_seconds: float = 0.5,
     ) -> list[Any]:
-        """Run ``tasks`` on the workers; results in task order."""
-        if not tasks:
-            return []
+        """Run ``tasks`` on the workers; results in task order.
+
+        ``tasks`` may be a generator that prepares each task's data (e.g. copies
+        a tile into shared memory) before yielding it: each task is queued as
+        soon as it is yielded, so the workers start on the first while the
+        next ones are prepared, and results are handled in between.
+        """
         base = self._counter
-        self._counter += len(tasks)
-        for i, (name, args) in enumerate(tasks):
-            self._tasks.put((base + i, name, args))
-        results: list[Any] = [None] * len(tasks)
-        remaining = len(tasks)
+        results: dict[int, Any] = {}
+        submitted = 0
         last_tick = time.monotonic()
+
+        def handle(item: tuple[int, bool, Any]) -> None:
+            key, ok, payload = item
+            if not ok:
+                raise _rebuild(payload, self.executable)
+            results[key - base] = payload
+            if on_done is not None:
+                on_done(payload)
+
         try:
-            while remaining:
+            for name, args in tasks:
+                self._tasks.put((base + submitted, name, args))
+                submitted += 1
+                self._counter += 1
+                while True:  # handle what finished meanwhile, without waiting
+                    try:
+                        handle(self._results.get_nowait())
+                    except queue.Empty:
+                        break
+            while len(results) < submitted:
                 try:
-                    key, ok, payload = self._results.get(timeout=0.1)
+                    item = self._results.get(timeout=0.1)
                 except queue.Empty:
                     self._check_alive()
                     if tick is not None and time.monotonic() - last_tick >= tick_seconds:
                         last_tick = time.monotonic()
                         tick()
                     continue
-                if not ok:
-                    raise _rebuild(payload, self.executable)
-                results[key - base] = payload
-                remaining -= 1
-                if on_done is not None:
-                    on_done(payload)
+                handle(item)
         except BaseException:
             self.terminate()
             raise
-        return results
+        return [results[i] for i in range(submitted)]
 
     def close(self) -> None:
         """Stop the workers after their current task (normal end)."""
@@ -455,6 +521,184 @@ class WorkerPool:
             self.close()
         else:
             self.terminate()
+
+
+# --------------------------------------------------------------------------- the kept pool
+
+#: Seconds an idle kept pool stays alive before its workers are stopped.
+IDLE_SECONDS = 600.0
+
+_KEPT_LOCK = threading.Lock()
+_kept: WorkerPool | None = None
+_kept_busy = False
+_kept_timer: threading.Timer | None = None
+_atexit_registered = False
+
+
+#: Largest input buffer kept for the next job: writing into fresh shared memory
+#: costs about ten times a copy into memory already mapped (page faults).
+SPARE_BYTES = 2**30
+_spare: SharedArray | None = None
+
+
+def shared_array(shape: Sequence[int], dtype: Any) -> SharedArray:
+    """A shared array of ``shape``, reusing the spare segment of an earlier job when it fits.
+
+    The contents are undefined (like ``np.empty``).
+    """
+    global _spare
+    need = max(1, math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize)
+    with _KEPT_LOCK:
+        sa = _spare
+        if sa is not None and need <= sa.nbytes <= 2 * need:
+            _spare = None
+            sa.reshape(shape, dtype)
+            return sa
+    return SharedArray(shape, dtype)
+
+
+def recycle(sa: SharedArray) -> None:
+    """Keep ``sa`` as the spare segment for a later job (when keeping workers), else free it."""
+    global _spare
+    if not _keep_enabled() or sa.nbytes > SPARE_BYTES or sa._shm is None:
+        sa.close()
+        return
+    with _KEPT_LOCK:
+        old = _spare
+        if old is not None and old.nbytes > sa.nbytes:
+            old, sa = sa, old
+        _spare = sa
+    if old is not None:
+        old.close()
+
+
+def _free_spare() -> None:
+    global _spare
+    with _KEPT_LOCK:
+        sa, _spare = _spare, None
+    if sa is not None:
+        sa.close()
+
+
+def _keep_enabled() -> bool:
+    return os.environ.get("TSMASK_KEEP_WORKERS", "1").strip().lower() not in ("0", "no", "false")
+
+
+def acquire_pool(workers: int) -> WorkerPool:
+    """A pool of ``workers`` warm worker processes for one job.
+
+    Consecutive jobs of one process (the QGIS plugin runs many) reuse one kept
+    pool, so only the first pays for starting interpreters and loading the
+    kernels. A job that runs while the kept pool is busy (two jobs at once)
+    gets a pool of its own. Give the pool back with :func:`release_pool`.
+    Set ``TSMASK_KEEP_WORKERS=0`` to start and stop a pool for every job.
+    """
+    global _kept, _kept_busy, _atexit_registered
+    workers = max(1, int(workers))
+    if not _keep_enabled():
+        return WorkerPool(workers)
+    exe = python_executable()
+    with _KEPT_LOCK:
+        if _kept_busy:
+            return WorkerPool(workers)
+        _cancel_timer()
+        old = _kept
+        if old is not None and old.alive and old.workers == workers and old.executable == exe:
+            _kept_busy = True
+            return old
+        _kept = None
+        if old is not None:
+            old.close()
+        _kept = WorkerPool(workers, executable=exe)
+        _kept_busy = True
+        if not _atexit_registered:
+            atexit.register(shutdown_workers)
+            _atexit_registered = True
+        return _kept
+
+
+def release_pool(pool: WorkerPool, *, ok: bool = True) -> None:
+    """Give back a pool from :func:`acquire_pool`.
+
+    ``ok`` false (an error or a cancel) stops its workers at once; a kept pool
+    is then replaced by the next job. A job's own pool is always stopped.
+    """
+    global _kept, _kept_busy, _kept_timer
+    with _KEPT_LOCK:
+        if pool is _kept:
+            _kept_busy = False
+            if ok and pool.alive:
+                if IDLE_SECONDS > 0:
+                    _kept_timer = threading.Timer(IDLE_SECONDS, _idle_stop, args=(pool,))
+                    _kept_timer.daemon = True
+                    _kept_timer.start()
+                return
+            _kept = None
+    if ok:
+        pool.close()
+    else:
+        pool.terminate()
+
+
+def _cancel_timer() -> None:
+    global _kept_timer
+    timer, _kept_timer = _kept_timer, None
+    if timer is not None:
+        timer.cancel()
+
+
+def _idle_stop(pool: WorkerPool) -> None:
+    global _kept, _kept_busy
+    with _KEPT_LOCK:
+        if pool is not _kept or _kept_busy:
+            return
+        _kept = None
+    _free_spare()
+    pool.close()
+
+
+def prestart_workers(workers: int | None = None) -> threading.Thread:
+    """Start the kept worker pool in the background (e.g. when the plugin's dialog opens).
+
+    The first job then finds its workers running with the kernels loaded
+    instead of waiting about a second for them. Errors are left for that job
+    to report. Returns the (daemon) thread doing it.
+    """
+    from tsmask_qgis.engine._tiling import cpu_count
+
+    n = workers if workers is not None else cpu_count()
+
+    def start() -> None:
+        try:
+            pool = acquire_pool(n)
+        except Exception:
+            return
+        release_pool(pool)
+
+    thread = threading.Thread(target=start, name="tsmask-prestart", daemon=True)
+    thread.start()
+    return thread
+
+
+def shutdown_workers() -> None:
+    """Stop the kept worker processes and free the spare buffer now.
+
+    Also done at exit and after :data:`IDLE_SECONDS` without a job.
+
+    Safe to call at any time, e.g. when the QGIS plugin unloads; a job running
+    at that moment keeps its workers until it ends.
+    """
+    global _kept, _kept_busy
+    _free_spare()
+    with _KEPT_LOCK:
+        _cancel_timer()
+        if _kept is None:
+            return
+        if _kept_busy:  # its job stops it when it gives it back
+            _kept, _kept_busy = None, False
+            return
+        pool, _kept = _kept, None
+    pool.close()
 
 
 def _rebuild(payload: tuple[Any, str, str, str], exe: str) -> BaseException:

@@ -14,6 +14,7 @@ Results do not depend on the tiling or the number of workers.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -163,7 +164,9 @@ class Executor(Protocol):
     #: True when detection can read sub-tiles of an in-memory source itself (no buffer).
     reads_source: bool
 
-    def buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray: ...
+    def buffer(
+        self, shape: tuple[int, ...], dtype: np.dtype, *, spare: bool = True
+    ) -> np.ndarray: ...
     def detect(
         self,
         stack: BandStack,
@@ -200,7 +203,7 @@ class ThreadExecutor:
         self.workers = max(1, int(workers))
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="tsmask")
 
-    def buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    def buffer(self, shape: tuple[int, ...], dtype: np.dtype, *, spare: bool = True) -> np.ndarray:
         return np.empty(shape, dtype)
 
     def _run(
@@ -238,12 +241,17 @@ class ThreadExecutor:
             else:
                 w = tile.within(area)
                 block = buf[:, :, w.ys, w.xs]
-            res = core.detect_block(block, preset, nodata=nodata, scale=scale)
-            cube.write_tile(tile, res)
+            if isinstance(cube, ArrayCube) and isinstance(cube.array, np.ndarray):
+                # Straight into the class cube (no temporary, no second copy).
+                res = cube.array[:, tile.ys, tile.xs]
+                core.detect_block(block, preset, nodata=nodata, scale=scale, out=res)
+            else:
+                res = core.detect_block(block, preset, nodata=nodata, scale=scale)
+                cube.write_tile(tile, res)
             return tile.size, bool(res.any())
 
         tiles = row_tiles(area, workers=self.workers)
-        self._run([lambda t=t: job(t) for t in tiles], monitor.detected, monitor)
+        self._run([functools.partial(job, t) for t in tiles], monitor.detected, monitor)
 
     def spatial(
         self,
@@ -260,35 +268,37 @@ class ThreadExecutor:
             cube.write_dates(t0, t1, core.spatial_block(cube.read_dates(t0, t1), preset, step=step))
             return t1 - t0
 
-        self._run([lambda a=a, b=b: job(a, b) for a, b in chunks], monitor.filtered, monitor)
+        self._run([functools.partial(job, a, b) for a, b in chunks], monitor.filtered, monitor)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class ProcessExecutor:
-    """Kernels in worker processes (plain Python interpreters); arrays in shared memory."""
+    """Kernels in worker processes (plain Python interpreters); arrays in shared memory.
+
+    The workers come from the kept pool (:func:`~._procpool.acquire_pool`), so
+    consecutive jobs in one process start warm.
+    """
 
     reads_source = False
 
     def __init__(self, workers: int) -> None:
-        from tsmask_qgis.engine._procpool import WorkerPool
+        from tsmask_qgis.engine._procpool import acquire_pool
 
         self.workers = max(1, int(workers))
-        self._pool = WorkerPool(self.workers)
+        self._pool: Any = acquire_pool(self.workers)
         self._shared: list[Any] = []
 
-    def buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        from tsmask_qgis.engine._procpool import SharedArray
+    def buffer(self, shape: tuple[int, ...], dtype: np.dtype, *, spare: bool = True) -> np.ndarray:
+        """A shared array; input buffers (``spare``) may reuse an earlier job's segment."""
+        from tsmask_qgis.engine._procpool import SharedArray, shared_array
 
-        sa = SharedArray(shape, dtype)
+        sa = shared_array(shape, dtype) if spare else SharedArray(shape, dtype)
         self._shared.append(sa)
         return sa.array
 
-    def ref(self, data: np.ndarray) -> Any:
-        """The shared-memory reference of ``data``: a C-contiguous prefix of a buffer."""
-        from tsmask_qgis.engine._procpool import ArrayRef
-
+    def _owner(self, data: np.ndarray) -> Any:
         for sa in self._shared:
             base = sa.array
             if (
@@ -296,8 +306,21 @@ class ProcessExecutor:
                 and data.dtype == base.dtype
                 and data.__array_interface__["data"][0] == base.__array_interface__["data"][0]
             ):
-                return ArrayRef("shm", sa.ref.name, tuple(data.shape), data.dtype.str)
+                return sa
         raise ValueError("the process executor needs arrays from its buffer()")
+
+    def ref(self, data: np.ndarray) -> Any:
+        """The shared-memory reference of ``data``: a C-contiguous prefix of a buffer."""
+        from tsmask_qgis.engine._procpool import ArrayRef
+
+        sa = self._owner(data)
+        return ArrayRef("shm", sa.ref.name, tuple(data.shape), data.dtype.str)
+
+    def take(self, data: np.ndarray) -> np.ndarray:
+        """``data`` (a whole buffer) as an array that outlives this executor, without a copy."""
+        sa = self._owner(data)
+        self._shared.remove(sa)
+        return sa.take()
 
     def detect(
         self,
@@ -307,15 +330,25 @@ class ProcessExecutor:
         cube: Any,
         preset: Any,
         monitor: Monitor,
+        *,
+        fill: bool = False,
     ) -> None:
+        """Detect ``area`` from ``buf`` into ``cube``.
+
+        With ``fill`` the bands are copied into ``buf`` tile by tile just before
+        each tile's task is queued, so the copy overlaps detection.
+        """
         assert buf is not None
         src = self.ref(buf)
         dst = cube.ref
-        tasks = []
-        for tile in row_tiles(area, workers=self.workers):
-            w = tile.within(area)
-            tasks.append(
-                (
+
+        def tasks() -> Iterator[tuple[str, tuple[Any, ...]]]:
+            for tile in row_tiles(area, workers=self.workers):
+                w = tile.within(area)
+                if fill:
+                    monitor.check()
+                    read_block(stack, tile, buf[:, :, w.ys, w.xs])
+                yield (
                     "detect",
                     (
                         src,
@@ -327,8 +360,8 @@ class ProcessExecutor:
                         stack.kernel_scale,
                     ),
                 )
-            )
-        self._pool.run(tasks, monitor.detected, monitor.tick)
+
+        self._pool.run(tasks(), monitor.detected, monitor.tick)
 
     def spatial(
         self,
@@ -344,16 +377,36 @@ class ProcessExecutor:
         self._pool.run(tasks, monitor.filtered, monitor.tick)
 
     def close(self) -> None:
+        """Give the workers back (kept for the next job) and free the shared memory."""
+        from tsmask_qgis.engine._procpool import release_pool
+
+        pool, self._pool = self._pool, None
         try:
-            self._pool.close()
+            if pool is not None:
+                release_pool(pool, ok=True)
         finally:
-            self.terminate()
+            self._free(recycle=True)
 
     def terminate(self) -> None:
-        self._pool.terminate()
+        """Stop the workers now (error or cancel) and free the shared memory."""
+        from tsmask_qgis.engine._procpool import release_pool
+
+        pool, self._pool = self._pool, None
+        try:
+            if pool is not None:
+                release_pool(pool, ok=False)
+        finally:
+            self._free()
+
+    def _free(self, *, recycle: bool = False) -> None:
+        from tsmask_qgis.engine import _procpool
+
         shared, self._shared = self._shared, []
         for sa in shared:
-            sa.close()
+            if recycle:
+                _procpool.recycle(sa)
+            else:
+                sa.close()
 
 
 # --------------------------------------------------------------------------- driver
@@ -422,6 +475,15 @@ def run_cube(
     if executor.reads_source and not stack.lazy and len(tiles) == 1:
         # In-memory input, threads: each thread reads its own sub-tile (no buffer).
         executor.detect(stack, tiles[0], None, cube, preset, monitor)
+    elif len(tiles) == 1 and hasattr(executor, "take") and not stack.lazy:
+        # One area in memory, processes: copy the bands into shared memory tile
+        # by tile, each tile's detection starting as soon as its bands are there.
+        # (A lazy input is read in one go: reading it in pieces would compute
+        # chunks that share a source, e.g. a rechunked file, once per piece.)
+        area = tiles[0]
+        shape = (6, t, area.y1 - area.y0, area.x1 - area.x0)
+        buf = executor.buffer(shape, stack.kernel_dtype)
+        executor.detect(stack, area, buf, cube, preset, monitor, fill=True)
     else:
         nbuf = 2 if prefetch and len(tiles) > 1 else 1
         shape = (6, t, max(tl.y1 - tl.y0 for tl in tiles), max(tl.x1 - tl.x0 for tl in tiles))

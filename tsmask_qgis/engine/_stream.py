@@ -72,7 +72,9 @@ def plan(stack: BandStack, *, budget: int, buffered: bool, workers: int = 1) -> 
     if not buffered:
         return Plan((whole,), False, budget)
     per_px = 6 * t * stack.kernel_dtype.itemsize
-    if ny * nx * per_px <= budget * _BUFFER_SHARE and ny * nx <= 4 * 65536:
+    if ny * nx * per_px <= budget * _BUFFER_SHARE and (not stack.lazy or ny * nx <= 4 * 65536):
+        # In memory, it is copied into the workers' buffer tile by tile, overlapping
+        # detection; a small lazy input is read at once.
         return Plan((whole,), False, budget)
     max_px = max(1, int(budget * _BUFFER_SHARE / (2 * per_px)))
     streaming = ny * nx * per_px > budget * _BUFFER_SHARE
@@ -170,7 +172,7 @@ class SharedCube(ArrayCube):
     """A class cube in the process executor's shared memory."""
 
     def __init__(self, executor: ProcessExecutor, shape: tuple[int, int, int]) -> None:
-        super().__init__(executor.buffer(shape, np.dtype(np.uint8)))
+        super().__init__(executor.buffer(shape, np.dtype(np.uint8), spare=False))
         self.ref = executor.ref(self.array)
 
 
@@ -184,7 +186,8 @@ def _file_target(out: Any) -> FileCube | None:
         and out.flags.writeable
         and out.base is not None
     ):
-        return FileCube(out.filename, out.shape, int(out.offset))
+        t, ny, nx = out.shape
+        return FileCube(str(out.filename), (t, ny, nx), int(out.offset))
     return None
 
 
@@ -255,7 +258,7 @@ def run_local(
             assert file_cube is not None
             return file_cube.result(delete=True)
         if runner == "processes":
-            return np.array(cube.array)
+            return executor.take(cube.array)
         return cube.array
     except BaseException:
         if temp and file_cube is not None:

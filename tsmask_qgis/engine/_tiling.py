@@ -147,7 +147,8 @@ def date_chunks(
 def _edges(n: int, chunks: Sequence[int] | None, step: int) -> list[int]:
     """Split 0..n into pieces of at most ``step``, on chunk boundaries when there are chunks.
 
-    Whole chunks are grouped greedily; a chunk larger than ``step`` is split.
+    Whole chunks are grouped greedily; a chunk larger than ``step`` is split in
+    even pieces.
     """
     step = max(1, int(step))
     if not chunks:
@@ -159,11 +160,23 @@ def _edges(n: int, chunks: Sequence[int] | None, step: int) -> list[int]:
             if pos > edges[-1]:
                 edges.append(pos)
             if c > step:
-                edges.extend(range(pos + step, pos + c, step))
+                size = math.ceil(c / math.ceil(c / step))  # even pieces
+                edges.extend(range(pos + size, pos + c, size))
                 edges.append(pos + c)
         pos += c
     if edges[-1] != n:
         edges.append(n)
+    return edges
+
+
+def _group(chunks: Sequence[int], per: int) -> list[int]:
+    """Edges grouping ``per`` consecutive chunks at a time."""
+    edges = [0]
+    pos = 0
+    for i, c in enumerate(chunks):
+        pos += int(c)
+        if (i + 1) % per == 0 or i + 1 == len(chunks):
+            edges.append(pos)
     return edges
 
 
@@ -175,23 +188,37 @@ def super_tiles(
 ) -> list[Tile]:
     """Spatial tiles of at most about ``max_pixels`` pixels covering the whole area.
 
-    With ``chunks_yx`` (the dask chunk sizes along y and x) tile edges fall on
-    chunk boundaries, so no source chunk is read twice unless one chunk alone
-    exceeds the budget. Tiles span whole rows where possible (contiguous reads).
+    With ``chunks_yx`` (the dask chunk sizes along y and x) a tile is a block of
+    whole chunks whenever one chunk fits, so no source chunk (e.g. a COG block)
+    is read twice: whole rows of chunks when a row of chunks fits, otherwise
+    square-ish blocks of chunks; when one chunk alone exceeds the budget, tiles
+    are square pieces of single chunks. Without chunks (in memory) tiles span
+    whole rows where possible.
     """
     ny, nx = shape_yx
     max_pixels = max(1, int(max_pixels))
     if ny * nx <= max_pixels:
         return [Tile(0, ny, 0, nx)]
-    if nx <= max_pixels:
-        width = nx
-    else:
-        width = max(1, int(math.sqrt(max_pixels)))
+    if chunks_yx is not None:
+        cys, cxs = [int(c) for c in chunks_yx[0]], [int(c) for c in chunks_yx[1]]
+        per = max_pixels // max(1, max(cys) * max(cxs))
+        if per >= 1:
+            if per >= len(cxs):
+                cols, rows = len(cxs), per // len(cxs)
+            else:
+                cols = max(1, math.isqrt(per))
+                rows = max(1, per // cols)
+            ys, xs = _group(cys, rows), _group(cxs, cols)
+        else:
+            # One chunk alone exceeds the budget, so chunks are read more than once:
+            # square pieces of single chunks keep that to about chunk size / budget
+            # (full-width strips would read every chunk chunk-height / strip-height times).
+            side = max(1, math.isqrt(max_pixels))
+            ys, xs = _edges(ny, cys, side), _edges(nx, cxs, side)
+        return [Tile(y0, y1, x0, x1) for y0, y1 in pairwise(ys) for x0, x1 in pairwise(xs)]
+    # In memory: whole rows where a row fits (contiguous reads).
+    width = nx if nx <= max_pixels else max(1, math.isqrt(max_pixels))
     height = max(1, max_pixels // width)
-    cy, cx = chunks_yx if chunks_yx is not None else (None, None)
-    if cx is not None and width < nx:
-        # Keep whole column chunks when they fit.
-        width = max(width, min(int(max(cx)), max_pixels // max(1, height)))
-    ys = _edges(ny, cy, height)
-    xs = _edges(nx, cx, width) if width < nx else [0, nx]
+    ys = _edges(ny, None, height)
+    xs = _edges(nx, None, width) if width < nx else [0, nx]
     return [Tile(y0, y1, x0, x1) for y0, y1 in pairwise(ys) for x0, x1 in pairwise(xs)]

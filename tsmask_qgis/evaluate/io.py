@@ -159,7 +159,7 @@ def _load_netcdf(p: Path, variable: str | None, valid: Sequence[int]) -> xr.Data
                         f"{p}: cannot tell which variable is the mask among "
                         f"{list(ds.data_vars)}: pass variable=... (--variable)"
                     )
-                variable = names[0]
+                variable = str(names[0])
         if variable not in ds.data_vars:
             raise ValueError(f"{p}: no variable {variable!r} (it has {list(ds.data_vars)})")
         da = ds[variable].load()

@@ -308,7 +308,7 @@ def _coords(grid: tuple[Any, ...]) -> dict[str, Any]:
 
     crs, transform, width, height = grid
     gbox = GeoBox((height, width), Affine(*transform), crs)
-    return dict(xr_coords(gbox, crs_coord_name="spatial_ref"))
+    return {str(k): v for k, v in xr_coords(gbox, crs_coord_name="spatial_ref").items()}
 
 
 def _build(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from tsmask_qgis.loaders._errors import InputError
 
@@ -100,7 +101,7 @@ class Source:
         """A copy with a custom URL, collections or band map."""
         from dataclasses import replace
 
-        kw: dict[str, object] = {}
+        kw: dict[str, Any] = {}
         if stac_url is not None:
             kw["stac_url"] = stac_url
         if collections is not None:

@@ -6,8 +6,13 @@
   (``_cache``), with retries and backoff per asset, progress per asset, and a failed
   asset reported by item id, band and URL; the Dataset is then backed by the cache
   files, so a second run on the same request reads nothing from the network.
-- ``cache=False``: an odc-stac dask graph over the catalogue (``fail_on_error=True``:
-  a failed read raises, never leaves a silent hole); GDAL retries HTTP errors.
+- ``cache=False``: an odc-stac dask graph over the catalogue, chunked with the time
+  axis whole by default so the engine can stream spatial tiles with all their dates.
+  Every chunk read goes through ``_read.CheckedDriver``: GDAL's messages on the reading
+  thread are checked (a failed range read can otherwise become a silent nodata hole),
+  failed reads are retried with backoff, and the last failure raises ``LoadError``
+  naming the scene, band and URL when the graph is computed. Progress is reported per
+  block read as the graph computes (not on a dask cluster's workers).
 
 Either way, each item's DNs are harmonised by ``_harmonise`` before items of the same
 solar day are merged (first valid pixel in (time, id) order; nodata stays NaN).
@@ -22,7 +27,6 @@ import math
 import re
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +43,17 @@ from tsmask_qgis.loaders._harmonise import (
     offset_from_pixels,
     to_reflectance,
 )
+from tsmask_qgis.loaders._read import (
+    AssetName,
+    CheckedDriver,
+    ReadCounter,
+    ReadFailed,
+    attempts,
+    base_url,
+    expires_soon,
+    failure_reason,
+    uncached,
+)
 from tsmask_qgis.loaders._request import Request
 from tsmask_qgis.loaders._sources import BANDS, Source
 from tsmask_qgis.progress import Progress, report
@@ -48,12 +63,26 @@ __all__ = ["NETWORK", "Estimate", "NetworkOptions", "estimate", "load", "search"
 log = logging.getLogger(__name__)
 
 
+#: Assumptions behind ``estimate``'s time (defaults of the ``NetworkOptions`` fields).
+READ_BYTES_PER_S = 20e6
+ASSET_LATENCY_S = 0.5
+DETECT_S_PER_PIXEL_DATE = 10e-6
+
+
 @dataclass(frozen=True)
 class NetworkOptions:
     """Timeouts, retries and concurrency for catalogue and asset requests.
 
-    Retries wait ``backoff * 2**attempt`` seconds. Replace ``_stac.NETWORK`` (or pass
-    ``network=``) to change them.
+    ``timeout`` (seconds) applies to each HTTP request (search pages and pixel reads);
+    failed requests are retried ``retries`` times, waiting ``backoff * 2**attempt``
+    seconds. ``workers`` assets are read at once on the cached path.
+
+    The last three fields are *assumptions* used only by :func:`estimate`'s time:
+    the effective read rate from the catalogue's storage (bytes/s), the latency per
+    asset (s, spread over ``workers``), and the detection cost per pixel and date (s).
+    Set them to what you measure on your network and machine.
+
+    Replace ``_stac.NETWORK`` (or pass ``network=``) to change them.
     """
 
     timeout: float = 30.0
@@ -61,6 +90,25 @@ class NetworkOptions:
     backoff: float = 1.0
     workers: int = 4
     page_size: int = 100
+    read_bytes_per_s: float = READ_BYTES_PER_S
+    asset_latency: float = ASSET_LATENCY_S
+    detect_seconds_per_pixel_date: float = DETECT_S_PER_PIXEL_DATE
+
+    def __post_init__(self) -> None:
+        if not self.timeout > 0:
+            raise InputError(f"timeout must be a positive number of seconds, got {self.timeout}")
+        if self.retries < 0:
+            raise InputError(f"retries must be 0 or more, got {self.retries}")
+        if self.backoff < 0:
+            raise InputError(f"backoff must be 0 or more seconds, got {self.backoff}")
+        if self.workers < 1 or self.page_size < 1:
+            raise InputError("workers and page_size must be at least 1")
+        if not self.read_bytes_per_s > 0:
+            raise InputError(
+                f"read_bytes_per_s must be a positive rate, got {self.read_bytes_per_s}"
+            )
+        if self.asset_latency < 0 or self.detect_seconds_per_pixel_date < 0:
+            raise InputError("asset_latency and detect_seconds_per_pixel_date must be 0 or more")
 
 
 NETWORK = NetworkOptions()
@@ -183,17 +231,6 @@ def solar_days(items: Sequence[Any]) -> list[tuple[np.datetime64, list[Any]]]:
 # -- signing and GDAL settings -----------------------------------------------------------------
 
 
-def _sas_expiry(href: str) -> dt.datetime | None:
-    q = urllib.parse.parse_qs(urllib.parse.urlparse(href).query)
-    se = q.get("se")
-    if not se:
-        return None
-    try:
-        return dt.datetime.fromisoformat(se[0].replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 class _Signer:
     """Signs items for catalogues that need it; re-signs when a token is (nearly) expired."""
 
@@ -217,18 +254,13 @@ class _Signer:
     def needs_resign(self, item: Any) -> bool:
         if self.kind is None:
             return False
-        soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
-        for asset in item.assets.values():
-            exp = _sas_expiry(asset.href)
-            if exp is not None and exp.tzinfo is not None and exp <= soon:
-                return True
-        return False
+        return any(expires_soon(asset.href) for asset in item.assets.values())
 
 
 def _configure_gdal(src: Source, net: NetworkOptions) -> None:
     from odc.stac import configure_rio
 
-    aws = {"aws_unsigned": True} if src.aws_unsigned else None
+    aws: dict[str, Any] | None = {"aws_unsigned": True} if src.aws_unsigned else None
     if aws is not None and src.aws_region:
         aws["region_name"] = src.aws_region
     configure_rio(
@@ -245,40 +277,37 @@ def _configure_gdal(src: Source, net: NetworkOptions) -> None:
 # -- reading one asset -----------------------------------------------------------------------
 
 
-class _GdalTrouble(logging.Handler):
-    """Collects GDAL's read-failure messages logged in this thread.
-
-    GDAL reports a failed HTTP range request or a damaged tile as a warning during a
-    warped read and fills the block with nodata; without this the hole would be silent.
-    """
-
-    PATTERNS = ("response_code", "failed", "tiffread", "error", "truncat", "timed out")
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.thread = threading.get_ident()
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.thread != self.thread:
-            return
-        msg = record.getMessage()
-        if any(p in msg.lower() for p in self.PATTERNS):
-            self.messages.append(msg)
+def _names(items: Iterable[Any], bands: Sequence[str], src: Source) -> dict[str, AssetName]:
+    """Each asset URL (without query) -> its scene, band, asset key and URL."""
+    out: dict[str, AssetName] = {}
+    for item in items:
+        for band in bands:
+            asset = src.asset_for(band)
+            if asset in item.assets:
+                href = item.assets[asset].href
+                out[base_url(href)] = AssetName(item.id, band, asset, base_url(href))
+    return out
 
 
-@contextlib.contextmanager
-def _gdal_trouble() -> Any:
-    handler = _GdalTrouble()
-    logger = logging.getLogger("rasterio._err")
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
+def _resign_planetary_computer(url: str) -> str:
+    """A freshly signed Planetary Computer URL (the token cache is dropped first)."""
+    import planetary_computer
+    import planetary_computer.sas as sas
+
+    sas.TOKEN_CACHE.clear()
+    return str(planetary_computer.sign(url))
 
 
-def _odc_load(items: list[Any], assets: list[str], geobox: Any, chunks: Any) -> xr.Dataset:
+def _resigner(signer: _Signer) -> Callable[[str], str] | None:
+    """A picklable function giving a fresh signed URL for an unsigned one (or ``None``)."""
+    if signer.kind == "planetary-computer":
+        return _resign_planetary_computer
+    return None
+
+
+def _odc_load(
+    items: list[Any], assets: list[str], geobox: Any, chunks: Any, driver: CheckedDriver
+) -> xr.Dataset:
     import odc.stac
 
     return odc.stac.load(
@@ -290,6 +319,7 @@ def _odc_load(items: list[Any], assets: list[str], geobox: Any, chunks: Any) -> 
         fail_on_error=True,
         resampling="nearest",
         stac_cfg={"*": {"warnings": "ignore"}},
+        driver=driver,  # type: ignore[arg-type]  # odc-stac accepts any ReaderDriver-like object
     )
 
 
@@ -303,39 +333,42 @@ def _read_asset(
     net: NetworkOptions,
     cancel: Callable[[], None],
 ) -> np.ndarray:
-    """Read one asset onto ``geobox`` as raw DNs, retrying with backoff; raise LoadError."""
-    last: BaseException | None = None
+    """Read one asset onto ``geobox`` as raw DNs, retrying with backoff; raise LoadError.
+
+    Each attempt is checked (``_read.CheckedDriver`` with no retries of its own): an
+    exception or a GDAL failure message on this thread fails the attempt.
+    """
+    last: ReadFailed | None = None
     signed = item
+    href = item.assets[asset].href if asset in item.assets else "(no such asset)"
+    name = AssetName(item.id, band, asset, base_url(href))
+    driver = CheckedDriver(
+        names={name.href: name}, retries=0, backoff=net.backoff, timeout=net.timeout, named=False
+    )
     for attempt in range(net.retries + 1):
         cancel()
         try:
             if signer.kind is not None and (attempt == 0 or signer.needs_resign(signed)):
                 signed = signer(item, force=attempt > 0)
-            with _gdal_trouble() as trouble:
-                ds = _odc_load([signed], [asset], geobox, None)
-                arr = np.asarray(ds[asset].values[0])
-            if trouble.messages:
-                raise LoadError("; ".join(dict.fromkeys(trouble.messages)))
-            return arr
+            # a retry bypasses GDAL's memory of the URL (a failed first request included)
+            with uncached(href) if attempt else contextlib.nullcontext():
+                ds = _odc_load([signed], [asset], geobox, None, driver)
+                return np.asarray(ds[asset].values[0])
         except Exception as exc:
-            last = exc
+            last = exc if isinstance(exc, ReadFailed) else ReadFailed(exc, [])
             text = str(exc)
-            if signer.kind is not None and ("403" in text or "authenticat" in text.lower()):
+            everything = " ".join([text, *last.messages]).lower()
+            if signer.kind is not None and ("403" in everything or "authenticat" in everything):
                 signed = signer(item, force=True)  # token expired: re-sign, then retry
             log.warning("read of %s/%s failed (attempt %d): %s", item.id, asset, attempt + 1, text)
             if attempt < net.retries:
                 time.sleep(net.backoff * 2**attempt)
-    href = item.assets[asset].href if asset in item.assets else "(no such asset)"
+    why = failure_reason(last.exc if last else None, last.messages if last else [], net.timeout)
     raise LoadError(
-        f"could not read band {band} (asset {asset!r}) of scene {item.id} from {href} after "
-        f"{net.retries + 1} attempts: {_short(last)}. The file may be damaged or the server "
-        "unreachable; try again later, or leave out the dates around this scene."
+        f"could not read {name.describe()} after {attempts(net.retries + 1)}: {why}. "
+        "The file may be damaged or the server unreachable; try again later, or leave out "
+        "the dates around this scene."
     )
-
-
-def _short(exc: BaseException | None) -> str:
-    text = f"{type(exc).__name__}: {exc}" if exc is not None else "unknown error"
-    return text if len(text) < 400 else text[:400] + "..."
 
 
 # -- harmonisation decisions --------------------------------------------------------------------
@@ -384,13 +417,18 @@ def load(
     """Load ``request`` as float32 reflectance (NaN nodata), lazily (dask-backed).
 
     ``items`` skips the search (give the result of :func:`search`). ``chunks`` sets the
-    dask chunking (default: whole dates in 2048-pixel squares). ``cache=True`` reads
+    dask chunking, e.g. ``{"x": 512, "y": 512}``; the time axis is one chunk unless
+    ``chunks`` gives ``"time"`` (so each spatial tile carries all its dates, as the
+    engine's streaming needs), and the default spatial size keeps a block of one band
+    under about 256 MB (2048 pixels square for short series). ``cache=True`` reads
     through the local cache (see the module docstring); ``extra_bands=("scl",)`` adds
     the source's scene classification as variable ``scl`` (uint8, 0 = nodata; its
     ``reference_kind`` attribute is ``"scl"`` or ``"fmask"``).
 
-    Raises :class:`LoadError` naming the scene and band when an asset cannot be read,
-    and :class:`LoadError` when the search finds no scene.
+    Raises :class:`LoadError` naming the scene, band and URL when an asset cannot be
+    read (with ``cache=False``, when the data are computed), and :class:`LoadError` when
+    the search finds no scene. With ``cache=False`` each block read is reported to
+    ``progress`` as the graph computes.
     """
     net = network or NETWORK
     bands = _band_list(extra_bands)
@@ -414,7 +452,7 @@ def load(
     if cache:
         path = _download(request, items, bands, src, net, progress)
         return _from_cache(path, request, chunks)
-    return _lazy(request, items, bands, src, chunks, progress)
+    return _lazy(request, items, bands, src, chunks, progress, net)
 
 
 def _attrs(src: Source, band: str) -> dict[str, Any]:
@@ -437,7 +475,9 @@ def _dataset(
 ) -> xr.Dataset:
     from odc.geo.xr import xr_coords
 
-    coords = dict(xr_coords(gbox, crs_coord_name="spatial_ref"))
+    coords: dict[str, Any] = {
+        str(k): v for k, v in xr_coords(gbox, crs_coord_name="spatial_ref").items()
+    }
     coords["time"] = times.astype("datetime64[ns]")
     ds = xr.Dataset(coords=coords)
     for band, arr in arrays.items():
@@ -450,9 +490,25 @@ def _dataset(
     return ds
 
 
-def _default_chunks(shape: tuple[int, int], chunks: dict[str, int] | None) -> tuple[int, int, int]:
-    c = chunks or {}
-    return (c.get("time", 1), c.get("y", min(shape[0], 2048)), c.get("x", min(shape[1], 2048)))
+#: Largest default block of one band (float32 bytes) when the time axis is whole.
+BLOCK_BYTES = 256 * 1024**2
+
+
+def _default_chunks(
+    shape: tuple[int, int, int], chunks: dict[str, int] | None
+) -> tuple[int, int, int]:
+    """(time, y, x) chunk sizes: ``chunks`` where given; time whole by default."""
+    t, ny, nx = shape
+    c = dict(chunks or {})
+    ct = int(c.get("time", -1))
+    ct = t if ct in (-1, 0) or ct >= t else ct
+    side = int(math.sqrt(BLOCK_BYTES / (4 * max(1, ct))) // 256 * 256)
+    side = min(2048, max(256, side))
+    cy = int(c.get("y", side))
+    cx = int(c.get("x", side))
+    cy = ny if cy in (-1, 0) else cy
+    cx = nx if cx in (-1, 0) else cx
+    return (max(1, ct), max(1, min(ny, cy)), max(1, min(nx, cx)))
 
 
 def _from_cache(path: Any, request: Request, chunks: dict[str, int] | None) -> xr.Dataset:
@@ -469,7 +525,7 @@ def _from_cache(path: Any, request: Request, chunks: dict[str, int] | None) -> x
         mm = np.load(path / f"{band}.npy", mmap_mode="r")
         arrays[band] = da.from_array(
             mm,
-            chunks=_default_chunks(mm.shape[1:], chunks),
+            chunks=_default_chunks(mm.shape, chunks),
             name=f"tsmask-cache-{path.name}-{band}",
         )
     ds = _dataset(gbox, times, arrays, src, request)
@@ -561,6 +617,25 @@ def _download(
         return w.commit(meta)
 
 
+def _expected_reads(items: Sequence[Any], assets: Sequence[str], gbox: Any, yx: Any) -> Any:
+    """Chunk reads odc-stac will make per asset URL: the chunks each item's footprint meets."""
+    from odc.geo.geobox import GeoboxTiles
+    from odc.stac import parse_item
+
+    tiles = GeoboxTiles(gbox, tuple(yx))
+    out: dict[str, int] = {}
+    for item in items:
+        try:
+            geom = parse_item(item).safe_geometry(gbox.crs)
+            n = sum(1 for _ in tiles.tiles(geom)) if geom is not None else 0
+        except Exception:  # a footprint odc cannot use: count every chunk
+            n = tiles.shape.y * tiles.shape.x
+        for a in assets:
+            if a in item.assets:
+                out[base_url(item.assets[a].href)] = n
+    return out
+
+
 def _lazy(
     request: Request,
     items: list[Any],
@@ -568,6 +643,7 @@ def _lazy(
     src: Source,
     chunks: dict[str, int] | None,
     progress: Progress | None,
+    net: NetworkOptions,
 ) -> xr.Dataset:
     import dask.array as da
 
@@ -576,8 +652,26 @@ def _lazy(
     assets = [src.asset_for(b) for b in bands]
     refl = [a for b, a in zip(bands, assets, strict=True) if b in BANDS]
     signer = _Signer(src)
-    yx = _default_chunks((gbox.shape.y, gbox.shape.x), chunks)[1:]
-    odc_chunks = {"time": 1, "y": yx[0], "x": yx[1]}
+    ct, cy, cx = _default_chunks((len(days), gbox.shape.y, gbox.shape.x), chunks)
+    odc_chunks = {"time": 1, "y": cy, "x": cx}
+    names = _names(items, bands, src)
+    counter = ReadCounter(progress, _expected_reads(items, assets, gbox, (cy, cx)), names)
+    driver = CheckedDriver(
+        names=names,
+        retries=net.retries,
+        backoff=net.backoff,
+        timeout=net.timeout,
+        resign=_resigner(signer),
+        counter=counter,
+    )
+    # the coarse reads below settle offsets now; they are not part of the graph's count
+    settle_driver = CheckedDriver(
+        names=names,
+        retries=net.retries,
+        backoff=net.backoff,
+        timeout=net.timeout,
+        resign=_resigner(signer),
+    )
     per_band: dict[str, list[Any]] = {b: [] for b in bands}
     n_items = sum(len(m) for _, m in days)
     k = 0
@@ -585,12 +679,12 @@ def _lazy(
         fused: dict[str, Any] = {}
         for item in members:
             signed = signer(item)
-            raw = _odc_load([signed], assets, gbox, odc_chunks)
+            raw = _odc_load([signed], assets, gbox, odc_chunks, driver)
             hs = _decide(item, src, refl)
             if not all(h.decided for h in hs):
                 # settle from a coarse read of the item (overviews), not the whole grid
                 small = gbox.zoom_to(max(1, min(256, gbox.shape.x)))
-                low = _odc_load([signed], refl, small, None)
+                low = _odc_load([signed], refl, small, None, settle_driver)
                 hs = _settle(hs, [low[a].values[0] for a in refl], item)
             for b, a in zip(bands, assets, strict=True):
                 arr = raw[a].data[0]
@@ -604,10 +698,10 @@ def _lazy(
                     arr = arr.astype(np.uint8)
                     fused[b] = arr if b not in fused else da.where(fused[b] == 0, arr, fused[b])
             k += 1
-            report(progress, k / n_items, f"planned {item.id}")
+            report(progress, None, f"planned {item.id} ({k}/{n_items} scenes)")
         for b in bands:
             per_band[b].append(fused[b])
-    arrays = {b: da.stack(per_band[b]) for b in bands}
+    arrays = {b: da.stack(per_band[b]).rechunk((ct, cy, cx)) for b in bands}
     times = np.array([t for t, _ in days], dtype="datetime64[ns]")
     return _dataset(gbox, times, arrays, src, request)
 
@@ -621,8 +715,10 @@ class Estimate:
 
     ``bytes_to_read`` counts the 16-bit pixels of every scene inside the area (the
     network transfer is usually smaller: COGs are compressed). ``memory_bytes`` is the
-    float32 reflectance cube plus the uint8 mask. ``seconds`` is a rough guess for
-    reading and detecting on this kind of machine.
+    float32 reflectance cube plus the uint8 mask. ``seconds`` is a rough guess resting
+    on assumptions, not measurements: the read rate, the latency per asset read
+    (``reads_at_once`` in parallel) and the detection cost per pixel-date, taken from
+    :class:`NetworkOptions` and kept here so :meth:`describe` can state them.
     """
 
     items: int
@@ -635,6 +731,20 @@ class Estimate:
     cached: bool
     crs: str
     resolution: float
+    read_bytes_per_s: float = READ_BYTES_PER_S
+    asset_latency: float = ASSET_LATENCY_S
+    reads_at_once: int = 4
+    detect_seconds_per_pixel_date: float = DETECT_S_PER_PIXEL_DATE
+
+    def assumptions(self) -> str:
+        """The assumptions behind :attr:`seconds`, in words."""
+        return (
+            f"assumes reads at {self.read_bytes_per_s / 1e6:g} MB/s, "
+            f"{self.asset_latency:g} s latency per asset ({self.reads_at_once} at once), "
+            f"detection at {self.detect_seconds_per_pixel_date * 1e6:g} µs per pixel-date; "
+            "set NetworkOptions(read_bytes_per_s=, asset_latency=, "
+            "detect_seconds_per_pixel_date=) to your own figures"
+        )
 
     def describe(self) -> str:
         """A few lines for the command line and the dialog."""
@@ -647,14 +757,9 @@ class Estimate:
             f"to read: {self.bytes_to_read / 1e6:,.1f} MB"
             + (" (already in the local cache: nothing to download)" if self.cached else ""),
             f"memory: about {self.memory_bytes / 1e6:,.1f} MB; time: about {self.seconds:,.0f} s",
+            f"  (time {self.assumptions()})",
         ]
         return "\n".join(lines)
-
-
-#: Assumed effective read rate and per-asset latency for the time estimate.
-READ_BYTES_PER_S = 20e6
-ASSET_LATENCY_S = 0.5
-DETECT_S_PER_PIXEL_DATE = 10e-6
 
 
 def estimate(
@@ -663,14 +768,21 @@ def estimate(
     items: Sequence[Any] | None = None,
     progress: Progress | None = None,
     extra_bands: Iterable[str] = (),
+    network: NetworkOptions | None = None,
 ) -> Estimate:
-    """Search (unless ``items`` are given) and estimate the cost of loading ``request``."""
+    """Search (unless ``items`` are given) and estimate the cost of loading ``request``.
+
+    The time estimate uses the assumptions in ``network`` (default ``NETWORK``):
+    ``read_bytes_per_s``, ``asset_latency`` with ``workers`` reads at once, and
+    ``detect_seconds_per_pixel_date``; the Estimate keeps and describes them.
+    """
+    net = network or NETWORK
     from shapely.geometry import box, shape
 
     bands = _band_list(extra_bands)
     cached = _cache.lookup(request.key(bands)) is not None
     if items is None:
-        items = search(request, progress=progress)
+        items = search(request, progress=progress, network=net)
     gbox = request.geobox()
     days = solar_days(list(items))
     area = box(*request.bbox)
@@ -689,9 +801,11 @@ def estimate(
     memory = t * pixels * (4 * len(BANDS) + 1 + (len(bands) - len(BANDS)))
     assets = len(items) * len(bands)
     seconds = (
-        0.0 if cached else nbytes / READ_BYTES_PER_S + assets * ASSET_LATENCY_S / NETWORK.workers
+        0.0
+        if cached
+        else nbytes / net.read_bytes_per_s + assets * net.asset_latency / max(1, net.workers)
     )
-    seconds += t * pixels * DETECT_S_PER_PIXEL_DATE
+    seconds += t * pixels * net.detect_seconds_per_pixel_date
     return Estimate(
         items=len(items),
         dates=tuple(_solar_day(members[0]) for _, members in days),
@@ -703,4 +817,8 @@ def estimate(
         cached=cached,
         crs=str(gbox.crs),
         resolution=request.resolution,
+        read_bytes_per_s=net.read_bytes_per_s,
+        asset_latency=net.asset_latency,
+        reads_at_once=max(1, net.workers),
+        detect_seconds_per_pixel_date=net.detect_seconds_per_pixel_date,
     )

@@ -1,11 +1,13 @@
 """What the dialog's Run and Estimate do, as plain callables for :class:`TsmaskTask`.
 
-:func:`to_job` turns the dialog's plain :class:`RunSettings` into a
-:class:`tsmask_qgis.pipeline.Job` on the main thread (so a bad value fails
-before any task starts); :func:`job_work` returns ``work(progress)`` that runs
-:func:`tsmask_qgis.pipeline.run` on the task's thread with the engine's
-process-pool runner (kernels run only in plain Python worker processes) and
-maps the :class:`~tsmask_qgis.pipeline.JobResult` to :class:`ResultLayers`.
+:func:`job_options` turns the dialog's plain :class:`RunSettings` into the
+keyword arguments of a :class:`tsmask_qgis.pipeline.Job` on the main thread (so
+a bad value fails before any task starts); :func:`job_work` returns
+``work(progress)`` that runs :func:`tsmask_qgis.pipeline.run` **in a child
+Python process** (:mod:`tsmask_qgis.worker`; there the engine's process-pool
+runner runs the kernels) and maps its plain result to :class:`ResultLayers`.
+The QGIS process never imports the pipeline, writers, rasterio, netCDF4,
+pyproj or numba (see :mod:`tsmask_qgis.worker` for why).
 No ``qgis`` import: nothing here may touch the project or widgets.
 """
 
@@ -27,6 +29,7 @@ __all__ = [
     "EstimateInfo",
     "estimate_work",
     "friendly_error",
+    "job_options",
     "job_work",
     "label_date",
     "result_layers",
@@ -36,18 +39,17 @@ __all__ = [
 #: Outputs every plugin run writes: per-date COGs (the map layers), their ``.qml``
 #: sidecars, the clear-observation count and the per-date summary table.
 ALWAYS_FORMATS: tuple[str, ...] = ("cog", "qml", "count", "summary")
-#: The engine runner of every plugin run: kernels in plain Python worker processes.
+#: The engine runner of every plugin run (inside the child process): kernels in a
+#: pool of plain Python worker processes.
 RUNNER = "processes"
 
 
-def to_job(settings: RunSettings) -> Any:
-    """The pipeline ``Job`` for ``settings`` (catalogue preset, custom STAC or local files).
+def job_options(settings: RunSettings) -> dict[str, Any]:
+    """The pipeline ``Job`` keyword arguments for ``settings`` (plain, picklable values).
 
-    Raises ``ValueError`` (the loaders' and pipeline's own checks) with a
-    user-facing message when the settings cannot run.
+    Raises ``ValueError`` (the loaders' own checks) with a user-facing message
+    when the settings cannot run. Imports no pipeline or writer module.
     """
-    from tsmask_qgis.pipeline import Job
-
     formats = tuple(dict.fromkeys((*ALWAYS_FORMATS, *settings.formats)))
     source: dict[str, Any]
     if settings.source == LOCAL:
@@ -56,7 +58,7 @@ def to_job(settings: RunSettings) -> Any:
         source = {"input": Path(settings.input_path)}
     else:
         source = {"request": settings.to_request()}
-    return Job(
+    return dict(
         out=Path(settings.out_dir),
         **source,
         preset=settings.preset,
@@ -70,6 +72,13 @@ def to_job(settings: RunSettings) -> Any:
         overwrite=settings.overwrite,
         meta=(("qgis_group", settings.area_name()),),
     )
+
+
+def to_job(settings: RunSettings) -> Any:
+    """The pipeline ``Job`` for ``settings`` (imports the pipeline: not for the QGIS process)."""
+    from tsmask_qgis.pipeline import Job
+
+    return Job(**job_options(settings))
 
 
 def label_date(label: str) -> dt.date | dt.datetime:
@@ -89,23 +98,31 @@ def _by_label(paths: tuple[Path, ...], prefix: str) -> dict[Any, Path]:
     return out
 
 
+def _field(result: Any, name: str) -> Any:
+    return result[name] if isinstance(result, dict) else getattr(result, name)
+
+
 def result_layers(result: Any) -> ResultLayers:
-    """The layers of a finished :class:`~tsmask_qgis.pipeline.JobResult`."""
-    count = Path(result.out) / "clear_count.tif"
+    """The layers of a finished run: the worker's plain result dict (or a ``JobResult``)."""
+    count = Path(_field(result, "out")) / "clear_count.tif"
+    paths = set(map(Path, _field(result, "paths")))
     return ResultLayers(
-        masks=_by_label(tuple(result.cogs), "tsmask_"),
-        truecolour=_by_label(tuple(result.truecolour), "truecolour_"),
-        count=count if count in set(map(Path, result.paths)) and count.exists() else None,
-        summary=tuple(result.summary),
+        masks=_by_label(tuple(map(Path, _field(result, "cogs"))), "tsmask_"),
+        truecolour=_by_label(tuple(map(Path, _field(result, "truecolour"))), "truecolour_"),
+        count=count if count in paths and count.exists() else None,
+        summary=tuple(_field(result, "summary")),
     )
 
 
 def friendly_error(exc: BaseException) -> str:
-    """The message the plugin shows for a failed run (the command-line hints reworded)."""
-    text = str(exc)
-    from tsmask_qgis.writers import OutputExistsError
+    """The message the plugin shows for a failed run (the command-line hints reworded).
 
-    if isinstance(exc, OutputExistsError):
+    Works on the worker's rebuilt exceptions (:class:`tsmask_qgis.worker.RemoteError`,
+    matched by class name) without importing the writers.
+    """
+    text = str(exc)
+    names = getattr(exc, "type_names", ()) or tuple(c.__name__ for c in type(exc).__mro__)
+    if "OutputExistsError" in names:
         head = text.split(": use --overwrite", 1)[0]
         return (
             f"{head}: another run's outputs are in this folder. Tick “Overwrite existing "
@@ -120,12 +137,19 @@ def job_work(settings: RunSettings) -> Callable[[Progress], ResultLayers]:
     The ``Job`` is built now (on the caller's thread), so invalid settings raise
     ``ValueError`` here rather than in the background.
     """
-    job = to_job(settings)
+    options = job_options(settings)
+    out = Path(options["out"])
 
     def work(progress: Progress) -> ResultLayers:
-        from tsmask_qgis import pipeline
+        from tsmask_qgis import worker
 
-        return result_layers(pipeline.run(job, progress=progress))
+        result = worker.run(
+            "pipeline",
+            {"job": options},
+            progress=progress,
+            temp_globs=worker.writer_temporaries(out, out / "cog", out / "truecolour"),
+        )
+        return result_layers(result)
 
     return work
 
@@ -139,26 +163,18 @@ class EstimateInfo:
 
 
 def estimate_work(settings: RunSettings) -> Callable[[Progress], EstimateInfo]:
-    """The work of Estimate: the loaders' estimate (catalogue) or the stack's size (local)."""
+    """The work of Estimate (in a child process): the loaders' estimate or the stack's size."""
+    if settings.source == LOCAL:
+        if settings.input_path is None:
+            raise ValueError("Choose the local stack (a NetCDF, a GeoTIFF or a folder).")
+        kwargs: dict[str, Any] = {"input_path": str(settings.input_path)}
+    else:
+        kwargs = {"request": settings.to_request()}
 
-    def _local(progress: Progress) -> EstimateInfo:
-        from tsmask_qgis.loaders import load_local
+    def work(progress: Progress) -> EstimateInfo:
+        from tsmask_qgis import worker
 
-        assert settings.input_path is not None
-        progress(None, f"opening {settings.input_path.name}")
-        ds = load_local(settings.input_path)
-        t, y, x = (ds.sizes["time"], ds.sizes["y"], ds.sizes["x"])
-        memory = t * y * x * (6 * 4 + 1)
-        return EstimateInfo(
-            f"{t} dates of {x} x {y} pixels ({x * y:,} pixels)\n"
-            f"memory: about {memory / 1e6:,.1f} MB (reflectance and masks)",
-            memory,
-        )
+        info = worker.run("estimate", kwargs, progress=progress)
+        return EstimateInfo(str(info["text"]), info.get("memory_bytes"))
 
-    def _catalogue(progress: Progress) -> EstimateInfo:
-        from tsmask_qgis.loaders import estimate
-
-        est = estimate(settings.to_request(), progress=progress)
-        return EstimateInfo(est.describe(), int(est.memory_bytes))
-
-    return _local if settings.source == LOCAL else _catalogue
+    return work

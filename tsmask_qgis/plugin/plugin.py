@@ -120,8 +120,8 @@ class TsmaskPlugin:
     def start(self, settings: RunSettings) -> TsmaskTask | None:
         """Start a background run for ``settings``; layers are added when it finishes.
 
-        The run is :func:`tsmask_qgis.pipeline.run` with the engine's process
-        pool (see :mod:`tsmask_qgis.plugin.jobs`). Returns the task, or ``None``
+        The run is :func:`tsmask_qgis.pipeline.run` in a child Python process
+        (see :mod:`tsmask_qgis.plugin.jobs` and :mod:`tsmask_qgis.worker`). Returns the task, or ``None``
         when it cannot start (the reason is shown in the message bar).
         """
         if self.missing_text:
@@ -164,11 +164,12 @@ class TsmaskPlugin:
         if self.dialog is not None:
             self.dialog.show_status(step, message)
 
-    def estimate(self, settings: RunSettings) -> TsmaskTask:
+    def estimate(self, settings: RunSettings) -> TsmaskTask | None:
         """Estimate in a small background task and show the figures in the dialog.
 
         Catalogue sources use :func:`tsmask_qgis.loaders.estimate` (a search,
-        no pixel is read); local stacks are opened lazily for their size.
+        no pixel is read); local stacks are opened lazily for their size; both
+        in a child Python process.
         """
         from tsmask_qgis.plugin.jobs import estimate_work, friendly_error
 
@@ -180,9 +181,12 @@ class TsmaskPlugin:
             if self.dialog is not None:
                 self.dialog.show_estimate(f"Estimate failed: {friendly_error(exc)}", error=True)
 
-        task = TsmaskTask(
-            "tsmask estimate", estimate_work(settings), on_success=show, on_error=failed
-        )
+        try:
+            work = estimate_work(settings)
+        except ValueError as exc:
+            failed(exc, "")
+            return None
+        task = TsmaskTask("tsmask estimate", work, on_success=show, on_error=failed)
         return self._add_task(task)
 
     def _error(self, text: str) -> None:

@@ -1,7 +1,7 @@
 """A ``QgsTask`` that runs plain work in QGIS's task manager.
 
 ``run()`` calls ``work(progress)`` — a callable built from plain values before
-the task starts (typically ``functools.partial(pipeline.run, job)``) — on a
+the task starts (the plugin's run it in a child Python process, :mod:`tsmask_qgis.worker`) — on a
 background thread. It touches no project, layer or widget; the progress
 callback updates the task's bar and raises :class:`~tsmask_qgis.progress.Cancelled`
 once the user cancels, so every progress report is a cancel point. Pipeline messages
@@ -118,11 +118,8 @@ class TsmaskTask(QgsTask):
 
     def run(self) -> bool:
         """Do the work (background thread): plain values only, no project or GUI."""
-        from tsmask_qgis.plugin._threads import call_in_thread
-
         try:
-            # A fresh Python thread, not this reused Qt pool thread (see _threads).
-            self.result = call_in_thread(self._work, self._progress)
+            self.result = self._work(self._progress)
         except Cancelled:
             return False
         except Exception as exc:

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import xarray as xr
+from rasterio.io import DatasetWriter
 
 from tsmask_qgis import __version__
-from tsmask_qgis.classes import CLASSES
+from tsmask_qgis.classes import CLASSES, NODATA
 from tsmask_qgis.progress import Progress, report
+from tsmask_qgis.writers._grid import Grid
 
-__all__ = ["as_mask", "class_tags", "colormap", "date_slice", "report_date", "software"]
+__all__ = [
+    "as_mask",
+    "class_tags",
+    "colormap",
+    "date_slice",
+    "mask_profile",
+    "report_date",
+    "software",
+    "write_date_bands",
+]
 
 
 def software() -> str:
@@ -56,3 +70,37 @@ def class_tags() -> dict[str, str]:
 def report_date(progress: Progress | None, i: int, n: int, what: str) -> None:
     """Report writing item ``i`` of ``n`` (a cancel point)."""
     report(progress, i / max(n, 1), f"writing {what} {i + 1}/{n}" if i < n else f"wrote {what}")
+
+
+def mask_profile(grid: Grid, count: int) -> dict[str, Any]:
+    """``rasterio.open`` keywords shared by every multi-band class raster (uint8, nodata 0)."""
+    return {
+        "width": grid.width,
+        "height": grid.height,
+        "count": count,
+        "dtype": "uint8",
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "nodata": NODATA,
+    }
+
+
+def write_date_bands(
+    ds: DatasetWriter,
+    mask: xr.DataArray,
+    labels: Sequence[str],
+    progress: Progress | None,
+    what: str,
+    *,
+    date_tags: bool = False,
+) -> None:
+    """Write date ``t`` of ``mask`` to band ``t + 1``, described by its date label.
+
+    ``date_tags`` also sets a ``DATE`` tag on each band. Every band is a cancel point.
+    """
+    for t, label in enumerate(labels):
+        report_date(progress, t, len(labels), what)
+        ds.write(date_slice(mask, t), t + 1)
+        ds.set_band_description(t + 1, label)
+        if date_tags:
+            ds.update_tags(t + 1, DATE=label)

@@ -9,10 +9,16 @@ from pathlib import Path
 import rasterio
 import xarray as xr
 
-from tsmask_qgis.classes import CLASSES, NODATA
+from tsmask_qgis.classes import CLASSES
 from tsmask_qgis.progress import Progress
 from tsmask_qgis.writers._atomic import atomic_output
-from tsmask_qgis.writers._common import as_mask, date_slice, report_date, software
+from tsmask_qgis.writers._common import (
+    as_mask,
+    mask_profile,
+    report_date,
+    software,
+    write_date_bands,
+)
 from tsmask_qgis.writers._grid import date_labels, grid_of
 
 __all__ = ["write_envi"]
@@ -41,22 +47,9 @@ def write_envi(
         atomic_output(path, overwrite=overwrite, sidecars=(".hdr",)) as tmp,
     ):
         with rasterio.open(
-            tmp,
-            "w",
-            driver="ENVI",
-            width=grid.width,
-            height=grid.height,
-            count=n,
-            dtype="uint8",
-            crs=grid.crs,
-            transform=grid.transform,
-            nodata=NODATA,
-            interleave="bsq",
+            tmp, "w", driver="ENVI", interleave="bsq", **mask_profile(grid, n)
         ) as ds:
-            for t, label in enumerate(labels):
-                report_date(progress, t, n, "ENVI band")
-                ds.write(date_slice(mask, t), t + 1)
-                ds.set_band_description(t + 1, label)
+            write_date_bands(ds, mask, labels, progress, "ENVI band")
         hdr = tmp.with_suffix(".hdr")
         text = hdr.read_text()
         names = ", ".join(c.label for c in CLASSES)

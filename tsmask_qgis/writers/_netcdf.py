@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import netCDF4
 import numpy as np
@@ -22,6 +22,8 @@ from tsmask_qgis.writers._grid import grid_of
 __all__ = ["read_netcdf_mask", "write_netcdf"]
 
 _TIME_UNITS = "seconds since 1970-01-01 00:00:00"
+#: zlib compression levels netCDF4 accepts.
+CompressionLevel = Literal[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 
 
 def _grid_mapping_attrs(crs: Any, transform: Any) -> dict[str, Any]:
@@ -49,7 +51,7 @@ def write_netcdf(
     *,
     overwrite: bool = False,
     attrs: Mapping[str, Any] | None = None,
-    complevel: int = 4,
+    complevel: CompressionLevel = 4,
     progress: Progress | None = None,
 ) -> Path:
     """The mask as a CF-1.8 NetCDF-4 file: variable ``tsmask`` (time, y, x) uint8.
@@ -57,7 +59,7 @@ def write_netcdf(
     The variable carries ``flag_values``/``flag_meanings`` (and colours) from
     ``tsmask_qgis.classes`` and ``grid_mapping = "spatial_ref"``; ``x``/``y``
     are projection coordinates of pixel centres, ``time`` is CF-encoded, and
-    the data are zlib-compressed in chunks of one date. ``attrs`` are added as
+    the data are zlib-compressed (``complevel`` 0..9) in chunks of one date. ``attrs`` are added as
     global attributes (values that are not text or numbers are stored as JSON).
     Dates are written one at a time, so memory stays at one date.
     """

@@ -113,8 +113,7 @@ def write_quicklook(
     from matplotlib.patches import Patch
 
     handles = [
-        Patch(facecolor=np.array(c.rgba[:3]) / 255, edgecolor="black", label=c.label)
-        for c in (CLOUD, SHADOW)
+        Patch(facecolor=c.color, edgecolor="black", label=c.label) for c in (CLOUD, SHADOW)
     ] + [Patch(facecolor=(0.5, 0.5, 0.5), edgecolor="black", label=NO_OBSERVATION.label)]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.subplots_adjust(left=0.01, right=0.99, top=0.88, bottom=0.1, wspace=0.03)

@@ -4,7 +4,7 @@ true-colour COGs and the clear-observation count."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +22,10 @@ from tsmask_qgis.writers._common import (
     class_tags,
     colormap,
     date_slice,
+    mask_profile,
     report_date,
     software,
+    write_date_bands,
 )
 from tsmask_qgis.writers._grid import Grid, date_labels, grid_of
 
@@ -89,6 +91,30 @@ def _write_cog(
             )
 
 
+def _dates_to_write(
+    paths: Sequence[Path],
+    *,
+    skip: Sequence[Path],
+    progress: Progress | None,
+    on_written: Callable[[Path], None] | None,
+    what: str,
+) -> Iterator[tuple[int, Path]]:
+    """Yield ``(t, path)`` of each per-date file still to write, reporting progress.
+
+    Paths in ``skip`` are passed over. ``on_written(path)`` runs once the
+    caller's loop body for that path has finished without an exception.
+    """
+    skip_set = {Path(p) for p in skip}
+    for t, path in enumerate(paths):
+        report_date(progress, t, len(paths), what)
+        if path in skip_set:
+            continue
+        yield t, path
+        if on_written is not None:
+            on_written(path)
+    report_date(progress, len(paths), len(paths), f"{what}s")
+
+
 def write_cogs(
     mask: xr.DataArray,
     folder: str | os.PathLike[str],
@@ -117,11 +143,10 @@ def write_cogs(
     labels = date_labels(mask.time)
     folder = Path(folder)
     paths = [folder / f"{prefix}_{label}.tif" for label in labels]
-    skip_set = {Path(p) for p in skip}
-    for t, (label, path) in enumerate(zip(labels, paths, strict=True)):
-        report_date(progress, t, len(paths), "mask COG")
-        if path in skip_set:
-            continue
+    for t, path in _dates_to_write(
+        paths, skip=skip, progress=progress, on_written=on_written, what="mask COG"
+    ):
+        label = labels[t]
         data = date_slice(mask, t)[np.newaxis]
         with atomic_output(path, overwrite=overwrite) as tmp:
             _write_cog(
@@ -135,9 +160,6 @@ def write_cogs(
                 descriptions=[label],
                 tags={**class_tags(), "DATE": label},
             )
-        if on_written is not None:
-            on_written(path)
-    report_date(progress, len(paths), len(paths), "mask COGs")
     return paths
 
 
@@ -163,25 +185,15 @@ def write_multiband(
             tmp,
             "w",
             driver="GTiff",
-            width=grid.width,
-            height=grid.height,
-            count=n,
-            dtype="uint8",
-            crs=grid.crs,
-            transform=grid.transform,
-            nodata=NODATA,
             tiled=True,
             blockxsize=256,
             blockysize=256,
             compress="DEFLATE",
             interleave="band",
             bigtiff="IF_SAFER",
+            **mask_profile(grid, n),
         ) as ds:
-            for t, label in enumerate(labels):
-                report_date(progress, t, n, "multi-band GeoTIFF band")
-                ds.write(date_slice(mask, t), t + 1)
-                ds.set_band_description(t + 1, label)
-                ds.update_tags(t + 1, DATE=label)
+            write_date_bands(ds, mask, labels, progress, "multi-band GeoTIFF band", date_tags=True)
             # A TIFF colour table needs a single-band file: the .qml sidecar styles this one.
             ds.update_tags(TIFFTAG_SOFTWARE=software(), DATES=",".join(labels), **class_tags())
             factors = [f for f in (2, 4, 8, 16, 32) if min(grid.width, grid.height) // f >= 256]
@@ -253,12 +265,10 @@ def write_truecolour(
     labels = date_labels(ds.time)
     folder = Path(folder)
     paths = [folder / f"{prefix}_{label}.tif" for label in labels]
-    skip_set = {Path(p) for p in skip}
     interp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
-    for t, path in enumerate(paths):
-        report_date(progress, t, len(paths), "true-colour COG")
-        if path in skip_set:
-            continue
+    for t, path in _dates_to_write(
+        paths, skip=skip, progress=progress, on_written=on_written, what="true-colour COG"
+    ):
         rgba = truecolour_rgba(ds, t, stretch=stretch)
         with atomic_output(path, overwrite=overwrite) as tmp:
             _write_cog(
@@ -272,9 +282,6 @@ def write_truecolour(
                 tags={"DATE": labels[t], "STRETCH": f"{stretch[0]}..{stretch[1]} reflectance"},
                 colorinterp=interp,
             )
-        if on_written is not None:
-            on_written(path)
-    report_date(progress, len(paths), len(paths), "true-colour COGs")
     return paths
 
 

@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 import xarray as xr
@@ -19,6 +20,27 @@ from tsmask_qgis.writers._common import as_mask, date_slice, software
 from tsmask_qgis.writers._grid import date_labels
 
 __all__ = ["DateSummary", "format_table", "summarise", "write_summary"]
+
+
+class _Percent:
+    """A read-only percentage: attribute ``count`` of attribute ``of`` (``nan`` when ``of`` is 0)."""
+
+    def __init__(self, count: str, of: str) -> None:
+        self.count = count
+        self.of = of
+        self.__doc__ = (
+            f"{count} as a percentage of the {'observed' if of == 'observed' else 'all'} pixels"
+        )
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _Percent: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> float: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> _Percent | float:
+        if obj is None:
+            return self
+        n, total = getattr(obj, self.count), getattr(obj, self.of)
+        return 100.0 * n / total if total else float("nan")
 
 
 @dataclass(frozen=True)
@@ -40,63 +62,25 @@ class DateSummary:
     def observed(self) -> int:
         return self.pixels - self.no_observation
 
-    def _pct(self, n: int, of: int) -> float:
-        return 100.0 * n / of if of else float("nan")
-
-    @property
-    def clear_pct(self) -> float:
-        return self._pct(self.clear, self.pixels)
-
-    @property
-    def cloud_pct(self) -> float:
-        return self._pct(self.cloud, self.pixels)
-
-    @property
-    def shadow_pct(self) -> float:
-        return self._pct(self.shadow, self.pixels)
-
-    @property
-    def no_observation_pct(self) -> float:
-        return self._pct(self.no_observation, self.pixels)
-
-    @property
-    def clear_pct_observed(self) -> float:
-        return self._pct(self.clear, self.observed)
-
-    @property
-    def cloud_pct_observed(self) -> float:
-        return self._pct(self.cloud, self.observed)
-
-    @property
-    def shadow_pct_observed(self) -> float:
-        return self._pct(self.shadow, self.observed)
+    clear_pct = _Percent("clear", "pixels")
+    cloud_pct = _Percent("cloud", "pixels")
+    shadow_pct = _Percent("shadow", "pixels")
+    no_observation_pct = _Percent("no_observation", "pixels")
+    clear_pct_observed = _Percent("clear", "observed")
+    cloud_pct_observed = _Percent("cloud", "observed")
+    shadow_pct_observed = _Percent("shadow", "observed")
 
     def as_row(self) -> dict[str, object]:
         """A flat record: counts and percentages (rounded to 0.01)."""
         row: dict[str, object] = asdict(self)
         row["observed"] = self.observed
-        for name in (
-            "clear_pct",
-            "cloud_pct",
-            "shadow_pct",
-            "no_observation_pct",
-            "clear_pct_observed",
-            "cloud_pct_observed",
-            "shadow_pct_observed",
-        ):
+        for name in _PERCENTS:
             v = getattr(self, name)
             row[name] = None if np.isnan(v) else round(v, 2)
         return row
 
 
-FIELDS = (
-    "date",
-    "pixels",
-    "observed",
-    "no_observation",
-    "clear",
-    "cloud",
-    "shadow",
+_PERCENTS = (
     "clear_pct",
     "cloud_pct",
     "shadow_pct",
@@ -105,6 +89,7 @@ FIELDS = (
     "cloud_pct_observed",
     "shadow_pct_observed",
 )
+FIELDS = ("date", "pixels", "observed", "no_observation", "clear", "cloud", "shadow", *_PERCENTS)
 
 
 def summarise(mask: xr.DataArray) -> list[DateSummary]:

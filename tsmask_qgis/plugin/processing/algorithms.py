@@ -2,10 +2,13 @@
 
 Every algorithm keeps no per-run state on ``self`` (``createInstance`` returns a
 fresh ``type(self)()``), reports progress through ``QgsProcessingMultiStepFeedback``,
-stops when cancelled and leaves no partial output. Kernels never run in the
-QGIS process: detection is :func:`tsmask_qgis.pipeline.run` with the engine's
-process-pool runner (``runner="processes"``), and the mask tools call the
-engine's public spatial functions with the same runner.
+stops when cancelled and leaves no partial output. No data work runs in the
+QGIS process: every algorithm hands plain values to a job run in a child
+Python process (:mod:`tsmask_qgis.worker`, jobs in
+:mod:`tsmask_qgis.plugin.worker_jobs`) — detection is
+:func:`tsmask_qgis.pipeline.run` there with the engine's process-pool runner,
+the mask tools the engine's spatial functions with the same runner — and gets
+plain values back (paths, rows, numbers); QGIS loads the outputs itself.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +67,18 @@ __all__ = [
 
 PRESETS = ("seed", "dea")
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
-#: The engine runner of every algorithm: kernels in plain Python worker processes.
+#: The engine runner of every algorithm (in the child process): kernels in a pool of
+#: plain Python worker processes.
 RUNNER = "processes"
+#: Share of the progress bar of each pipeline step: ``tsmask_qgis.pipeline.STEP_WEIGHTS``
+#: (mirrored, so the QGIS process does not import the pipeline; a test keeps them equal).
+STEP_WEIGHTS: dict[str, float] = {
+    "search": 0.05,
+    "load": 0.30,
+    "detect": 0.40,
+    "spatial": 0.05,
+    "write": 0.20,
+}
 
 
 def _advanced(param: QgsProcessingParameterDefinition) -> QgsProcessingParameterDefinition:
@@ -79,6 +91,20 @@ def _help(param: QgsProcessingParameterDefinition, text: str) -> QgsProcessingPa
     if hasattr(param, "setHelp"):
         param.setHelp(text)
     return param
+
+
+def _workers_parameter(name: str, help_text: str) -> QgsProcessingParameterDefinition:
+    """The advanced 'worker processes' number (0 = all cores)."""
+    workers = QgsProcessingParameterNumber(
+        name,
+        "Worker processes (0 = all cores)",
+        QgsProcessingParameterNumber.Integer,
+        0,
+        False,
+        0,
+        256,
+    )
+    return _advanced(_help(workers, help_text))
 
 
 def _progress_adapter(
@@ -105,8 +131,6 @@ def _progress_adapter(
 
 def _pipeline_steps() -> list[tuple[str, float, float]]:
     """(step, start, stop) of each pipeline step on its 0..1 progress bar."""
-    from tsmask_qgis.pipeline import STEP_WEIGHTS
-
     total = sum(STEP_WEIGHTS.values())
     out, at = [], 0.0
     for name, weight in STEP_WEIGHTS.items():
@@ -182,12 +206,25 @@ def _layer_file(layer: Any, what: str) -> tuple[str, str | None]:
 class TsmaskAlgorithm(QgsProcessingAlgorithm):
     """Shared behaviour: icon, group, dependency check, fresh instances."""
 
+    NAME = ""
+    DISPLAY_NAME = ""
+    HELP = ""
     #: The feature in :data:`tsmask_qgis.plugin.deps.FEATURES` this algorithm needs.
     FEATURE = "summary"
     GROUP = ("masktools", "Mask tools")
 
+    #: ``tsmask:NAME``, the title in the toolbox and the help text (subclasses).
     def createInstance(self):
         return type(self)()
+
+    def name(self) -> str:
+        return self.NAME
+
+    def displayName(self) -> str:
+        return self.DISPLAY_NAME
+
+    def shortHelpString(self) -> str:
+        return self.HELP
 
     def group(self) -> str:
         return self.GROUP[1]
@@ -212,15 +249,24 @@ class TsmaskAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(message)
 
     def processAlgorithm(self, parameters, context, feedback):
-        """Run :meth:`process` on a fresh Python thread and return its outputs.
+        """Run :meth:`process` (its data work runs in a child process) and return its outputs.
 
-        Processing runs algorithms in the background on reused Qt pool threads,
-        where pyproj (used by the loaders, odc-geo and the writers) crashed QGIS
-        on the second run (see :mod:`tsmask_qgis.plugin._threads`).
+        A worker error that reached the user's input (a ``ValueError``/``OSError``
+        /``LookupError`` in the child) becomes a ``QgsProcessingException`` with
+        its message; the child's traceback goes to the log.
         """
-        from tsmask_qgis.plugin._threads import call_in_thread
+        from tsmask_qgis.plugin.jobs import friendly_error
+        from tsmask_qgis.worker import RemoteError, WorkerCrashed
 
-        return call_in_thread(self.process, parameters, context, feedback)
+        try:
+            return self.process(parameters, context, feedback)
+        except Cancelled:
+            raise QgsProcessingException("Cancelled: no output was written.") from None
+        except (RemoteError, WorkerCrashed) as exc:
+            details = getattr(exc, "details", "")
+            if details:
+                feedback.pushDebugInfo(details)
+            raise QgsProcessingException(friendly_error(exc)) from exc
 
     def process(self, parameters, context, feedback) -> dict[str, Any]:
         """The algorithm's work (subclasses)."""
@@ -244,10 +290,6 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
     OUTPUT = "OUTPUT"
     WORKERS = "WORKERS"
     FEATURE = "spatial"
-    HELP = ""
-
-    def shortHelpString(self) -> str:
-        return self.HELP
 
     def initAlgorithm(self, config=None):
         self.addParameter(
@@ -257,57 +299,37 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
             )
         )
         self._extra_parameters()
-        workers = QgsProcessingParameterNumber(
-            self.WORKERS,
-            "Worker processes (0 = all cores)",
-            QgsProcessingParameterNumber.Integer,
-            0,
-            False,
-            0,
-            256,
-        )
-        self.addParameter(_advanced(_help(workers, "Plain Python worker processes.")))
+        self.addParameter(_workers_parameter(self.WORKERS, "Plain Python worker processes."))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.displayName()))
 
     def _extra_parameters(self) -> None:
         pass
 
-    def _step(self, parameters, context) -> Callable[..., Any]:
-        """``fn(mask, workers=..., runner=..., progress=...)``: the engine function to run."""
+    def _step(self, parameters, context) -> dict[str, Any]:
+        """The ``mask_tool`` job's ``step`` (and ``passes``) for these parameters."""
         raise NotImplementedError
 
     def process(self, parameters, context, feedback):
         self._check()
+        from tsmask_qgis import worker
         from tsmask_qgis.plugin.processing.postprocess import MASK_STYLER
-        from tsmask_qgis.plugin.rasters import read_stack, write_stack
 
-        steps = QgsProcessingMultiStepFeedback(3, feedback)
+        steps = QgsProcessingMultiStepFeedback(1, feedback)
         src = _local_file(self.parameterAsRasterLayer(parameters, self.INPUT, context), "mask")
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         workers = self.parameterAsInt(parameters, self.WORKERS, context) or None
-        step = self._step(parameters, context)
-        steps.setCurrentStep(0)
-        try:
-            stack = read_stack(src)
-            steps.setCurrentStep(1)
-            steps.pushInfo(f"{self.displayName()} in worker processes…")
-            result = step(
-                stack.data,
-                workers=workers,
-                runner=RUNNER,
-                progress=_progress_adapter(steps, feedback),
-            )
-            if feedback.isCanceled():
-                raise Cancelled("cancelled by the user")
-            steps.setCurrentStep(2)
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            write_stack(out, result, stack.profile, stack.names)
-        except Cancelled:
-            raise QgsProcessingException("Cancelled: no output was written.") from None
-        except (ValueError, OSError) as exc:
-            raise QgsProcessingException(str(exc)) from exc
-        changed = int((result != stack.data).sum())
-        steps.pushInfo(f"{changed} pixel-dates changed in {result.shape[0]} band(s).")
+        steps.pushInfo(f"{self.displayName()} in worker processes…")
+        stem, suffix = Path(out).stem, Path(out).suffix
+        result = worker.run(
+            "mask_tool",
+            {"src": src, "out": out, "workers": workers, **self._step(parameters, context)},
+            progress=_progress_adapter(steps, feedback),
+            temp_globs=[str(Path(out).parent / f".{stem}.*.part{suffix}")],
+        )
+        if feedback.isCanceled():
+            Path(out).unlink(missing_ok=True)
+            raise Cancelled("cancelled by the user")
+        steps.pushInfo(f"{result['changed']} pixel-dates changed in {result['bands']} band(s).")
         self._style_output(context, out, MASK_STYLER, self.displayName())
         return {self.OUTPUT: out}
 
@@ -315,58 +337,42 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
 class SeedFilterAlgorithm(_MaskToolAlgorithm):
     """``tsmask:seed_filter``: the seed preset's 3x3 spatial filter."""
 
+    NAME = "seed_filter"
+    DISPLAY_NAME = "Seed spatial filter"
     HELP = (
         "The seed preset's spatial filter, per date: a cloud or shadow pixel with fewer "
         "than three cloud or shadow pixels in its 3x3 block (itself included) becomes clear. "
         "The scan is in place, as in the original method. Runs in worker processes."
     )
 
-    def name(self) -> str:
-        return "seed_filter"
-
     def _step(self, parameters, context):
-        from tsmask_qgis.engine import spatial_filter
-
-        return lambda mask, **kw: spatial_filter(mask, "seed", **kw)
-
-    def displayName(self) -> str:
-        return "Seed spatial filter"
+        return {"step": "seed_filter"}
 
 
 class BufferAlgorithm(_MaskToolAlgorithm):
     """``tsmask:buffer``: the seed preset's buffer of cloud and shadow."""
 
+    NAME = "buffer"
+    DISPLAY_NAME = "Buffer cloud and shadow"
     HELP = (
         "The seed preset's buffer, per date: grows cloud and shadow into neighbouring clear "
         "pixels as algorithm.md specifies. Runs in worker processes."
     )
 
-    def name(self) -> str:
-        return "buffer"
-
     def _step(self, parameters, context):
-        from tsmask_qgis.engine import buffer
-
-        return buffer
-
-    def displayName(self) -> str:
-        return "Buffer cloud and shadow"
+        return {"step": "buffer"}
 
 
 class MajorityFilterAlgorithm(_MaskToolAlgorithm):
     """``tsmask:majority_filter``: DEA's majority filter."""
 
-    PASSES = "PASSES"
+    NAME = "majority_filter"
+    DISPLAY_NAME = "Majority filter"
     HELP = (
         "The dea preset's majority filter, per date: a pixel takes the class most of its "
         "neighbours have. DEA runs it twice. Runs in worker processes."
     )
-
-    def name(self) -> str:
-        return "majority_filter"
-
-    def displayName(self) -> str:
-        return "Majority filter"
+    PASSES = "PASSES"
 
     def _extra_parameters(self) -> None:
         param = QgsProcessingParameterNumber(
@@ -375,36 +381,27 @@ class MajorityFilterAlgorithm(_MaskToolAlgorithm):
         self.addParameter(_advanced(_help(param, "How many times the filter runs (dea: 2).")))
 
     def _step(self, parameters, context):
-        from tsmask_qgis.engine import majority_filter
-
-        passes = self.parameterAsInt(parameters, self.PASSES, context)
-        return lambda mask, **kw: majority_filter(mask, passes, **kw)
+        return {"step": "majority", "passes": self.parameterAsInt(parameters, self.PASSES, context)}
 
 
 # ---------------------------------------------------------------------------
-# Summary and comparison (numpy in the QGIS process; no kernels)
+# Summary and comparison (read and computed in the child process)
 # ---------------------------------------------------------------------------
 
 
 class SummaryAlgorithm(TsmaskAlgorithm):
     """``tsmask:summary``: per-date percentages of each class as a table."""
 
+    NAME = "summary"
+    DISPLAY_NAME = "Per-date summary"
+    HELP = (
+        "One row per date (band) of a tsmask class raster: percent of pixels clear, cloud, "
+        "cloud shadow and without observation, and the cloud-or-shadow percent of observed "
+        "pixels. Band descriptions (the dates) name the rows."
+    )
     INPUT = "INPUT"
     OUTPUT = "OUTPUT"
     FEATURE = "summary"
-
-    def name(self) -> str:
-        return "summary"
-
-    def displayName(self) -> str:
-        return "Per-date summary"
-
-    def shortHelpString(self) -> str:
-        return (
-            "One row per date (band) of a tsmask class raster: percent of pixels clear, cloud, "
-            "cloud shadow and without observation, and the cloud-or-shadow percent of observed "
-            "pixels. Band descriptions (the dates) name the rows."
-        )
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Mask raster"))
@@ -429,16 +426,10 @@ class SummaryAlgorithm(TsmaskAlgorithm):
 
     def process(self, parameters, context, feedback):
         self._check()
-        import numpy as np
-
-        from tsmask_qgis.classes import CLASSES, CLOUD, NO_OBSERVATION, SHADOW
-        from tsmask_qgis.plugin.rasters import read_stack
+        from tsmask_qgis import worker
 
         src = _local_file(self.parameterAsRasterLayer(parameters, self.INPUT, context), "mask")
-        try:
-            stack = read_stack(src)
-        except ValueError as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        rows = worker.run("summary", {"src": src}, progress=_progress_adapter(feedback))["rows"]
         fields = self.fields()
         sink, dest = self.parameterAsSink(
             parameters,
@@ -450,28 +441,34 @@ class SummaryAlgorithm(TsmaskAlgorithm):
         )
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        n = stack.data.shape[0]
-        for i in range(n):
+        for row in rows:
             if feedback.isCanceled():
                 break
-            band = stack.data[i]
-            total = band.size or 1
-            counts = {c.value: int(np.count_nonzero(band == c.value)) for c in CLASSES}
-            observed = total - counts[NO_OBSERVATION.value]
-            bad = counts[CLOUD.value] + counts[SHADOW.value]
             feature = QgsFeature(fields)
-            values: list[Any] = [i + 1, stack.names[i]]
-            values += [100.0 * counts[c.value] / total for c in CLASSES]
-            values.append(100.0 * bad / observed if observed else None)
-            feature.setAttributes(values)
+            feature.setAttributes(list(row))
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
-            feedback.setProgress(100.0 * (i + 1) / n)
         return {self.OUTPUT: dest}
 
 
 class CompareMasksAlgorithm(TsmaskAlgorithm):
     """``tsmask:compare_masks``: accuracy of a mask against a reference mask."""
 
+    NAME = "compare_masks"
+    DISPLAY_NAME = "Compare masks"
+    HELP = (
+        "Confusion matrix, overall accuracy, producer's and user's accuracy per class and "
+        "the F1 score of cloud-or-shadow against clear, overall and per date, of a tsmask "
+        "mask against a reference: another four-class mask (tsmask), Sentinel-2 L2A scene "
+        "classification (scl: 3 shadow; 8, 9, 10 cloud; 2, 4-7, 11 clear; 0, 1 no "
+        "observation) or DEA's oa_fmask (fmask: 2 cloud, 3 shadow, 1/4/5 clear, 0 nodata). "
+        "The mask is a multi-band raster (one band per date, dates in the band "
+        "descriptions or DATE tags) or a NetCDF layer; the reference is such a raster or a "
+        "folder of single-date GeoTIFFs (dated by tags or file/folder names). "
+        "Dates are matched by day (dates on one side only are listed and left out); a "
+        "raster nodata value becomes no observation; pixel-dates without an observation on "
+        "either side are left out and counted. Both must be on the same grid, unless "
+        "'Resample the reference' is ticked (mode resampling onto the mask's grid)."
+    )
     MASK = "MASK"
     REFERENCE = "REFERENCE"
     REFERENCE_FOLDER = "REFERENCE_FOLDER"
@@ -483,28 +480,6 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
     DATES = "MATCHED_DATES"
     KINDS = ("tsmask", "scl", "fmask")
     FEATURE = "compare"
-
-    def name(self) -> str:
-        return "compare_masks"
-
-    def displayName(self) -> str:
-        return "Compare masks"
-
-    def shortHelpString(self) -> str:
-        return (
-            "Confusion matrix, overall accuracy, producer's and user's accuracy per class and "
-            "the F1 score of cloud-or-shadow against clear, overall and per date, of a tsmask "
-            "mask against a reference: another four-class mask (tsmask), Sentinel-2 L2A scene "
-            "classification (scl: 3 shadow; 8, 9, 10 cloud; 2, 4-7, 11 clear; 0, 1 no "
-            "observation) or DEA's oa_fmask (fmask: 2 cloud, 3 shadow, 1/4/5 clear, 0 nodata). "
-            "The mask is a multi-band raster (one band per date, dates in the band "
-            "descriptions or DATE tags) or a NetCDF layer; the reference is such a raster or a "
-            "folder of single-date GeoTIFFs (dated by tags or file/folder names). "
-            "Dates are matched by day (dates on one side only are listed and left out); a "
-            "raster nodata value becomes no observation; pixel-dates without an observation on "
-            "either side are left out and counted. Both must be on the same grid, unless "
-            "'Resample the reference' is ticked (mode resampling onto the mask's grid)."
-        )
 
     def initAlgorithm(self, config=None):
         self.addParameter(
@@ -559,8 +534,7 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
 
     def process(self, parameters, context, feedback):
         self._check()
-        from tsmask_qgis.evaluate import compare, load_mask, match_grid
-        from tsmask_qgis.plugin.rasters import temp_path
+        from tsmask_qgis import worker
 
         mask_path, mask_var = _layer_file(
             self.parameterAsRasterLayer(parameters, self.MASK, context), "mask"
@@ -578,50 +552,35 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
         kind = self.KINDS[self.parameterAsEnum(parameters, self.REFERENCE_KIND, context)]
         resample = self.parameterAsBool(parameters, self.RESAMPLE, context)
         out = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
-        steps = QgsProcessingMultiStepFeedback(3, feedback)
-        steps.setCurrentStep(0)
-        try:
-            mask = load_mask(mask_path, kind="tsmask", variable=mask_var)
-            ref = load_mask(ref_path, kind=kind, variable=ref_var)
-            steps.pushInfo(
-                f"mask: {mask.shape[0]} dates of {mask.shape[2]} x {mask.shape[1]} pixels; "
-                f"reference: {ref.shape[0]} dates of {ref.shape[2]} x {ref.shape[1]} pixels"
-            )
-            if steps.isCanceled():
-                return {}
-            steps.setCurrentStep(1)
-            if resample and not _same_grid(mask, ref):
-                steps.pushInfo("Resampling the reference onto the mask's grid (mode)…")
-                ref = match_grid(ref, mask)
-            evaluation = compare(
-                mask,
-                ref,
-                reference_kind=kind,
-                mask_name=Path(mask_path).name,
-                reference_name=Path(ref_path).name,
-            )
-        except (ValueError, FileNotFoundError) as exc:
-            raise QgsProcessingException(str(exc)) from exc
-        for label, dates in (
-            ("mask", evaluation.unmatched_mask_dates),
-            ("reference", evaluation.unmatched_reference_dates),
+        steps = QgsProcessingMultiStepFeedback(1, feedback)
+        result = worker.run(
+            "compare",
+            {
+                "mask_path": mask_path,
+                "mask_var": mask_var,
+                "ref_path": ref_path,
+                "ref_var": ref_var,
+                "kind": kind,
+                "resample": resample,
+                "out": out,
+            },
+            progress=_progress_adapter(steps, feedback),
+            temp_globs=[str(Path(out).parent / f".{Path(out).stem}.*.part{Path(out).suffix}")],
+        )
+        for line in result["info"]:
+            steps.pushInfo(line)
+        for label, key in (
+            ("mask", "unmatched_mask_dates"),
+            ("reference", "unmatched_reference_dates"),
         ):
+            dates = result[key]
             if dates:
                 steps.pushWarning(
                     f"{len(dates)} date(s) only in the {label}, left out: {', '.join(dates)}"
                 )
-        steps.setCurrentStep(2)
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_path(out)
-        try:
-            Path(tmp).write_text(evaluation.to_html(), encoding="utf-8")
-            os.replace(tmp, out)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        oa, f1 = evaluation.overall_accuracy, evaluation.f1
+        oa, f1 = result["overall_accuracy"], result["f1"]
         steps.pushInfo(
-            f"{len(evaluation.dates)} dates, overall accuracy "
+            f"{len(result['dates'])} dates, overall accuracy "
             f"{'n/a' if oa is None else f'{oa:.3f}'}, cloud-or-shadow F1 "
             f"{'n/a' if f1 is None else f'{f1:.3f}'}"
         )
@@ -629,20 +588,8 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
             self.OUTPUT_HTML: out,
             self.OVERALL_ACCURACY: oa,
             self.F1: f1,
-            self.DATES: len(evaluation.dates),
+            self.DATES: len(result["dates"]),
         }
-
-
-def _same_grid(a: Any, b: Any) -> bool:
-    """Same size and pixel-centre coordinates (a CRS difference is caught by compare)."""
-    import numpy as np
-
-    if a.shape[-2:] != b.shape[-2:]:
-        return False
-    for dim in ("x", "y"):
-        if dim in a.coords and dim in b.coords and not np.allclose(a[dim].values, b[dim].values):
-            return False
-    return True
 
 
 # ---------------------------------------------------------------------------
@@ -680,16 +627,9 @@ class _DetectAlgorithm(TsmaskAlgorithm):
                 "seed: filter then buffer; dea: majority filter twice.",
             )
         )
-        workers = QgsProcessingParameterNumber(
-            self.WORKERS,
-            "Worker processes (0 = all cores)",
-            QgsProcessingParameterNumber.Integer,
-            0,
-            False,
-            0,
-            256,
+        self.addParameter(
+            _workers_parameter(self.WORKERS, "Plain Python worker processes for detection.")
         )
-        self.addParameter(_advanced(_help(workers, "Plain Python worker processes for detection.")))
         memory = QgsProcessingParameterNumber(
             self.MAX_MEMORY,
             "Max memory in GB (0 = half the available memory)",
@@ -738,8 +678,7 @@ class _DetectAlgorithm(TsmaskAlgorithm):
 
     def _run_job(self, source: dict[str, Any], parameters, context, feedback) -> dict[str, Any]:
         """Run the pipeline into a private folder beside the outputs, then move them in place."""
-        from tsmask_qgis import pipeline
-        from tsmask_qgis.plugin.jobs import friendly_error
+        from tsmask_qgis import worker
         from tsmask_qgis.plugin.processing.postprocess import COUNT_STYLER, MASK_STYLER
 
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
@@ -753,7 +692,7 @@ class _DetectAlgorithm(TsmaskAlgorithm):
         work = Path(tempfile.mkdtemp(prefix=".tsmask-", dir=Path(out).parent))
         steps = QgsProcessingMultiStepFeedback(len(_pipeline_steps()), feedback)
         try:
-            job = pipeline.Job(
+            job = dict(
                 out=work,
                 **source,
                 **self._job_options(parameters, context),
@@ -762,25 +701,24 @@ class _DetectAlgorithm(TsmaskAlgorithm):
                 overwrite=True,
             )
             steps.pushInfo(
-                f"{job.preset} preset, spatial steps {'on' if job.spatial else 'off'}, "
+                f"{job['preset']} preset, spatial steps {'on' if job['spatial'] else 'off'}, "
                 "detection in worker processes"
             )
-            result = pipeline.run(job, progress=pipeline_feedback(steps, feedback))
+            result = worker.run(
+                "pipeline",
+                {"job": job},
+                progress=pipeline_feedback(steps, feedback),
+                temp_globs=[str(work)],
+            )
             if feedback.isCanceled():
                 raise Cancelled("cancelled by the user")
             os.replace(work / "tsmask_multiband.tif", out)
             if count:
                 Path(count).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(work / "clear_count.tif", count)
-        except Cancelled:
-            raise QgsProcessingException("Cancelled: no output was written.") from None
-        except QgsProcessingException:
-            raise
-        except (ValueError, OSError, LookupError) as exc:
-            raise QgsProcessingException(friendly_error(exc)) from exc
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        steps.pushInfo(f"{len(result.dates)} dates: {', '.join(result.dates)}")
+        steps.pushInfo(f"{len(result['dates'])} dates: {', '.join(result['dates'])}")
         self._style_output(context, out, MASK_STYLER, "tsmask mask")
         outputs: dict[str, Any] = {self.OUTPUT: out}
         if count:
@@ -792,23 +730,17 @@ class _DetectAlgorithm(TsmaskAlgorithm):
 class DetectLocalAlgorithm(_DetectAlgorithm):
     """``tsmask:detect_local``: detect on a local stack (NetCDF, GeoTIFF or folder)."""
 
+    NAME = "detect_local"
+    DISPLAY_NAME = "Detect cloud and shadow (local stack)"
+    HELP = (
+        "Cloud and cloud-shadow mask of a local Sentinel-2 stack: a NetCDF with one "
+        "variable per band (blue green red nir swir1 swir2) and a time dimension, a "
+        "multi-band GeoTIFF per band with dates in the band descriptions, or a folder of "
+        "GeoTIFFs (one per date). The output has one band per date (0 no observation, "
+        "1 clear, 2 cloud, 3 cloud shadow) named by date. Detection runs in worker processes."
+    )
     INPUT = "INPUT"
     FEATURE = "detect_local"
-
-    def name(self) -> str:
-        return "detect_local"
-
-    def displayName(self) -> str:
-        return "Detect cloud and shadow (local stack)"
-
-    def shortHelpString(self) -> str:
-        return (
-            "Cloud and cloud-shadow mask of a local Sentinel-2 stack: a NetCDF with one "
-            "variable per band (blue green red nir swir1 swir2) and a time dimension, a "
-            "multi-band GeoTIFF per band with dates in the band descriptions, or a folder of "
-            "GeoTIFFs (one per date). The output has one band per date (0 no observation, "
-            "1 clear, 2 cloud, 3 cloud shadow) named by date. Detection runs in worker processes."
-        )
 
     def initAlgorithm(self, config=None):
         self.addParameter(
@@ -830,6 +762,16 @@ class DetectLocalAlgorithm(_DetectAlgorithm):
 class DetectStacAlgorithm(_DetectAlgorithm):
     """``tsmask:detect_stac``: search a STAC catalogue, load, detect."""
 
+    NAME = "detect_stac"
+    DISPLAY_NAME = "Detect cloud and shadow (STAC catalogue)"
+    HELP = (
+        "Searches a STAC catalogue for Sentinel-2 surface reflectance over the extent and "
+        "dates, loads it (20 m by default, in the UTM zone of the extent's centre) and "
+        "detects cloud and cloud shadow. Choose custom and give the API address and "
+        "collection for another catalogue. Cloudy dates are needed by the method: no "
+        "cloud-cover pre-filter is applied. A custom address also replaces a preset's "
+        "(e.g. a mirror of Earth Search)."
+    )
     EXTENT = "EXTENT"
     START = "START"
     END = "END"
@@ -849,22 +791,6 @@ class DetectStacAlgorithm(_DetectAlgorithm):
         except Exception:
             names = []
         return [*names, "custom"]
-
-    def name(self) -> str:
-        return "detect_stac"
-
-    def displayName(self) -> str:
-        return "Detect cloud and shadow (STAC catalogue)"
-
-    def shortHelpString(self) -> str:
-        return (
-            "Searches a STAC catalogue for Sentinel-2 surface reflectance over the extent and "
-            "dates, loads it (20 m by default, in the UTM zone of the extent's centre) and "
-            "detects cloud and cloud shadow. Choose custom and give the API address and "
-            "collection for another catalogue. Cloudy dates are needed by the method: no "
-            "cloud-cover pre-filter is applied. A custom address also replaces a preset's "
-            "(e.g. a mirror of Earth Search)."
-        )
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, "Area"))

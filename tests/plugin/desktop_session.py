@@ -1,0 +1,92 @@
+"""Run inside the real QGIS desktop (``qgis --code``) by test_desktop.py.
+
+Loads the packaged plugin the way QGIS does, runs the bundled sample through the
+plugin's task with true colour, waits, and writes a JSON report to
+``$TSMASK_DESKTOP_REPORT``: layers and groups added, and the banned modules found
+in the QGIS process. Then quits QGIS (the test checks its exit code).
+"""
+
+import datetime as dt
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from qgis.core import QgsApplication, QgsProject
+from qgis.PyQt.QtCore import QTimer
+from qgis.utils import loadPlugin, plugins, startPlugin
+
+REPORT = Path(os.environ["TSMASK_DESKTOP_REPORT"])
+report = {"executable": sys.executable}
+state = {"polls": 0, "task": None}
+
+
+def finish():
+    from tsmask_qgis.worker import BANNED_MODULES
+
+    task = state["task"]
+    report["steps"] = [] if task is None else list(task.steps)
+    report["error"] = report.get("error") or (
+        "" if task is None or task.error is None else str(task.error)
+    )
+    root = QgsProject.instance().layerTreeRoot()
+    report["groups"] = [g.name() for g in root.findGroups(True)]
+    report["layers"] = sorted(lyr.name() for lyr in QgsProject.instance().mapLayers().values())
+    report["banned"] = sorted(
+        m for m in sys.modules if m.split(".")[0] in BANNED_MODULES or m == "dask.distributed"
+    )
+    REPORT.write_text(json.dumps(report, indent=1))
+    QgsProject.instance().setDirty(False)  # no "save the project?" question on exit
+    QTimer.singleShot(200, quit_qgis)
+
+
+def quit_qgis():
+    from qgis.PyQt.QtWidgets import QApplication
+
+    modal = QApplication.activeModalWidget()
+    if modal is not None:  # a first-run question of a fresh profile, if any
+        report["modal"] = f"{type(modal).__name__}: {modal.windowTitle()}"
+        REPORT.write_text(json.dumps(report, indent=1))
+        modal.close()
+        QTimer.singleShot(200, quit_qgis)
+        return
+    QgsApplication.exit(0)
+
+
+def poll():
+    state["polls"] += 1
+    if QgsApplication.taskManager().countActiveTasks() and state["polls"] < 200:
+        QTimer.singleShot(250, poll)
+        return
+    QTimer.singleShot(500, finish)  # let finished() add the layers
+
+
+def start():
+    try:
+        report["loaded"] = bool(loadPlugin("tsmask_qgis") and startPlugin("tsmask_qgis"))
+        import tsmask_qgis
+        from tsmask_qgis.plugin.convert import LOCAL, RunSettings
+
+        report["plugin_file"] = tsmask_qgis.__file__
+        sample = Path(tsmask_qgis.__file__).parent / "data" / "wright_act.nc"
+        settings = RunSettings(
+            bbox=None,
+            start=dt.date(2015, 11, 1),
+            end=dt.date(2016, 9, 1),
+            out_dir=Path(os.environ["TSMASK_DESKTOP_OUT"]),
+            source=LOCAL,
+            input_path=sample,
+            truecolour=True,
+            workers=2,
+            overwrite=True,
+        )
+        report["group"] = settings.area_name()
+        state["task"] = plugins["tsmask_qgis"].start(settings)
+        QTimer.singleShot(500, poll)
+    except Exception:
+        report["error"] = traceback.format_exc()
+        finish()
+
+
+QTimer.singleShot(500, start)

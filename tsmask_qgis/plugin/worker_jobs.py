@@ -1,0 +1,240 @@
+"""The plugin's data work, as jobs run in a plain Python child (:mod:`tsmask_qgis.worker`).
+
+Nothing here imports ``qgis``; everything here may import the heavy packages
+(rasterio, netCDF4, pyproj, odc-stac, numba) because it only ever runs in the
+child process. Every job takes keyword arguments of plain values plus
+``progress`` and returns plain values (str, numbers, lists, dicts, dates,
+paths) that the QGIS process can unpickle without importing anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tsmask_qgis.progress import Cancelled, Progress
+
+__all__ = [
+    "RUNNER",
+    "compare_masks",
+    "echo",
+    "estimate",
+    "loaded_modules",
+    "mask_tool",
+    "run_pipeline",
+    "sources",
+    "summary_rows",
+]
+
+#: The engine runner inside the child: kernels in a pool of worker processes.
+RUNNER = "processes"
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and other number-likes as Python numbers (None stays None)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def run_pipeline(*, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """``pipeline.run(Job(**job))``; the ``JobResult`` as a dict of plain values."""
+    from tsmask_qgis import pipeline
+
+    result = pipeline.run(pipeline.Job(**job), progress=progress)
+    summary = []
+    for row in result.summary:
+        item = dataclasses.asdict(row) if dataclasses.is_dataclass(row) else dict(row)
+        summary.append({k: _plain(v) for k, v in item.items()})
+    return {
+        "out": Path(result.out),
+        "dates": [str(d) for d in result.dates],
+        "summary": summary,
+        "paths": [Path(p) for p in result.paths],
+        "reused": [Path(p) for p in result.reused],
+        "cogs": [Path(p) for p in result.cogs],
+        "truecolour": [Path(p) for p in result.truecolour],
+        "netcdf": None if result.netcdf is None else Path(result.netcdf),
+        "notes": [str(n) for n in result.notes],
+    }
+
+
+def estimate(
+    *, request: Any = None, input_path: str | None = None, progress: Progress
+) -> dict[str, Any]:
+    """What a run would read and hold: the loaders' estimate, or a local stack's size."""
+    if input_path is not None:
+        from tsmask_qgis.loaders import load_local
+
+        progress(None, f"opening {Path(input_path).name}")
+        ds = load_local(Path(input_path))
+        t, y, x = (int(ds.sizes["time"]), int(ds.sizes["y"]), int(ds.sizes["x"]))
+        memory = t * y * x * (6 * 4 + 1)
+        return {
+            "text": f"{t} dates of {x} x {y} pixels ({x * y:,} pixels)\n"
+            f"memory: about {memory / 1e6:,.1f} MB (reflectance and masks)",
+            "memory_bytes": memory,
+        }
+    from tsmask_qgis.loaders import estimate as loaders_estimate
+
+    est = loaders_estimate(request, progress=progress)
+    return {"text": str(est.describe()), "memory_bytes": int(est.memory_bytes)}
+
+
+def mask_tool(
+    *,
+    step: str,
+    src: str,
+    out: str,
+    passes: int = 1,
+    workers: int | None = None,
+    progress: Progress,
+) -> dict[str, Any]:
+    """A spatial step (``seed_filter``, ``buffer``, ``majority``) on a mask raster file."""
+    from tsmask_qgis import engine
+    from tsmask_qgis.plugin.rasters import read_stack, write_stack
+
+    stack = read_stack(src)
+    options = {"workers": workers, "runner": RUNNER, "progress": progress}
+    if step == "seed_filter":
+        result = engine.spatial_filter(stack.data.copy(), "seed", **options)
+    elif step == "buffer":
+        result = engine.buffer(stack.data, **options)
+    elif step == "majority":
+        result = engine.majority_filter(stack.data, int(passes), **options)
+    else:
+        raise ValueError(f"unknown mask tool {step!r}")
+    progress(None, "writing")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    write_stack(out, result, stack.profile, stack.names)
+    return {"changed": int((result != stack.data).sum()), "bands": int(result.shape[0])}
+
+
+def summary_rows(*, src: str, progress: Progress) -> dict[str, Any]:
+    """Per band of a mask raster: [band, name, % of each class..., cloud-or-shadow % observed]."""
+    import numpy as np
+
+    from tsmask_qgis.classes import CLASSES, CLOUD, NO_OBSERVATION, SHADOW
+    from tsmask_qgis.plugin.rasters import read_stack
+
+    stack = read_stack(src)
+    rows: list[list[Any]] = []
+    n = stack.data.shape[0]
+    for i in range(n):
+        band = stack.data[i]
+        total = band.size or 1
+        counts = {c.value: int(np.count_nonzero(band == c.value)) for c in CLASSES}
+        observed = total - counts[NO_OBSERVATION.value]
+        bad = counts[CLOUD.value] + counts[SHADOW.value]
+        row: list[Any] = [i + 1, str(stack.names[i])]
+        row += [100.0 * counts[c.value] / total for c in CLASSES]
+        row.append(100.0 * bad / observed if observed else None)
+        rows.append(row)
+        progress((i + 1) / n, f"band {i + 1} of {n}")
+    return {"rows": rows}
+
+
+def _same_grid(a: Any, b: Any) -> bool:
+    """Same size and pixel-centre coordinates (a CRS difference is caught by compare)."""
+    import numpy as np
+
+    if a.shape[-2:] != b.shape[-2:]:
+        return False
+    for dim in ("x", "y"):
+        if dim in a.coords and dim in b.coords and not np.allclose(a[dim].values, b[dim].values):
+            return False
+    return True
+
+
+def compare_masks(
+    *,
+    mask_path: str,
+    mask_var: str | None,
+    ref_path: str,
+    ref_var: str | None,
+    kind: str,
+    resample: bool,
+    out: str,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Accuracy of a mask against a reference; the HTML report written atomically to ``out``."""
+    from tsmask_qgis.evaluate import compare, load_mask, match_grid
+    from tsmask_qgis.plugin.rasters import temp_path
+
+    info: list[str] = []
+    mask = load_mask(mask_path, kind="tsmask", variable=mask_var)
+    ref = load_mask(ref_path, kind=kind, variable=ref_var)
+    info.append(
+        f"mask: {mask.shape[0]} dates of {mask.shape[2]} x {mask.shape[1]} pixels; "
+        f"reference: {ref.shape[0]} dates of {ref.shape[2]} x {ref.shape[1]} pixels"
+    )
+    progress(1 / 3, info[-1])
+    if resample and not _same_grid(mask, ref):
+        progress(None, "Resampling the reference onto the mask's grid (mode)…")
+        info.append("Resampling the reference onto the mask's grid (mode)…")
+        ref = match_grid(ref, mask)
+    evaluation = compare(
+        mask,
+        ref,
+        reference_kind=kind,
+        mask_name=Path(mask_path).name,
+        reference_name=Path(ref_path).name,
+    )
+    progress(2 / 3, "writing the report")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(out)
+    try:
+        Path(tmp).write_text(evaluation.to_html(), encoding="utf-8")
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return {
+        "info": info,
+        "overall_accuracy": _plain(evaluation.overall_accuracy),
+        "f1": _plain(evaluation.f1),
+        "dates": [str(d) for d in evaluation.dates],
+        "unmatched_mask_dates": [str(d) for d in evaluation.unmatched_mask_dates],
+        "unmatched_reference_dates": [str(d) for d in evaluation.unmatched_reference_dates],
+    }
+
+
+def sources(*, progress: Progress) -> list[tuple[str, str]]:
+    """(name, title) of the loaders' catalogue presets."""
+    from tsmask_qgis.loaders import SOURCES
+
+    return [(name, str(getattr(src, "title", name))) for name, src in SOURCES.items()]
+
+
+def echo(*, value: Any = None, steps: int = 0, delay: float = 0.0, fail: str = "",
+         progress: Progress) -> Any:  # fmt: skip
+    """A test job: report ``steps`` progress messages ``delay`` s apart, then return ``value``.
+
+    ``fail`` names a built-in exception to raise instead (``"ValueError"``), or
+    ``"crash"`` to kill the process outright.
+    """
+    import time
+
+    for i in range(steps):
+        progress(i / max(steps, 1), f"echo: {i}")
+        time.sleep(delay)
+    if fail == "crash":
+        os._exit(9)
+    if fail:
+        import builtins
+
+        raise getattr(builtins, fail)(f"asked to fail with {fail}")
+    if value == "cancel-self":
+        raise Cancelled("cancelled in the job")
+    return value
+
+
+def loaded_modules(*, progress: Progress) -> list[str]:
+    """The top-level modules imported in the child (a test helper)."""
+    return sorted({name.split(".")[0] for name in sys.modules})
