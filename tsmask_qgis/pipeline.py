@@ -16,9 +16,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import logging
 import math
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -368,11 +366,11 @@ _FETCH_WORDS = (
 
 
 def _is_read_error(exc: BaseException) -> bool:
-    """An error of GDAL/rasterio reading a file (a lazy load fails this way)."""
+    """An error reading a file of the input: the loaders' checked reads raise
+    ``LoadError``; GDAL/rasterio errors can still come through untouched."""
     names = {c.__name__ for c in type(exc).__mro__}
-    return bool(names & {"RasterioIOError", "RasterioError", "CPLE_BaseError", "OSError"}) or (
-        _unreachable(exc)
-    )
+    read = {"LoadError", "RasterioIOError", "RasterioError", "CPLE_BaseError", "OSError"}
+    return bool(names & read) or (_unreachable(exc))
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -383,6 +381,13 @@ def _unreachable(exc: BaseException) -> bool:
         text = str(exc).lower()
         return any(w in text for w in _FETCH_WORDS)
     return False
+
+
+def _raise_unreachable(job: Job, exc: BaseException) -> None:
+    """Re-raise ``exc`` as :class:`SourceUnreachableError` when the catalogue or its
+    files could not be reached (exit 5); otherwise return and let the caller re-raise."""
+    if job.request is not None and _unreachable(exc):
+        raise SourceUnreachableError(_one_line(exc)) from exc
 
 
 def _bands(job: Job) -> tuple[str, ...]:
@@ -425,65 +430,6 @@ def stream_chunks(shape: tuple[int, int, int], budget: int) -> dict[str, int]:
 
 
 _STREAMED = "streamed"  # marker in ``notes``: the dataset reads the network lazily
-
-
-class _ReadWatch(logging.Handler):
-    """Collects GDAL read failures that rasterio logs, from any thread, while installed.
-
-    A lazy (streamed) load reads the catalogue's files inside the engine's and the
-    writers' threads; GDAL reports a failed HTTP range request or a damaged block as a
-    warning and fills it with nodata. Without this watch such a hole would be silent.
-    """
-
-    PATTERNS = ("response_code", "failed", "tiffread", "truncat", "timed out", "error")
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-        self.failed: list[str] = []  # odc-stac's "Failed to load URL ..." (names the file)
-        self._lock2 = threading.Lock()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        msg = record.getMessage()
-        with self._lock2:
-            if record.name.startswith("rasterio") and any(p in msg.lower() for p in self.PATTERNS):
-                self.messages.append(msg)
-            elif msg.startswith("Failed to load"):
-                self.failed.append(msg)
-
-    def __enter__(self) -> _ReadWatch:
-        logging.getLogger().addHandler(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        logging.getLogger().removeHandler(self)
-
-    def error(self, job: Job, what: str, exc: BaseException | None = None) -> Exception | None:
-        """The error to raise (exit 5 or 3) if a read failed since the watch began."""
-        if exc is None and not self.messages:
-            return None
-        found = [_one_line(exc)] if exc is not None else []
-        detail = self.failed[:1] or self.messages[:1]
-        first = "; ".join(dict.fromkeys([*found, *detail]))[:500]
-        src = job.request.get_source() if job.request is not None else None
-        where = f" from {src.stac_url}" if src is not None else ""
-        text = (
-            f"reading the imagery{where} failed while {what}: {first}. Nothing incomplete "
-            "was kept; try again later, or run without --max-memory to download through "
-            "the cache (which retries each file)"
-        )
-        low = first.lower()
-        if any(w in low for w in _FETCH_WORDS) or (exc is not None and _unreachable(exc)):
-            return SourceUnreachableError(text)
-        from tsmask_qgis.loaders import LoadError
-
-        return LoadError(text)
-
-    def check(self, job: Job, what: str) -> None:
-        """Raise if a read failed since the watch began."""
-        err = self.error(job, what)
-        if err is not None:
-            raise err
 
 
 def _load(job: Job, progress: Progress | None, notes: list[str]) -> xr.Dataset:
@@ -690,8 +636,6 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     ds = _load(job, progress, notes)
     streamed = _STREAMED in notes
     notes = [n for n in notes if n != _STREAMED]
-    # a streamed dataset reads the network while the engine and the writers run
-    watch: Any = _ReadWatch() if streamed else contextlib.nullcontext()
     if ds.sizes.get("time", 0) == 0:
         raise NoDataError("the input holds no dates")
     nc_path = out / "tsmask.nc"
@@ -700,20 +644,11 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         mask = writers.read_netcdf_mask(nc_path)
     else:
         try:
-            with watch:
-                try:
-                    mask = _classify(job, ds, progress)
-                except Exception as exc:
-                    err = watch.error(job, "detecting", exc) if streamed else None
-                    if err is None or not _is_read_error(exc):
-                        raise
-                    raise err from exc
-            if streamed:
-                watch.check(job, "detecting")
+            mask = _classify(job, ds, progress)
         except Exception as exc:
-            # a lazy (streamed) input reads the catalogue while it classifies
-            if job.request is not None and _unreachable(exc):
-                raise SourceUnreachableError(_one_line(exc)) from exc
+            # A lazy (streamed) input reads the catalogue while it classifies; the
+            # loaders check every read and raise a LoadError naming the file.
+            _raise_unreachable(job, exc)
             raise
     report(_step(progress, "spatial"), 1.0, "done")
 
@@ -803,7 +738,7 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     quicklooks: list[Path] = []
     tc: list[Path] = []
     evaluation = None
-    with watch:  # these read the reflectance (and SCL) again
+    try:  # these read the reflectance (and SCL) again
         if "quicklook" in job.formats:
             for d in _quicklook_dates(job, summary):
                 q = out / "quicklooks" / f"quicklook_{d}.png"
@@ -826,13 +761,13 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         if job.reference:
             tick("evaluation")
             evaluation = _evaluate(job, mask, ds, layout["evaluation"], w)
-    if streamed:
-        try:
-            watch.check(job, "writing true colour, quicklooks or the evaluation")
-        except Exception:
+    except Exception as exc:
+        if streamed and _is_read_error(exc):
+            # a failed read of the streamed input: keep no part of this set
             for path in [*quicklooks, *tc, *layout.get("evaluation", [])]:
                 path.unlink(missing_ok=True)
-            raise
+        _raise_unreachable(job, exc)
+        raise
     report(wp, 1.0, f"{len(w.paths)} files in {out}")
 
     final = w.manifest
