@@ -409,20 +409,16 @@ def _cache_limit() -> int:
     return _cache.max_bytes()
 
 
-#: The engine's streaming plan: input tile buffers take this share of max_memory, two
-#: buffers at a time (one read ahead); see ``tsmask_qgis.engine._stream.plan``.
-_BUFFER_SHARE = 0.6
-
-
 def stream_chunks(shape: tuple[int, int, int], budget: int) -> dict[str, int]:
     """Dask chunks for a lazy load that the engine streams under ``budget`` bytes.
 
     One chunk is no larger than the engine's super tile for that budget (full-width
     rows while a row fits, else squares), so no chunk is read twice.
     """
+    from tsmask_qgis.engine._tiling import stream_tile_pixels
+
     t, ny, nx = shape
-    per_px = 6 * max(1, t) * 4  # float32 reflectance, six bands, every date
-    max_px = max(1, int(budget * _BUFFER_SHARE / (2 * per_px)))
+    max_px = stream_tile_pixels(t, budget, 4)  # the loaders give float32 reflectance
     if nx <= max_px:
         return {"time": 1, "y": max(1, min(ny, max_px // nx)), "x": nx}
     side = max(1, math.isqrt(max_px))

@@ -28,14 +28,10 @@ from tsmask_qgis.engine._runner import (
     ThreadExecutor,
     run_cube,
 )
-from tsmask_qgis.engine._tiling import Tile, super_tiles
+from tsmask_qgis.engine._tiling import BUFFER_SHARE, Tile, stream_tile_pixels, super_tiles
 from tsmask_qgis.engine._validate import BandStack
 
 __all__ = ["FileCube", "Plan", "plan", "run_local", "temp_dir"]
-
-#: Share of the budget the input tile buffers may take (the rest: dask's
-#: transient chunks, kernel scratch, the spatial step's dates, Python).
-_BUFFER_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -72,12 +68,12 @@ def plan(stack: BandStack, *, budget: int, buffered: bool, workers: int = 1) -> 
     if not buffered:
         return Plan((whole,), False, budget)
     per_px = 6 * t * stack.kernel_dtype.itemsize
-    if ny * nx * per_px <= budget * _BUFFER_SHARE and (not stack.lazy or ny * nx <= 4 * 65536):
+    if ny * nx * per_px <= budget * BUFFER_SHARE and (not stack.lazy or ny * nx <= 4 * 65536):
         # In memory, it is copied into the workers' buffer tile by tile, overlapping
         # detection; a small lazy input is read at once.
         return Plan((whole,), False, budget)
-    max_px = max(1, int(budget * _BUFFER_SHARE / (2 * per_px)))
-    streaming = ny * nx * per_px > budget * _BUFFER_SHARE
+    max_px = stream_tile_pixels(t, budget, stack.kernel_dtype.itemsize)
+    streaming = ny * nx * per_px > budget * BUFFER_SHARE
     if not streaming:
         # Fits, but large: a few tiles so reading (or copying into shared memory)
         # overlaps detection.

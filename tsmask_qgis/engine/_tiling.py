@@ -14,14 +14,28 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 __all__ = [
+    "BUFFER_SHARE",
     "Tile",
     "cpu_count",
     "date_chunks",
     "default_budget",
     "parse_memory",
     "row_tiles",
+    "stream_tile_pixels",
     "super_tiles",
 ]
+
+#: Share of the memory budget the input tile buffers may take (the rest: dask's
+#: transient chunks, kernel scratch, the spatial step's dates, Python).
+BUFFER_SHARE = 0.6
+
+
+def stream_tile_pixels(t: int, budget: int, itemsize: int) -> int:
+    """Pixels in one streamed super tile: two buffers (one being filled while the
+    other is detected) of six bands x ``t`` dates x ``itemsize`` bytes fit the
+    budget's buffer share. Loaders chunk lazy inputs to this so no chunk is read twice."""
+    return max(1, int(budget * BUFFER_SHARE / (2 * 6 * max(1, t) * itemsize)))
+
 
 _UNITS = {
     "": 1,
