@@ -1,9 +1,9 @@
 """One job from inputs to files: load -> classify -> write.
 
 ``run(job)`` is what the QGIS task and the ``tsmask`` command both call. It
-reports progress in named steps (``search``, ``load``, ``detect``, ``spatial``,
-``write``: each message starts with ``"<step>: "``), every report being a
-cancel point, writes every output atomically, and records what it wrote in a
+reports progress as :class:`tsmask_qgis.progress.Report` values for the steps of
+its plan (``search``, ``load`` or ``read``, ``detect``, ``spatial``, ``write``),
+every report being a cancel point, writes every output atomically, and records what it wrote in a
 manifest (``tsmask-manifest.json``) so that re-running the same job after an
 interruption reuses the outputs that were complete.
 
@@ -25,21 +25,29 @@ from typing import Any
 import xarray as xr
 
 from tsmask_qgis import __version__, writers
-from tsmask_qgis.progress import Progress, report, scaled
+from tsmask_qgis.errors import (
+    DependencyError,
+    InputError,
+    LoadError,
+    NoDataError,
+    ParameterError,
+    TsmaskError,
+    UnreachableError,
+)
+from tsmask_qgis.progress import JobProgress, Progress, emit, plan, scaled
 from tsmask_qgis.writers import DateSummary, Manifest
 
 __all__ = [
     "DEFAULT_FORMATS",
     "FORMATS",
-    "STEP_WEIGHTS",
     "Job",
     "JobResult",
     "NoDataError",
-    "SourceUnreachableError",
+    "UnreachableError",
+    "no_data_for",
     "output_layout",
     "parse_size",
     "run",
-    "searching",
 ]
 
 #: Output formats a job can ask for, and what each writes in the output folder.
@@ -56,48 +64,16 @@ FORMATS: dict[str, str] = {
 }
 DEFAULT_FORMATS: tuple[str, ...] = ("netcdf", "cog", "qml", "summary", "count", "chart")
 
-#: Share of the progress bar of each step.
-STEP_WEIGHTS: dict[str, float] = {
-    "search": 0.05,
-    "load": 0.30,
-    "detect": 0.40,
-    "spatial": 0.05,
-    "write": 0.20,
-}
-
 REFERENCE_KINDS = ("scl",)
 
 
-class NoDataError(LookupError):
-    """The catalogue has no acquisitions for the request (or the input holds no date)."""
-
-    @classmethod
-    def for_request(cls, request: Any) -> NoDataError:
-        """The error for a search of ``request`` (a ``loaders.Request``) that found nothing."""
-        return cls(
-            f"no Sentinel-2 acquisitions in {request.source} for bbox {request.bbox} from "
-            f"{request.start} to {request.end}; widen the dates or the area, or try another "
-            "--source"
-        )
-
-
-class SourceUnreachableError(ConnectionError):
-    """The catalogue or its data could not be reached (network, server error, timeout)."""
-
-
-@contextlib.contextmanager
-def searching() -> Iterator[None]:
-    """Raise :class:`SourceUnreachableError` for a catalogue search that failed.
-
-    A loaders ``SearchError`` or any error that says the catalogue could not be
-    reached becomes :class:`SourceUnreachableError`; other errors pass unchanged.
-    """
-    try:
-        yield
-    except Exception as exc:
-        if _unreachable(exc) or type(exc).__name__ == "SearchError":
-            raise SourceUnreachableError(str(exc)) from exc
-        raise
+def no_data_for(request: Any) -> NoDataError:
+    """The error for a search of ``request`` (a ``loaders.Request``) that found nothing."""
+    return NoDataError(
+        f"no Sentinel-2 acquisitions in {request.source} for bbox {request.bbox} from "
+        f"{request.start} to {request.end}; widen the dates or the area, or try another source",
+        field="source",
+    )
 
 
 def parse_size(text: str | int | None) -> int | None:
@@ -113,7 +89,9 @@ def parse_size(text: str | int | None) -> int | None:
     try:
         return parse_memory(text)
     except ValueError:
-        raise ValueError(f"cannot read {text!r} as a size; write e.g. 4GB, 512MB or 2GiB") from None
+        raise ParameterError(
+            f"cannot read {text!r} as a size; write e.g. 4GB, 512MB or 2GiB", field="max_memory"
+        ) from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,7 +131,9 @@ class Job:
         set_ = object.__setattr__
         set_(self, "out", Path(self.out))
         if (self.request is None) == (self.input is None):
-            raise ValueError("a job needs exactly one of request (a catalogue search) or input")
+            raise ParameterError(
+                "a job needs exactly one of request (a catalogue search) or input", field="input"
+            )
         if self.input is not None:
             set_(self, "input", Path(self.input))
         ov = self.overrides
@@ -165,8 +145,9 @@ class Job:
         formats = (self.formats,) if isinstance(self.formats, str) else tuple(self.formats)
         unknown = [f for f in formats if f not in FORMATS]
         if unknown:
-            raise ValueError(
-                f"unknown output format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}"
+            raise ParameterError(
+                f"unknown output format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}",
+                field="formats",
             )
         set_(self, "formats", tuple(dict.fromkeys(formats)))
         if self.quicklook_dates is not None:
@@ -174,16 +155,19 @@ class Job:
             set_(self, "quicklook_dates", (qd,) if isinstance(qd, str) else tuple(map(str, qd)))
         set_(self, "max_memory", parse_size(self.max_memory))
         if self.workers is not None and int(self.workers) < 1:
-            raise ValueError("workers must be 1 or more (or None for all cores)")
+            raise ParameterError("workers must be 1 or more (or all cores)", field="workers")
         if self.reference is not None:
             if self.reference not in REFERENCE_KINDS:
-                raise ValueError(
-                    f"reference {self.reference!r} is not supported; use one of {REFERENCE_KINDS}"
+                raise ParameterError(
+                    f"reference {self.reference!r} is not supported; use one of {REFERENCE_KINDS}",
+                    field="reference",
                 )
             if self.request is None:
-                raise ValueError(
+                raise ParameterError(
                     "a reference (scl) comes from the catalogue: it needs a request, not a "
-                    "local input (evaluate local masks with `tsmask evaluate`)"
+                    "local input (evaluate local masks against a reference with the evaluate "
+                    "tool)",
+                    field="reference",
                 )
         if isinstance(self.meta, Mapping):
             set_(self, "meta", tuple(sorted((str(k), str(v)) for k, v in self.meta.items())))
@@ -274,56 +258,6 @@ def output_layout(job: Job, dates: Sequence[str] = ("<date>",)) -> dict[str, lis
 # -- the run ----------------------------------------------------------------------------
 
 
-def _step(progress: Progress | None, name: str) -> Progress | None:
-    """A callback for one step: local 0..1 -> its share of the bar; message prefixed."""
-    names = list(STEP_WEIGHTS)
-    total = sum(STEP_WEIGHTS.values())
-    start = sum(STEP_WEIGHTS[n] for n in names[: names.index(name)]) / total
-    stop = start + STEP_WEIGHTS[name] / total
-    inner = scaled(progress, start, stop)
-    if inner is None:
-        return None
-
-    def _p(fraction: float | None, message: str) -> None:
-        inner(fraction, f"{name}: {message}")
-
-    return _p
-
-
-def _engine_progress(progress: Progress | None, spatial: bool) -> Progress | None:
-    """Route the engine's reports to the detect and spatial steps.
-
-    The engine's fraction covers both steps, so it maps linearly onto their
-    joint share of the bar (monotone, whatever the engine's own split); its
-    message decides the step name, which never goes back from spatial to detect.
-    """
-    if progress is None:
-        return None
-    names = list(STEP_WEIGHTS)
-    total = sum(STEP_WEIGHTS.values())
-    lo = sum(STEP_WEIGHTS[n] for n in names[: names.index("detect")]) / total
-    hi = lo + (STEP_WEIGHTS["detect"] + STEP_WEIGHTS["spatial"]) / total
-    words = ("spatial", "filter", "buffer", "majority")
-    state = {"step": "detect"}
-
-    def _p(fraction: float | None, message: str) -> None:
-        if spatial and any(w in message.lower() for w in words):
-            state["step"] = "spatial"
-        overall = None if fraction is None else lo + (hi - lo) * min(max(fraction, 0.0), 1.0)
-        progress(overall, f"{state['step']}: {message}")
-
-    return _p
-
-
-_NETWORK_NAMES = ("ConnectionError", "Timeout", "APIError", "ClientError", "HTTPError")
-
-
-def _is_network(exc: BaseException) -> bool:
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        return True
-    return any(n in cls.__name__ for cls in type(exc).__mro__ for n in _NETWORK_NAMES)
-
-
 #: How long to try to reach a ``--scheduler`` before giving up (a dask duration).
 SCHEDULER_TIMEOUT = "20s"
 
@@ -336,15 +270,17 @@ def _client(address: str | None) -> Iterator[Any]:
     try:
         from distributed import Client
     except ImportError:
-        raise ValueError(
-            "--scheduler needs the 'distributed' package: pip install distributed"
+        raise DependencyError(
+            "a dask scheduler needs the 'distributed' package: pip install distributed",
+            field="scheduler",
         ) from None
     try:
         client = Client(address, timeout=SCHEDULER_TIMEOUT)
     except (OSError, TimeoutError) as exc:
-        raise SourceUnreachableError(
+        raise UnreachableError(
             f"cannot reach the dask scheduler at {address} ({exc}); check the address "
-            "and that the scheduler is running"
+            "and that the scheduler is running",
+            field="scheduler",
         ) from exc
     try:
         yield client
@@ -352,42 +288,15 @@ def _client(address: str | None) -> Iterator[Any]:
         client.close()
 
 
-#: Words in a loader error that mean the data could not be fetched (not that it is bad).
-_FETCH_WORDS = (
-    "http response code",
-    "response_code=",
-    "timed out",
-    "timeout",
-    "connection",
-    "does not exist in the file system",
-    "could not resolve",
-    "curl error",
-)
-
-
-def _is_read_error(exc: BaseException) -> bool:
-    """An error reading a file of the input: the loaders' checked reads raise
-    ``LoadError``; GDAL/rasterio errors can still come through untouched."""
-    names = {c.__name__ for c in type(exc).__mro__}
-    read = {"LoadError", "RasterioIOError", "RasterioError", "CPLE_BaseError", "OSError"}
-    return bool(names & read) or (_unreachable(exc))
-
-
-def _unreachable(exc: BaseException) -> bool:
-    """True when ``exc`` says the catalogue or its files could not be reached."""
-    if _is_network(exc):
-        return True
-    if any(c.__name__ == "LoadError" for c in type(exc).__mro__):
-        text = str(exc).lower()
-        return any(w in text for w in _FETCH_WORDS)
-    return False
-
-
-def _raise_unreachable(job: Job, exc: BaseException) -> None:
-    """Re-raise ``exc`` as :class:`SourceUnreachableError` when the catalogue or its
-    files could not be reached (exit 5); otherwise return and let the caller re-raise."""
-    if job.request is not None and _unreachable(exc):
-        raise SourceUnreachableError(_one_line(exc)) from exc
+@contextlib.contextmanager
+def _network() -> Iterator[None]:
+    """A built-in network error from a library (not one of ours) as :class:`UnreachableError`."""
+    try:
+        yield
+    except (ConnectionError, TimeoutError) as exc:
+        if isinstance(exc, TsmaskError):
+            raise
+        raise UnreachableError(_one_line(exc)) from exc
 
 
 def _bands(job: Job) -> tuple[str, ...]:
@@ -434,20 +343,24 @@ def _load(job: Job, progress: Progress | None, notes: list[str]) -> xr.Dataset:
     from tsmask_qgis import loaders
 
     if job.input is not None:
-        report(_step(progress, "search"), 1.0, f"local input {job.input}")
-        lp = _step(progress, "load")
-        report(lp, 0.0, f"opening {job.input}")
+        emit(progress, "read", 0.0, f"opening {job.input}")
         ds = loaders.load_local(job.input)
-        report(lp, 1.0, f"{ds.sizes['time']} dates of {ds.sizes['y']} x {ds.sizes['x']} pixels")
+        emit(
+            progress,
+            "read",
+            1.0,
+            f"{ds.sizes['time']} dates of {ds.sizes['y']} x {ds.sizes['x']} pixels",
+        )
         return ds
     request = job.request
     extra = _bands(job)[len(loaders.BANDS) :]
     kw: dict[str, Any] = {"extra_bands": extra} if extra else {}
     if job.cache and _in_cache(job):
         # A cache hit needs no search either: nothing is read from the network.
-        report(_step(progress, "search"), 1.0, "in the local cache: no search needed")
+        emit(progress, "search", 1.0, "in the local cache: no search needed")
         notes.append("reflectance read from the local cache (nothing downloaded)")
-        ds = _fetch(loaders.load, request, progress=_step(progress, "load"), cache=True, **kw)
+        with _network():
+            ds = loaders.load(request, progress=progress, cache=True, **kw)
         size = sum(ds[b].nbytes for b in loaders.BANDS)
         if job.max_memory is not None and size > job.max_memory:
             shape = (ds.sizes["time"], ds.sizes["y"], ds.sizes["x"])
@@ -457,10 +370,10 @@ def _load(job: Job, progress: Progress | None, notes: list[str]) -> xr.Dataset:
                 f"{job.max_memory / 1e6:,.1f} MB: streamed tile by tile from the cache"
             )
         return ds
-    with searching():
-        items = loaders.search(request, progress=_step(progress, "search"))
+    with _network():
+        items = loaders.search(request, progress=progress)
     if not items:
-        raise NoDataError.for_request(request)
+        raise no_data_for(request)
     est = loaders.estimate(request, items=items, extra_bands=extra)
     size = int(est.memory_bytes)
     over_budget = job.max_memory is not None and size > job.max_memory
@@ -482,24 +395,10 @@ def _load(job: Job, progress: Progress | None, notes: list[str]) -> xr.Dataset:
         )
     if not cache:
         notes.append(_STREAMED)
-    return _fetch(
-        loaders.load,
-        request,
-        items=items,
-        chunks=chunks,
-        progress=_step(progress, "load"),
-        cache=cache,
-        **kw,
-    )
-
-
-def _fetch(load: Callable[..., xr.Dataset], request: Any, **kw: Any) -> xr.Dataset:
-    try:
-        return load(request, **kw)
-    except Exception as exc:
-        if _unreachable(exc):
-            raise SourceUnreachableError(str(exc)) from exc
-        raise
+    with _network():
+        return loaders.load(
+            request, items=items, chunks=chunks, progress=progress, cache=cache, **kw
+        )
 
 
 def _classify(job: Job, ds: xr.Dataset, progress: Progress | None) -> xr.DataArray:
@@ -517,7 +416,7 @@ def _classify(job: Job, ds: xr.Dataset, progress: Progress | None) -> xr.DataArr
             workers=job.workers,
             runner="dask" if client is not None and job.runner == "auto" else job.runner,
             max_memory=job.max_memory,
-            progress=_engine_progress(progress, job.spatial),
+            progress=progress,
             **kw,
             **dict(job.overrides),
         )
@@ -536,8 +435,9 @@ def _quicklook_dates(job: Job, summary: Sequence[DateSummary]) -> list[str]:
     for want in job.quicklook_dates:
         match = [d for d in labels if d == want or d.startswith(want)]
         if not match:
-            raise ValueError(
-                f"quicklook date {want} is not among the dates ({labels[0]} .. {labels[-1]})"
+            raise ParameterError(
+                f"quicklook date {want} is not among the dates ({labels[0]} .. {labels[-1]})",
+                field="quicklook_dates",
             )
         picked.append(match[0])
     return list(dict.fromkeys(picked))
@@ -562,9 +462,9 @@ class _Writer:
         self.paths.extend(paths)
         if all(self.complete(p) for p in paths):
             self.reused.extend(paths)
-            report(self.progress, None, f"{what}: complete from an earlier run")
+            emit(self.progress, "write", None, f"{what}: complete from an earlier run")
             return
-        report(self.progress, None, what)
+        emit(self.progress, "write", None, what)
         # Outputs of this same job may be replaced (an earlier attempt's), others not.
         write(self.job.overwrite or self.reuse)
         for p in paths:
@@ -579,7 +479,7 @@ class _Writer:
         self.reused.extend(skip)
         if len(skip) == len(paths):
             return
-        report(self.progress, None, what)
+        emit(self.progress, "write", None, what)
 
         def written(path: Path) -> None:
             self.manifest = self.manifest.with_output(path)
@@ -603,12 +503,13 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     """Run ``job``: load (or search and load), classify, write the outputs.
 
     Raises :class:`NoDataError` when nothing is found,
-    :class:`SourceUnreachableError` when the catalogue or scheduler cannot be
+    :class:`~tsmask_qgis.errors.UnreachableError` when the catalogue or scheduler cannot be
     reached, :class:`tsmask_qgis.writers.OutputExistsError` when outputs exist
     and ``job.overwrite`` is false, :class:`tsmask_qgis.writers.OutputNotWritableError`
     for an unwritable folder, and ``Cancelled`` when ``progress`` raises it
     (no half-written file remains in any case).
     """
+    progress = JobProgress(progress, plan(catalogue=job.request is not None, spatial=job.spatial))
     out = writers.ensure_writable_dir(job.out)
     writers.clean_temporaries(out)
     key = job.key()
@@ -624,7 +525,7 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     if manifest.complete and manifest.job and "summary" in manifest.job:
         done = _result_if_complete(job, manifest)
         if done is not None:
-            report(progress, 1.0, "write: all outputs complete from an earlier run")
+            emit(progress, "write", 1.0, "all outputs complete from an earlier run")
             return done
     manifest = Manifest(out, key, dict(manifest.outputs), False, job.describe())
 
@@ -636,19 +537,15 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         raise NoDataError("the input holds no dates")
     nc_path = out / "tsmask.nc"
     if same_job and "netcdf" in job.formats and manifest.is_complete(nc_path):
-        report(_step(progress, "detect"), 1.0, f"mask from {nc_path.name} (earlier run)")
+        emit(progress, "detect", 1.0, f"mask from {nc_path.name} (earlier run)")
         mask = writers.read_netcdf_mask(nc_path)
     else:
-        try:
-            mask = _classify(job, ds, progress)
-        except Exception as exc:
-            # A lazy (streamed) input reads the catalogue while it classifies; the
-            # loaders check every read and raise a LoadError naming the file.
-            _raise_unreachable(job, exc)
-            raise
-    report(_step(progress, "spatial"), 1.0, "done")
+        # A lazy (streamed) input reads the catalogue while it classifies; the
+        # loaders check every read and raise a LoadError naming the file.
+        mask = _classify(job, ds, progress)
+    emit(progress, "spatial" if job.spatial else "detect", 1.0, "done")
 
-    wp = _step(progress, "write")
+    wp = progress
     summary = writers.summarise(mask)
     labels = [s.date for s in summary]
     layout = output_layout(job, labels)
@@ -758,13 +655,12 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
             tick("evaluation")
             evaluation = _evaluate(job, mask, ds, layout["evaluation"], w)
     except Exception as exc:
-        if streamed and _is_read_error(exc):
+        if streamed and isinstance(exc, LoadError):
             # a failed read of the streamed input: keep no part of this set
             for path in [*quicklooks, *tc, *layout.get("evaluation", [])]:
                 path.unlink(missing_ok=True)
-        _raise_unreachable(job, exc)
         raise
-    report(wp, 1.0, f"{len(w.paths)} files in {out}")
+    emit(wp, "write", 1.0, f"{len(w.paths)} files in {out}")
 
     final = w.manifest
     job_info = dict(final.job or {})
@@ -799,9 +695,10 @@ def _evaluate(
     from tsmask_qgis.evaluate import compare, write_report
 
     if "scl" not in ds.data_vars:
-        raise ValueError(
+        raise InputError(
             "the loaded data has no scl band to evaluate against; the source must provide "
-            "a scene classification (SCL) asset"
+            "a scene classification (SCL) asset",
+            field="reference",
         )
 
     # DEA's scene classification is its Fmask layer (reference_kind "fmask")

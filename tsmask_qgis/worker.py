@@ -11,7 +11,7 @@ Protocol: the parent writes one length-prefixed pickle ``{"job", "kwargs"}``
 on the child's stdin and keeps stdin open (its end-of-file tells the child the
 parent is gone). The child answers on its original stdout (its own fd 1 is
 redirected to stderr, so nothing a library prints can corrupt the channel)
-with lines ``TSMASK <base64 pickle>``: ``("progress", fraction, message)``,
+with lines ``TSMASK <base64 pickle>``: ``("progress", step, fraction, message, overall)``,
 then one of ``("result", value)``, ``("error", info)`` or ``("cancelled",)``.
 Results must be plain values (builtins, ``datetime``, ``pathlib``): the parent
 unpickles with an allow-list, so a stray numpy scalar fails loudly instead of
@@ -47,12 +47,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tsmask_qgis.progress import Cancelled, Progress
+from tsmask_qgis import errors
+from tsmask_qgis.progress import HEARTBEAT, Cancelled, Progress, Report
 
 __all__ = [
     "BANNED_MODULES",
     "JOBS",
-    "RemoteError",
     "WorkerCrashed",
     "active_workers",
     "run",
@@ -96,26 +96,7 @@ _ACTIVE: dict[int, subprocess.Popen[bytes]] = {}
 _ACTIVE_LOCK = threading.Lock()
 
 
-class RemoteError(Exception):
-    """An exception raised by the job in the child, rebuilt in the parent.
-
-    The rebuilt exception also derives from the nearest built-in exception of
-    the original (``ValueError``, ``OSError``, ``LookupError``, ...), so
-    ``except ValueError`` keeps working. ``type_name`` is the original class
-    name, ``type_names`` all names of its class hierarchy, ``details`` the
-    child's traceback.
-    """
-
-    type_name: str = "Exception"
-    type_names: tuple[str, ...] = ()
-    details: str = ""
-
-    def is_a(self, name: str) -> bool:
-        """Whether the original exception was a ``name`` (a class name in its hierarchy)."""
-        return name in self.type_names
-
-
-class WorkerCrashed(RuntimeError):
+class WorkerCrashed(errors.WorkerError):
     """The child process died without answering (killed, crashed, bad interpreter)."""
 
 
@@ -152,6 +133,10 @@ _SAFE: dict[str, frozenset[str]] = {
     ),
     "datetime": frozenset({"date", "datetime", "time", "timedelta", "timezone"}),
     "pathlib": frozenset({"Path", "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath"}),
+    # Python 3.13 defines the pathlib classes in pathlib._local
+    "pathlib._local": frozenset(
+        {"Path", "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath"}
+    ),
     "collections": frozenset({"OrderedDict"}),
     "copyreg": frozenset({"_reconstructor"}),
 }
@@ -168,29 +153,6 @@ class _PlainUnpickler(pickle.Unpickler):
 
 def _loads_plain(data: bytes) -> Any:
     return _PlainUnpickler(io.BytesIO(data)).load()
-
-
-def _rebuild(info: dict[str, Any]) -> RemoteError:
-    import builtins
-
-    names = tuple(info.get("mro", ())) or (str(info.get("type", "Exception")),)
-    base: type[BaseException] = Exception
-    for name in names:
-        candidate = getattr(builtins, name, None)
-        if (
-            isinstance(candidate, type)
-            and issubclass(candidate, Exception)
-            and candidate is not Exception
-        ):
-            base = candidate
-            break
-    bases: tuple[type, ...] = (RemoteError,) if base is Exception else (RemoteError, base)
-    cls = type(names[0], bases, {"__module__": "tsmask_qgis.worker"})
-    exc = cls(str(info.get("message", "")))
-    exc.type_name = names[0]
-    exc.type_names = names
-    exc.details = str(info.get("traceback", ""))
-    return exc
 
 
 def _remove_leftovers(pid: int, temp_globs: Iterable[str | os.PathLike[str]]) -> None:
@@ -265,18 +227,19 @@ def run(
 ) -> Any:
     """Run the job ``job`` (a name in :data:`JOBS`) with ``kwargs`` in a child process.
 
-    ``progress(fraction, message)`` receives the child's reports on the
-    calling thread, and is also called as ``progress(None, "")`` at least every
-    0.2 s so it can raise :class:`Cancelled`: the child is then stopped (see
+    ``progress(report)`` receives the child's :class:`~tsmask_qgis.progress.Report` values on the
+    calling thread, and is also called with :data:`~tsmask_qgis.progress.HEARTBEAT` at least
+    every 0.2 s so it can raise :class:`Cancelled`: the child is then stopped (see
     the module docstring), ``temp_globs`` (glob patterns of temporary files)
     are removed if it had to be killed, and ``Cancelled`` is re-raised.
-    Returns the job's plain result; raises :class:`RemoteError` (also a
-    subclass of the original's built-in base) for an error in the job and
+    Returns the job's plain result; raises the job's error rebuilt from
+    :mod:`tsmask_qgis.errors` (a foreign exception as
+    :class:`~tsmask_qgis.errors.InternalError` naming its type) for an error in the job and
     :class:`WorkerCrashed` when the child dies without answering.
     """
     if job not in JOBS:
         raise ValueError(f"unknown worker job {job!r}; known: {', '.join(JOBS)}")
-    report = progress or (lambda fraction, message: None)
+    report = progress or (lambda r: None)
     payload = pickle.dumps({"job": job, "kwargs": dict(kwargs or {})}, protocol=4)
     exe = python or worker_python()
     errlog = tempfile.TemporaryFile()
@@ -313,7 +276,7 @@ def run(
             eof = False
             while not eof:
                 if not sel.select(_POLL):
-                    report(None, "")  # a cancel point while the child is quiet
+                    report(HEARTBEAT)  # a cancel point while the child is quiet
                     continue
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
@@ -325,7 +288,7 @@ def run(
                         continue
                     frame = _loads_plain(base64.b64decode(line[len(_MARK) :]))
                     if frame[0] == "progress":
-                        report(frame[1], frame[2])
+                        report(Report(*frame[1:]))
                     else:
                         outcome = frame
         proc.wait()
@@ -356,7 +319,7 @@ def run(
         return outcome[1]
     if outcome[0] == "cancelled":
         raise Cancelled("cancelled by the user")
-    raise _rebuild(outcome[1])
+    raise errors.from_plain(outcome[1])
 
 
 # ----------------------------------------------------------------------------- child side
@@ -397,19 +360,19 @@ def main() -> int:
     cancel = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: cancel.set())
     threading.Thread(target=_watch_parent, args=(stdin, cancel), daemon=True).start()
-    last: dict[str, Any] = {"message": None, "fraction": None, "time": 0.0}
+    last: dict[str, Any] = {"message": None, "time": 0.0}
 
-    def progress(fraction: float | None, message: str) -> None:
+    def progress(r: Report) -> None:
         if cancel.is_set():
             raise Cancelled("cancelled by the user")
         now = time.monotonic()
         if (
-            message != last["message"]
+            (r.step, r.message) != last["message"]
             or now - float(last["time"] or 0.0) > 0.1
-            or fraction in (0.0, 1.0)
+            or r.fraction in (0.0, 1.0)
         ):
-            last.update(message=message, fraction=fraction, time=now)
-            send(("progress", None if fraction is None else float(fraction), str(message)))
+            last.update(message=(r.step, r.message), time=now)
+            send(("progress", r.step, r.fraction, r.message, r.overall))
 
     try:
         value = _resolve(spec["job"])(**spec["kwargs"], progress=progress)
@@ -419,17 +382,7 @@ def main() -> int:
         send(("cancelled",))
         return 3
     except BaseException as exc:  # handed to the parent, with the traceback
-        send(
-            (
-                "error",
-                {
-                    "type": type(exc).__name__,
-                    "mro": [c.__name__ for c in type(exc).__mro__],
-                    "message": str(exc),
-                    "traceback": traceback.format_exc(),
-                },
-            )
-        )
+        send(("error", errors.plain_error(exc, traceback.format_exc())))
         return 1
     finally:
         sys.stderr.flush()

@@ -17,8 +17,8 @@ from tsmask_qgis import __version__
 from tsmask_qgis.cli import EXIT_CODES, build_parser, exit_code, main
 from tsmask_qgis.cli._progress import TerminalProgress
 from tsmask_qgis.cli.demo import sample_path
-from tsmask_qgis.pipeline import NoDataError, SourceUnreachableError
-from tsmask_qgis.progress import Cancelled
+from tsmask_qgis.errors import NoDataError, UnreachableError
+from tsmask_qgis.progress import Cancelled, Report
 from tsmask_qgis.writers import OutputExistsError, OutputNotWritableError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_bad_input_exit_3(capsys, tmp_path):
         (OutputExistsError("x"), 6),
         (OutputNotWritableError("x"), 6),
         (NoDataError("x"), 4),
-        (SourceUnreachableError("x"), 5),
+        (UnreachableError("x"), 5),
         (TimeoutError("x"), 5),
         (ValueError("x"), 3),
         (RuntimeError("x"), 1),
@@ -157,15 +157,15 @@ class _TTY:
 def test_progress_bar_per_step():
     tty = _TTY()
     with TerminalProgress(stream=tty) as bar:
-        bar(0.0, "search: looking")
-        bar(0.2, "load: reading")
-        bar(0.9, "write: files")
+        bar(Report("search", 0.0, "looking"))
+        bar(Report("load", 0.2, "reading"))
+        bar(Report("write", 0.9, "files"))
     for step in ("search", "load", "write"):
         assert step in tty.text
     assert "100%" in tty.text
     quiet = _TTY()
     with TerminalProgress(stream=quiet, quiet=True) as bar:
-        bar(0.5, "load: x")
+        bar(Report("load", 0.5, "x"))
     assert quiet.text == ""
 
 

@@ -12,16 +12,14 @@ from tests.cli.test_cli import _small_stack
 from tsmask_qgis import loaders
 from tsmask_qgis.cli import main
 from tsmask_qgis.engine import parse_memory
+from tsmask_qgis.errors import NoDataError, UnreachableError
 from tsmask_qgis.pipeline import (
-    STEP_WEIGHTS,
     Job,
-    NoDataError,
-    SourceUnreachableError,
     output_layout,
     parse_size,
     run,
 )
-from tsmask_qgis.progress import Cancelled
+from tsmask_qgis.progress import Cancelled, plan
 from tsmask_qgis.writers import MANIFEST_NAME, OutputExistsError
 
 
@@ -63,18 +61,14 @@ def test_run_reports_steps_in_order(tmp_path, stack):
     seen: list[tuple[float | None, str]] = []
     result = run(
         Job(out=tmp_path, input=stack, formats=("netcdf", "summary")),
-        progress=lambda f, m: seen.append((f, m)),
+        progress=seen.append,
     )
-    steps = [m.split(":")[0] for _, m in seen]
+    steps = [r.step for r in seen]
     order = [s for i, s in enumerate(steps) if i == 0 or steps[i - 1] != s]
-    assert [s for s in order if s in STEP_WEIGHTS] == [
-        "search",
-        "load",
-        "detect",
-        "spatial",
-        "write",
-    ]
-    fractions = [f for f, _ in seen if f is not None]
+    # a local stack is read, not searched and downloaded
+    assert order == ["read", "detect", "spatial", "write"] == list(plan(catalogue=False))
+    assert not any(r.message.startswith(f"{r.step}:") for r in seen)  # no step in the text
+    fractions = [r.overall for r in seen if r.overall is not None]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert len(result.summary) == 10 and result.netcdf == tmp_path / "tsmask.nc"
 
@@ -82,8 +76,8 @@ def test_run_reports_steps_in_order(tmp_path, stack):
 def test_cancel_then_resume_reuses_complete_outputs(tmp_path, stack):
     job = Job(out=tmp_path, input=stack, formats=("netcdf", "cog", "summary"))
 
-    def cancel_at_cog_5(fraction, message):
-        if "mask COG 5/" in message:
+    def cancel_at_cog_5(report):
+        if "mask COG 5/" in report.message:
             raise Cancelled("user pressed cancel")
 
     with pytest.raises(Cancelled):
@@ -97,10 +91,10 @@ def test_cancel_then_resume_reuses_complete_outputs(tmp_path, stack):
     manifest = json.loads((tmp_path / MANIFEST_NAME).read_text())
     assert manifest["complete"] is False
 
-    messages: list[str] = []
-    result = run(job, progress=lambda f, m: messages.append(m))  # same job, no overwrite
-    assert any("mask from tsmask.nc" in m for m in messages)  # detection not redone
-    assert not any(m.startswith("detect:") and "mask from" not in m for m in messages)
+    reports: list = []
+    result = run(job, progress=reports.append)  # same job, no overwrite
+    assert any("mask from tsmask.nc" in r.message for r in reports)  # detection not redone
+    assert not any(r.step == "detect" and "mask from" not in r.message for r in reports)
     after = _files(tmp_path)
     for name, mtime in first.items():
         if name != MANIFEST_NAME:
@@ -108,9 +102,11 @@ def test_cancel_then_resume_reuses_complete_outputs(tmp_path, stack):
     assert len([n for n in after if n.startswith("cog/")]) == 10
     assert {p.name for p in result.reused} >= {"tsmask.nc", "tsmask_2015-11-02.tif"}
     # a third run finds everything complete and reads nothing
-    messages.clear()
-    again = run(job, progress=lambda f, m: messages.append(m))
-    assert messages == ["write: all outputs complete from an earlier run"]
+    reports.clear()
+    again = run(job, progress=reports.append)
+    assert [(r.step, r.message) for r in reports] == [
+        ("write", "all outputs complete from an earlier run")
+    ]
     assert again.summary == result.summary and set(again.reused) == set(again.paths)
 
 
@@ -127,8 +123,9 @@ def test_truncated_output_is_rewritten_on_resume(tmp_path, stack):
 def test_other_job_does_not_overwrite(tmp_path, stack):
     run(Job(out=tmp_path, input=stack, formats=("netcdf",)))
     before = (tmp_path / "tsmask.nc").stat().st_mtime_ns
-    with pytest.raises(OutputExistsError, match="use --overwrite"):
+    with pytest.raises(OutputExistsError, match="allow overwriting") as err:
         run(Job(out=tmp_path, input=stack, formats=("netcdf",), preset="dea"))
+    assert err.value.field == "overwrite"  # each front end names its own way to overwrite
     assert (tmp_path / "tsmask.nc").stat().st_mtime_ns == before
     run(Job(out=tmp_path, input=stack, formats=("netcdf",), preset="dea", overwrite=True))
     assert json.loads((tmp_path / MANIFEST_NAME).read_text())["job"]["preset"] == "dea"
@@ -188,7 +185,7 @@ def test_no_items_exit_4_and_network_exit_5(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(loaders, "search", down, raising=False)
     assert main(["run", *REQ, "--out", str(tmp_path / "b")]) == 5
-    with pytest.raises(SourceUnreachableError):
+    with pytest.raises(UnreachableError):
         run(
             Job(
                 out=tmp_path / "c",

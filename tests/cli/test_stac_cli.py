@@ -353,9 +353,9 @@ def test_cancel_during_load_leaves_nothing(served, tmp_path, cache_dir, fast_net
     )
     seen: list[str] = []
 
-    def progress(fraction, message):
-        seen.append(message)
-        if message.startswith("load: read") and len(seen) > 3:
+    def progress(report):
+        seen.append(f"{report.step}: {report.message}")
+        if report.step == "load" and report.message.startswith("read") and len(seen) > 3:
             raise Cancelled("cancelled by the test")
 
     out = tmp_path / "o"

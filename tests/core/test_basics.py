@@ -9,7 +9,16 @@ import pytest
 
 from tsmask_qgis import classes
 from tsmask_qgis.engine import DEA, SEED, get_preset, preset_names
-from tsmask_qgis.progress import Cancelled, CancelToken, report, scaled, steps
+from tsmask_qgis.progress import (
+    Cancelled,
+    CancelToken,
+    JobProgress,
+    Report,
+    emit,
+    plan,
+    scaled,
+    step,
+)
 
 
 def test_classes_are_the_four_of_the_spec():
@@ -65,25 +74,40 @@ def test_overrides_and_rejections():
 
 
 def test_progress_scaling_and_steps():
-    seen: list[tuple[float | None, str]] = []
-    sub = scaled(lambda f, m: seen.append((f, m)), 0.5, 1.0)
+    seen: list[Report] = []
+    sub = scaled(seen.append, 0.5, 1.0)
     assert sub is not None
-    sub(0.5, "half")
-    sub(None, "unknown")
-    assert seen == [(0.75, "half"), (None, "unknown")]
-    parts = steps(lambda f, m: seen.append((f, m)), {"a": 1, "b": 3})
-    parts["b"](0.0, "b starts")  # type: ignore[misc]
-    assert seen[-1] == (0.25, "b starts")
+    sub(Report("write", 0.5, "half"))
+    sub(Report("write", None, "unknown"))
+    assert [(r.step, r.fraction, r.message) for r in seen] == [
+        ("write", 0.75, "half"),
+        ("write", None, "unknown"),
+    ]
+    # a job's plan splits the bar by the steps' weights
+    job = JobProgress(seen.append, ("detect", "spatial"))
+    detect, spatial = step("detect").weight, step("spatial").weight
+    job(Report("spatial", 0.0, "spatial starts"))
+    assert seen[-1].overall == pytest.approx(detect / (detect + spatial))
+    job.step("spatial")(1.0, "done")
+    assert seen[-1].overall == pytest.approx(1.0) and seen[-1].step == "spatial"
+    job(Report("search", 0.5, "not in the plan"))
+    assert seen[-1].overall is None
+    assert plan(catalogue=True) == ("search", "load", "detect", "spatial", "write")
+    assert plan(catalogue=False, spatial=False) == ("read", "detect", "write")
+    assert (
+        str(Report("detect", 0.5, "10 of 20 pixels"))
+        == "Detecting cloud and shadow: 10 of 20 pixels"
+    )
     assert scaled(None, 0, 1) is None
-    report(None, 0.1, "nothing happens")
+    emit(None, "detect", 0.1, "nothing happens")
 
 
 def test_cancel_token_makes_every_report_a_cancel_point():
     token = CancelToken()
     calls: list[str] = []
-    cb = token.progress(lambda f, m: calls.append(m))
-    cb(0.1, "one")
+    cb = token.progress(lambda r: calls.append(r.message))
+    cb(Report("detect", 0.1, "one"))
     token.cancel()
     with pytest.raises(Cancelled):
-        cb(0.2, "two")
+        cb(Report("detect", 0.2, "two"))
     assert calls == ["one"] and token.cancelled

@@ -278,13 +278,13 @@ def test_progress_and_cancel() -> None:
     rng = np.random.default_rng(9)
     b = stress_cube(rng, 20, 64, 40, "real")
     seen: list[float | None] = []
-    _core.classify_array(b, workers=2, nodata=ND, progress=lambda f, m: seen.append(f))
+    _core.classify_array(b, workers=2, nodata=ND, progress=lambda r: seen.append(r.overall))
     fractions = [f for f in seen if f is not None]
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
 
     calls = 0
 
-    def cancel_soon(fraction: float | None, message: str) -> None:
+    def cancel_soon(report: object) -> None:
         nonlocal calls
         calls += 1
         if calls == 3:

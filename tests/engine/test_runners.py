@@ -88,7 +88,7 @@ def test_streaming_really_streams(cube_int16) -> None:
     assert p.streaming and len(p.tiles) > 3
     messages: list[str] = []
     got = classify(
-        ds, runner="threads", max_memory=40_000, progress=lambda f, m: messages.append(m)
+        ds, runner="threads", max_memory=40_000, progress=lambda r: messages.append(r.message)
     )
     assert isinstance(got.data, np.memmap)
     assert any(f"of {len(p.tiles)}" in m for m in messages)
@@ -203,12 +203,12 @@ def test_odc_geobox_is_carried_over() -> None:
 
 def test_progress_reaches_one_and_cancel_stops(cube_int16) -> None:
     seen: list[float] = []
-    classify(cube_int16, runner="processes", workers=2, progress=lambda f, m: seen.append(f))
+    classify(cube_int16, runner="processes", workers=2, progress=lambda r: seen.append(r.overall))
     assert seen[-1] == pytest.approx(1.0)
     assert all(b >= a for a, b in itertools.pairwise(seen))
 
-    def cancel_at_half(f, m):
-        if f and f > 0.3:
+    def cancel_at_half(r):
+        if r.overall and r.overall > 0.3:
             raise Cancelled("stop")
 
     for runner in ("threads", "processes"):
@@ -226,8 +226,8 @@ def test_cancel_streaming_removes_the_temp_cube(cube_int16, tmp_path, monkeypatc
     monkeypatch.setenv("TSMASK_TMPDIR", str(tmp_path))
     calls = []
 
-    def cancel_later(f, m):
-        calls.append(m)
+    def cancel_later(r):
+        calls.append(r.message)
         if len(calls) > 6:
             raise Cancelled("stop")
 
@@ -253,7 +253,7 @@ def test_dask_distributed_client(cube_int16) -> None:
     ):
         ds = cube_int16.chunk({"y": 16, "x": 16})
         fractions: list[float] = []
-        got = classify(ds, client=client, progress=lambda f, m: fractions.append(f))
+        got = classify(ds, client=client, progress=lambda r: fractions.append(r.overall))
         np.testing.assert_array_equal(got.values, _expected(cube_int16, "seed"))
         assert fractions and fractions[-1] == pytest.approx(1.0)
         lazy = classify(ds, preset="dea", client=client, lazy=True)

@@ -71,7 +71,9 @@ def test_lazy_transient_502_is_retried_with_correct_pixels(stac_server, gdal_rea
 
 def test_lazy_progress_per_read(stac_server):
     seen: list[tuple[float | None, str]] = []
-    ds = load(req(stac_server), cache=False, progress=lambda f, m: seen.append((f, m)))
+    ds = load(
+        req(stac_server), cache=False, progress=lambda r: seen.append((r.fraction, r.message))
+    )
     planned = [m for _, m in seen if m.startswith("planned ")]
     assert len(planned) == 6 and all(f is None for f, m in seen)  # nothing read yet
     seen.clear()

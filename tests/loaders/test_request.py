@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from tsmask_qgis.errors import ParameterError
 from tsmask_qgis.loaders import (
     BANDS,
     REQUEST_HELP,
@@ -72,8 +73,9 @@ def test_utm(lon, lat, crs):
 )
 def test_invalid_requests_are_clear(kw, needle):
     args = {"bbox": CANBERRA, "start": D(2018, 1, 1), "end": D(2018, 2, 1), **kw}
-    with pytest.raises(InputError, match=needle):
+    with pytest.raises(ParameterError, match=needle) as err:
         Request(**args)
+    assert err.value.field is not None  # each front end points at its own input for it
 
 
 def test_custom_source_and_overrides():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.catalogue import AREA, CANBERRA, scl_truth, truth
+from tsmask_qgis.errors import NoDataError
 from tsmask_qgis.loaders import (
     BANDS,
     LoadError,
@@ -77,7 +78,7 @@ def test_canberra_notebook_request(stac_server):
 def test_empty_search(stac_server, cache_dir):
     r = req(stac_server, start=D(2016, 1, 1), end=D(2016, 2, 1))
     assert search(r) == []
-    with pytest.raises(LoadError, match="no Sentinel-2 scenes found"):
+    with pytest.raises(NoDataError, match="no Sentinel-2 scenes found"):
         load(r)
 
 
@@ -113,7 +114,7 @@ def _check_area(ds):
 def test_load_through_cache_then_offline(stac_server, cache_dir):
     r = req(stac_server)
     seen = []
-    ds = load(r, progress=lambda f, m: seen.append((f, m)), extra_bands=("scl",))
+    ds = load(r, progress=lambda r: seen.append((r.fraction, r.message)), extra_bands=("scl",))
     assert ds.blue.chunks is not None
     _check_area(ds)
     reads = [m for _, m in seen if m.startswith("read ")]

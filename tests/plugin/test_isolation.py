@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tsmask_qgis import worker
+from tsmask_qgis.errors import InputError, InternalError
 from tsmask_qgis.progress import Cancelled
 
 HERE = Path(__file__).resolve().parent
@@ -27,18 +28,23 @@ HERE = Path(__file__).resolve().parent
 def test_result_progress_and_plain_values():
     seen = []
     value = {"a": [1, 2.5, None], "p": Path("/x"), "d": __import__("datetime").date(2020, 1, 2)}
-    got = worker.run("echo", {"value": value, "steps": 3}, progress=lambda f, m: seen.append(m))
+    got = worker.run("echo", {"value": value, "steps": 3}, progress=seen.append)
     assert got == value
-    assert [m for m in seen if m] == ["echo: 0", "echo: 1", "echo: 2"]
+    assert [r.message for r in seen if r.message] == ["echo: 0", "echo: 1", "echo: 2"]
 
 
-def test_errors_keep_their_builtin_base_and_traceback():
-    with pytest.raises(ValueError, match="asked to fail with ValueError") as info:
+def test_errors_keep_their_kind_and_traceback():
+    with pytest.raises(InternalError, match="asked to fail with ValueError") as info:
         worker.run("echo", {"fail": "ValueError"})
-    assert isinstance(info.value, worker.RemoteError) and info.value.is_a("ValueError")
+    assert info.value.type_name == "ValueError"  # a foreign error: named, a bug (exit 1)
     assert "Traceback" in info.value.details and "echo" in info.value.details
-    with pytest.raises(LookupError):
+    with pytest.raises(InternalError) as info:
         worker.run("echo", {"fail": "KeyError"})
+    assert info.value.type_name == "KeyError"
+    # one of ours crosses as itself, with the field it concerns
+    with pytest.raises(InputError, match="asked to fail with InputError") as err:
+        worker.run("echo", {"fail": "InputError"})
+    assert err.value.field == "input" and err.value.exit_code == 3
 
 
 def test_a_crashed_worker_is_reported():
@@ -54,8 +60,8 @@ def test_a_non_plain_result_is_refused():
 def test_cancel_stops_the_child_quickly():
     calls = []
 
-    def progress(fraction, message):
-        calls.append(message)
+    def progress(report):
+        calls.append(report.message)
         if len(calls) > 2:
             raise Cancelled("stop")
 
@@ -69,8 +75,8 @@ def test_cancel_stops_the_child_quickly():
 def test_a_child_ignoring_sigterm_is_killed_and_its_temporaries_removed(tmp_path):
     leftover = tmp_path / f"{worker.WRITER_TMP_PREFIX}1234-mask.tif"
 
-    def progress(fraction, message):
-        if message == "echo: 0":
+    def progress(report):
+        if report.message == "echo: 0":
             leftover.write_bytes(b"half")
             raise Cancelled("stop")
 
@@ -88,13 +94,10 @@ def test_a_child_ignoring_sigterm_is_killed_and_its_temporaries_removed(tmp_path
 
 def test_mirrored_constants_match_their_sources():
     from tsmask_qgis.engine._procpool import SHM_PREFIX
-    from tsmask_qgis.pipeline import STEP_WEIGHTS
-    from tsmask_qgis.plugin.processing import algorithms
     from tsmask_qgis.writers._atomic import _TMP_PREFIX
 
     assert worker.WRITER_TMP_PREFIX == _TMP_PREFIX
     assert worker.SHM_PREFIX == SHM_PREFIX
-    assert algorithms.STEP_WEIGHTS == STEP_WEIGHTS
 
 
 def test_a_plugin_session_imports_no_banned_module(scene_nc, mask_stack, tmp_path):
@@ -116,7 +119,7 @@ def test_a_plugin_session_imports_no_banned_module(scene_nc, mask_stack, tmp_pat
     report = json.loads(lines[-1][len("REPORT ") :])
     assert report["banned"] == []
     assert report["estimate"] and "12 dates of 16 x 16 pixels" in report["estimate_text"]
-    assert report["run"] and report["steps"] == ["search", "load", "detect", "spatial", "write"]
+    assert report["run"] and report["steps"] == ["read", "detect", "spatial", "write"]
     assert len(report["layers"]) == 12 + 12 + 1  # masks, true colour, clear count
     got = report["processing"]
     assert got["summary"] == 3 and got["compare_masks"] == 1.0

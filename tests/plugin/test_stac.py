@@ -25,7 +25,7 @@ from tests.catalogue import AREA
 from tests.plugin.test_run import _outcome
 from tests.plugin.test_task import _wait
 from tsmask_qgis.plugin.convert import STAC
-from tsmask_qgis.plugin.task import STEP_LABELS
+from tsmask_qgis.progress import plan, step
 
 DATES = ["2021-12-04", "2022-01-30", "2022-03-01"]
 COLLECTION = "sentinel-2-c1-l2a"
@@ -116,7 +116,7 @@ def test_detect_stac_equals_the_spec(processing_ready, stac_server, tmp_path):
         np.testing.assert_array_equal(src.read(2), (got != 0).sum(axis=0))
     # one multi-step child per pipeline step, announced in order
     announced = [i for i in feedback.infos if i.endswith("…")]
-    assert announced == [f"{label}…" for label in STEP_LABELS.values()]
+    assert announced == [f"{step(name).label}…" for name in plan(catalogue=True)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["count.tif", "stac.tif"]
     assert "numba" not in sys.modules
 
@@ -161,7 +161,7 @@ def test_dialog_estimate_and_run_through_the_task_manager(
         dlg.run_button.click()
         task = plugin.tasks[-1]
         assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.Complete
-        assert task.steps == list(STEP_LABELS)
+        assert task.steps == list(plan(catalogue=True))
         assert "done" in dlg.status_label.text()
     finally:
         plugin.unload()

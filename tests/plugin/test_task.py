@@ -7,6 +7,7 @@ import time
 from qgis.core import QgsApplication, QgsTask
 
 from tsmask_qgis.plugin.task import TsmaskTask
+from tsmask_qgis.progress import Report
 
 
 def _start(task):
@@ -34,7 +35,7 @@ def test_run_synchronously(qgis_app):
 
     def work(progress):
         for i in range(5):
-            progress(i / 4, f"step {i}")
+            progress(Report("detect", i / 4, f"step {i}"))
         return 42
 
     task = TsmaskTask("sync", work, on_success=seen.append)
@@ -49,7 +50,7 @@ def test_error_is_kept_and_reported(qgis_app):
     errors = []
 
     def work(progress):
-        progress(0.1, "reading")
+        progress(Report("detect", 0.1, "reading"))
         raise ValueError("band 'swir1' is missing")
 
     task = TsmaskTask("failing", work, on_error=lambda e, d: errors.append((e, d)))
@@ -65,7 +66,7 @@ def test_task_manager_run(qgis_app):
 
     def work(progress):
         for i in range(3):
-            progress(i / 2, "working")
+            progress(Report("detect", i / 2, "working"))
             time.sleep(0.01)
         return "ok"
 
@@ -81,7 +82,7 @@ def test_task_manager_cancel_stops_quickly(qgis_app):
     def work(progress):
         started.append(time.monotonic())
         for i in range(10_000):
-            progress(i / 10_000, "long")
+            progress(Report("detect", i / 10_000, "long"))
             time.sleep(0.01)
         return "should not finish"
 

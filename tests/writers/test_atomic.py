@@ -20,7 +20,7 @@ from tsmask_qgis.writers import (
 def _cancel_at(n: int):
     calls = {"n": 0}
 
-    def progress(fraction, message):
+    def progress(report):
         calls["n"] += 1
         if calls["n"] == n:
             raise Cancelled("stop")
@@ -66,8 +66,9 @@ def test_interrupt_removes_temporary(tmp_path):
 def test_existing_output_needs_overwrite(tmp_path, mask):
     path = writers.write_netcdf(mask, tmp_path / "m.nc")
     before = path.read_bytes()
-    with pytest.raises(OutputExistsError, match="use --overwrite"):
+    with pytest.raises(OutputExistsError, match="allow overwriting") as err:
         writers.write_netcdf(mask * 0, path)
+    assert err.value.field == "overwrite"
     assert path.read_bytes() == before
     writers.write_netcdf(mask * 0, path, overwrite=True)
     assert writers.read_netcdf_mask(path).values.max() == 0

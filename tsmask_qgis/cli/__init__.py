@@ -14,9 +14,17 @@ import importlib
 import sys
 from collections.abc import Iterator, Sequence
 
-from tsmask_qgis import __version__
+from tsmask_qgis import __version__, errors
 
-__all__ = ["EXIT_CODES", "SUBCOMMANDS", "build_parser", "exit_code", "main"]
+__all__ = [
+    "EXIT_CODES",
+    "FIELD_HINTS",
+    "SUBCOMMANDS",
+    "build_parser",
+    "error_message",
+    "exit_code",
+    "main",
+]
 
 #: Subcommand modules (``tsmask_qgis.cli.<name>``), in the order --help lists them.
 SUBCOMMANDS: tuple[str, ...] = ("run", "estimate", "sources", "demo", "cache", "evaluate")
@@ -94,41 +102,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: How the command line points at the request or job field an error concerns.
+FIELD_HINTS: dict[str, str] = {
+    "bbox": "see --bbox",
+    "start": "see --start",
+    "end": "see --end",
+    "source": "see --source",
+    "stac_url": "see --stac-url",
+    "collections": "see --collection",
+    "resolution": "see --resolution",
+    "crs": "see --crs",
+    "cloud_cover": "see --cloud-cover",
+    "band_map": "see --band",
+    "input": "see --input",
+    "out": "see --out",
+    "overwrite": "use --overwrite to replace them, or another --out folder",
+    "preset": "see --preset",
+    "overrides": "see --set",
+    "formats": "see --format",
+    "workers": "see --workers",
+    "runner": "see --runner",
+    "max_memory": "see --max-memory",
+    "scheduler": "see --scheduler",
+    "quicklook_dates": "see --quicklook",
+    "reference": "see --with-reference",
+}
+
+
 def exit_code(exc: BaseException) -> int:
-    """The exit code for an exception raised by a command."""
-    from tsmask_qgis.pipeline import NoDataError, SourceUnreachableError
-    from tsmask_qgis.progress import Cancelled
-    from tsmask_qgis.writers import OutputError
-
-    if isinstance(exc, (Cancelled, KeyboardInterrupt)):
-        return CANCELLED
-    if isinstance(exc, OutputError):
-        return OUTPUT
-    if isinstance(exc, NoDataError):
-        return NO_DATA
-    if isinstance(exc, SourceUnreachableError):
-        return UNREACHABLE
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if "SearchError" in names:
-        return UNREACHABLE
-    if "LoadError" in names:
-        cause = exc.__cause__ or exc.__context__
-        if _network(exc) or (cause is not None and _network(cause)):
-            return UNREACHABLE
-        return BAD_INPUT
-    if _network(exc):
-        return UNREACHABLE
-    if isinstance(exc, PermissionError):
-        return OUTPUT
-    if "InputError" in names or isinstance(exc, (ValueError, FileNotFoundError, KeyError)):
-        return BAD_INPUT
-    return ERROR
+    """The exit code for an exception raised by a command (:func:`tsmask_qgis.errors.exit_code`)."""
+    return errors.exit_code(exc)
 
 
-def _network(exc: BaseException) -> bool:
-    from tsmask_qgis.pipeline import _unreachable
-
-    return _unreachable(exc)
+def error_message(exc: BaseException) -> str:
+    """The one line the command prints for ``exc``: its message and, for the field it
+    concerns, the option to look at."""
+    text = " ".join((str(exc) or type(exc).__name__).split())
+    hint = FIELD_HINTS.get(getattr(exc, "field", None) or "")
+    if hint:
+        text = f"{text} ({hint})"
+    if exit_code(exc) == ERROR:
+        name = getattr(exc, "type_name", type(exc).__name__)
+        text = f"{name}: {getattr(exc, 'message', text)} (run again with --debug for details)"
+    return text
 
 
 @contextlib.contextmanager
@@ -186,8 +202,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code == CANCELLED:
             print("tsmask: cancelled; no partial output left", file=sys.stderr)
         else:
-            text = str(exc) or type(exc).__name__
-            if code == ERROR:
-                text = f"{type(exc).__name__}: {text} (run again with --debug for details)"
-            print(f"tsmask: error: {text}", file=sys.stderr)
+            print(f"tsmask: error: {error_message(exc)}", file=sys.stderr)
         return code

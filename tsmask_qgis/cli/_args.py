@@ -6,6 +6,8 @@ import argparse
 import datetime as dt
 from typing import Any
 
+from tsmask_qgis.errors import ParameterError
+
 __all__ = ["add_engine", "add_request", "make_request", "parse_overrides"]
 
 
@@ -65,7 +67,7 @@ def make_request(args: argparse.Namespace) -> Any:
     for item in args.band or ():
         name, sep, asset = item.partition("=")
         if not sep or not name or not asset:
-            raise ValueError(f"--band {item!r}: write NAME=ASSET, e.g. nir=B8A")
+            raise ParameterError(f"--band {item!r}: write NAME=ASSET, e.g. nir=B8A")
         band_map[name.strip()] = asset.strip()
     return Request(
         tuple(args.bbox),
@@ -97,11 +99,11 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     for item in items or ():
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise ValueError(f"--set {item!r}: write NAME=VALUE, e.g. cloud_spike=0.5")
+            raise ParameterError(f"--set {item!r}: write NAME=VALUE, e.g. cloud_spike=0.5")
         try:
             out[name.strip()] = _value(value)
         except ValueError:
-            raise ValueError(f"--set {item!r}: {value!r} is not a number") from None
+            raise ParameterError(f"--set {item!r}: {value!r} is not a number") from None
     return out
 
 

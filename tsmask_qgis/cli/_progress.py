@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from tsmask_qgis.pipeline import STEP_WEIGHTS
+from tsmask_qgis.progress import Report
 
 __all__ = ["TerminalProgress"]
 
@@ -31,26 +31,15 @@ class TerminalProgress:
         self.enabled = not quiet and bool(isatty and isatty())
         self._bar: Any = None
         self._step: str | None = None
-        total = sum(STEP_WEIGHTS.values())
-        self._ranges: dict[str, tuple[float, float]] = {}
-        at = 0.0
-        for name, w in STEP_WEIGHTS.items():
-            self._ranges[name] = (at / total, (at + w) / total)
-            at += w
 
-    def __call__(self, fraction: float | None, message: str) -> None:
+    def __call__(self, r: Report) -> None:
         if not self.enabled:
             return
-        step, _, detail = message.partition(": ")
-        if step not in self._ranges:
-            step, detail = self._step or "work", message
-        if step != self._step:
-            self._open(step)
-        if fraction is not None and step in self._ranges:
-            lo, hi = self._ranges[step]
-            local = 0.0 if hi <= lo else min(max((fraction - lo) / (hi - lo), 0.0), 1.0)
-            self._bar.n = round(100 * local, 1)
-        self._bar.set_postfix_str(detail[:50], refresh=False)
+        if r.step != self._step:
+            self._open(r.step)
+        if r.fraction is not None:
+            self._bar.n = round(100 * min(max(r.fraction, 0.0), 1.0), 1)
+        self._bar.set_postfix_str(r.message[:50], refresh=False)
         self._bar.refresh()
 
     def _open(self, step: str) -> None:
@@ -75,7 +64,7 @@ class TerminalProgress:
 
     def close(self) -> None:
         if self._bar is not None:
-            if self._step in self._ranges:
+            if self._step is not None:
                 self._bar.n = 100
                 self._bar.refresh()
             self._bar.close()

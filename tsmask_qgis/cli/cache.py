@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tsmask_qgis.errors import InputError, ParameterError
+
 __all__ = ["register"]
 
 EPILOG = """\
@@ -48,7 +50,7 @@ def _cache(args: argparse.Namespace) -> int:
     entries = list_cache()
     if args.action == "list":
         if args.key:
-            raise ValueError("`tsmask cache list` takes no key; use `tsmask cache clear KEY`")
+            raise ParameterError("`tsmask cache list` takes no key; use `tsmask cache clear KEY`")
         for e in entries:
             print(e.describe())
         total = sum(e.size_bytes for e in entries)
@@ -57,11 +59,11 @@ def _cache(args: argparse.Namespace) -> int:
     if args.key:
         matching = [e for e in entries if e.key.startswith(args.key)]
         if not matching:
-            raise ValueError(
+            raise InputError(
                 f"no cache entry starts with {args.key!r}; see `tsmask cache list` for the keys"
             )
         if len(matching) > 1:
-            raise ValueError(
+            raise InputError(
                 f"{len(matching)} cache entries start with {args.key!r}; give more of the key"
             )
         freed = clear_cache(key=matching[0].key)

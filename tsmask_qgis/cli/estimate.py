@@ -33,14 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _estimate(args: argparse.Namespace) -> int:
     from tsmask_qgis import loaders
-    from tsmask_qgis.pipeline import NoDataError, searching
+    from tsmask_qgis.pipeline import no_data_for
 
     request = make_request(args)
     extra = (args.reference,) if args.reference else ()
-    with searching():
-        est = loaders.estimate(request, extra_bands=extra)
+    est = loaders.estimate(request, extra_bands=extra)
     if not est.items:
-        raise NoDataError.for_request(request)
+        raise no_data_for(request)
     src = request.get_source()
     print(f"{request.source}: {src.stac_url} ({', '.join(src.collections)})")
     print(est.describe())

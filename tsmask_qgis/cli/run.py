@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tsmask_qgis.cli._args import add_engine, add_request, make_request, parse_overrides
+from tsmask_qgis.errors import ParameterError
 
 __all__ = ["register"]
 
@@ -89,11 +90,11 @@ def job_from_args(args: argparse.Namespace) -> object:
 
     have_request = any(getattr(args, k) is not None for k in ("bbox", "start", "end"))
     if args.input is not None and have_request:
-        raise _Usage("give either --input or --bbox/--start/--end, not both")
+        raise ParameterError("give either --input or --bbox/--start/--end, not both")
     if args.input is None:
         missing = [f"--{k}" for k in ("bbox", "start", "end") if getattr(args, k) is None]
         if missing:
-            raise _Usage(f"missing {', '.join(missing)} (or give --input PATH)")
+            raise ParameterError(f"missing {', '.join(missing)} (or give --input PATH)")
     formats = formats_of(args.format, DEFAULT_FORMATS)
     if args.quicklook and "quicklook" not in formats:
         formats = (*formats, "quicklook")
@@ -117,16 +118,14 @@ def job_from_args(args: argparse.Namespace) -> object:
     )
 
 
-class _Usage(ValueError):
-    """Arguments that do not make a job (exit code 2)."""
-
-
 def build_job(args: argparse.Namespace) -> object:
     """``job_from_args`` with argument errors turned into usage errors."""
     try:
         return job_from_args(args)
     except (ValueError, TypeError) as exc:
-        raise _Usage(str(exc)) from exc
+        if isinstance(exc, ParameterError):
+            raise
+        raise ParameterError(str(exc)) from exc
 
 
 def execute(job: object, args: argparse.Namespace, *, title: str | None = None) -> int:
@@ -151,9 +150,4 @@ def execute(job: object, args: argparse.Namespace, *, title: str | None = None) 
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        job = build_job(args)
-    except _Usage as exc:
-        print(f"tsmask run: error: {exc}", file=sys.stderr)
-        return 2
-    return execute(job, args)
+    return execute(build_job(args), args)

@@ -30,6 +30,7 @@ from tsmask_qgis.engine._procpool import prestart_workers, shutdown_workers
 from tsmask_qgis.engine._runner import ArrayCube, Monitor, ProcessExecutor, ThreadExecutor
 from tsmask_qgis.engine._tiling import cpu_count, date_chunks, default_budget, parse_memory
 from tsmask_qgis.engine._validate import DIMS, InputError, validate_dataset, validate_mask
+from tsmask_qgis.errors import ParameterError
 from tsmask_qgis.progress import CancelToken, Progress
 
 __all__ = [
@@ -57,7 +58,10 @@ def _workers(workers: int | None) -> int:
     if workers is None:
         return cpu_count()
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise ValueError(f"workers must be a positive integer or None (all cores), got {workers!r}")
+        raise ParameterError(
+            f"workers must be a positive integer or None (all cores), got {workers!r}",
+            field="workers",
+        )
     return int(workers)
 
 
@@ -72,7 +76,9 @@ def choose_runner(
 ) -> str:
     """The runner ``runner="auto"`` resolves to (others are checked and returned)."""
     if runner not in RUNNERS:
-        raise ValueError(f"unknown runner {runner!r}: use one of {', '.join(RUNNERS)}")
+        raise ParameterError(
+            f"unknown runner {runner!r}: use one of {', '.join(RUNNERS)}", field="runner"
+        )
     if client is not None and runner not in ("auto", "dask"):
         raise ValueError(f"a dask client is only used with runner='dask' (got runner={runner!r})")
     if runner != "auto":
@@ -84,12 +90,6 @@ def choose_runner(
     if lazy and input_bytes > budget and output_bytes <= budget // 2:
         return "dask"
     return "threads"
-
-
-def _detect_share(preset: Preset, spatial: bool) -> float:
-    if not spatial:
-        return 1.0
-    return 0.9 if isinstance(preset, DeaPreset) else 0.97
 
 
 def _attrs(preset: Preset, spatial: bool) -> dict[str, Any]:
@@ -170,7 +170,7 @@ def classify(
     )
     if lazy and chosen != "dask":
         raise ValueError("lazy=True needs runner='dask' (or a client)")
-    monitor = Monitor(progress, cancel, detect_share=_detect_share(p, spatial))
+    monitor = Monitor(progress, cancel, steps=("detect", "spatial") if spatial else ("detect",))
     if chosen == "dask":
         from tsmask_qgis.engine import _dask
 
@@ -180,7 +180,9 @@ def classify(
         monitor.report("starting")
         data = _dask.compute(result, client=client, out=out, monitor=monitor)
         observed = bool(np.any(data))
-        monitor.report("done")
+        # one graph did both phases: the detect counters carried all of it
+        monitor.spatial_done = monitor.spatial_total
+        monitor.report("done", "spatial" if spatial else "detect")
     else:
         from tsmask_qgis.engine._stream import run_local
 
@@ -237,7 +239,7 @@ def _run_spatial(
     if runner == "auto":
         runner = "threads" if numba_allowed() else "processes"
     t, ny, nx = flat.shape
-    monitor = Monitor(progress, None, detect_share=0.0)
+    monitor = Monitor(progress, None, steps=("spatial",))
     monitor.spatial_total = t * len(steps)
     chunks = date_chunks(t, ny * nx, workers=nworkers)
     executor: Any

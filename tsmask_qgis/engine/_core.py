@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from tsmask_qgis.engine._presets import DeaPreset, Preset, SeedPreset, get_preset
-from tsmask_qgis.progress import Progress, report
+from tsmask_qgis.progress import JobProgress, Progress, StepProgress
 
 __all__ = [
     "SPATIAL_STEPS",
@@ -341,7 +341,7 @@ def _date_blocks(T: int, workers: int) -> list[tuple[int, int]]:
 def _run_pool(
     tasks: list[Callable[[], object]],
     workers: int,
-    progress: Progress | None,
+    progress: StepProgress | None,
     message: str,
 ) -> None:
     """Run ``tasks`` on ``workers`` threads, reporting progress from this thread.
@@ -355,7 +355,8 @@ def _run_pool(
     if workers <= 1:
         for i, task in enumerate(tasks):
             task()
-            report(progress, (i + 1) / total, message)
+            if progress is not None:
+                progress((i + 1) / total, message)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tsmask") as pool:
         pending: set[Future[object]] = {pool.submit(task) for task in tasks}
@@ -366,7 +367,8 @@ def _run_pool(
                 for f in done:
                     f.result()
                 done_count += len(done)
-                report(progress, done_count / total, message)
+                if progress is not None:
+                    progress(done_count / total, message)
         except BaseException:
             for f in pending:
                 f.cancel()
@@ -405,16 +407,17 @@ def classify_array(
         raise ValueError(f"workers must be at least 1, not {workers}")
     _, T, Y, X = bands.shape
     out = np.empty((T, Y, X), np.uint8)
-    report(progress, 0.0, "detecting")
+    job = JobProgress(progress, ("detect", "spatial") if spatial else ("detect",))
+    detect_progress = job.step("detect") if progress is not None else None
+    spatial_progress = job.step("spatial") if progress is not None else None
+    if detect_progress is not None:
+        detect_progress(0.0, "detecting")
     if out.size == 0:
-        report(progress, 1.0, "done")
+        if detect_progress is not None:
+            detect_progress(1.0, "done")
         return out
     # Compile/load kernels here, once, not in the worker threads.
     _detect_kernel("detect", bands.dtype)
-    det_share = 0.9 if spatial else 1.0
-
-    def det_progress(f: float | None, msg: str) -> None:
-        report(progress, None if f is None else f * det_share, msg)
 
     def det_task(y0: int, y1: int) -> Callable[[], object]:
         return lambda: detect_block(
@@ -422,29 +425,20 @@ def classify_array(
         )
 
     blocks = _row_blocks(Y, X, T, n_workers)
-    _run_pool(
-        [det_task(y0, y1) for y0, y1 in blocks],
-        n_workers,
-        det_progress if progress is not None else None,
-        "detecting",
-    )
+    _run_pool([det_task(y0, y1) for y0, y1 in blocks], n_workers, detect_progress, "detecting")
     if spatial:
         result = np.empty_like(out)
 
         def sp_task(t0: int, t1: int) -> Callable[[], object]:
             return lambda: spatial_block(out[t0:t1], p, out=result[t0:t1])
 
-        def sp_progress(f: float | None, msg: str) -> None:
-            report(progress, None if f is None else det_share + f * (1 - det_share), msg)
-
         for name in ("seed_filter", "seed_buffer") if isinstance(p, SeedPreset) else ("majority",):
             _spatial_kernel(name)
         _run_pool(
             [sp_task(t0, t1) for t0, t1 in _date_blocks(T, n_workers)],
             n_workers,
-            sp_progress if progress is not None else None,
+            spatial_progress,
             "spatial filter",
         )
         out = result
-    report(progress, 1.0, "done")
     return out

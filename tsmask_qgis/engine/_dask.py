@@ -108,8 +108,6 @@ def _compute_local(result: Any, target: Any, monitor: Any) -> Any:
                 monitor.detect_total = max(1, self.total)
                 monitor.report(f"dask: {self.done} of {self.total} tasks")
 
-    if monitor is not None:
-        monitor.single_phase()
     with _Progress():
         da.store(result, target, lock=False)
     return target
@@ -131,7 +129,6 @@ def _compute_distributed(result: Any, client: Any, target: Any, monitor: Any) ->
     if monitor is not None:
         monitor.detect_total = total
         monitor.detect_done = 0
-        monitor.single_phase()
     remaining = set(futures)
     try:
         while remaining:

@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
+from tsmask_qgis.errors import ParameterError
+
 __all__ = ["DEA", "SEED", "DeaPreset", "Preset", "SeedPreset", "get_preset", "preset_names"]
 
 
@@ -106,8 +108,8 @@ def get_preset(preset: str | Preset = "seed", **overrides: object) -> Preset:
         try:
             base = _PRESETS[preset.lower()]
         except KeyError:
-            raise ValueError(
-                f"unknown preset {preset!r}: use one of {', '.join(_PRESETS)}"
+            raise ParameterError(
+                f"unknown preset {preset!r}: use one of {', '.join(_PRESETS)}", field="preset"
             ) from None
     elif isinstance(preset, (SeedPreset, DeaPreset)):
         base = preset
@@ -118,13 +120,16 @@ def get_preset(preset: str | Preset = "seed", **overrides: object) -> Preset:
     valid = {f.name for f in dataclasses.fields(base)}
     unknown = sorted(set(overrides) - valid)
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"unknown threshold(s) {', '.join(unknown)} for preset {base.name!r}; "
-            f"valid names: {', '.join(sorted(valid))}"
+            f"valid names: {', '.join(sorted(valid))}",
+            field="overrides",
         )
     if "passes" in overrides:
         passes = tuple(int(n) for n in overrides["passes"])  # type: ignore[attr-defined]
         if not passes or min(passes) < 1:
-            raise ValueError("passes must be a non-empty sequence of window sizes >= 1")
+            raise ParameterError(
+                "passes must be a non-empty sequence of window sizes >= 1", field="overrides"
+            )
         overrides["passes"] = passes
     return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]

@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from tsmask_qgis.errors import DependencyError, WorkerError
+
 __all__ = [
     "ArrayRef",
     "SharedArray",
@@ -60,10 +62,6 @@ _VERSION_SCRIPT = (
     "print(sys.version_info[0], sys.version_info[1], "
     "int(u.find_spec('numba') is not None and u.find_spec('numpy') is not None))"
 )
-
-
-class WorkerError(RuntimeError):
-    """A worker process failed; the message carries the worker's error and traceback."""
 
 
 # --------------------------------------------------------------------------- interpreter
@@ -704,7 +702,7 @@ def shutdown_workers() -> None:
 def _rebuild(payload: tuple[Any, str, str, str], exe: str) -> BaseException:
     exc, type_name, message, tb = payload
     if type_name in ("ModuleNotFoundError", "ImportError"):
-        return WorkerError(
+        return DependencyError(
             f"a worker process ({exe}) could not import what it needs: {message}. Set "
             "TSMASK_PYTHON to a Python where tsmask-qgis's dependencies are installed"
         )

@@ -26,7 +26,7 @@ import numpy as np
 
 from tsmask_qgis.engine._tiling import Tile, date_chunks, row_tiles
 from tsmask_qgis.engine._validate import BandStack
-from tsmask_qgis.progress import CancelToken, Progress
+from tsmask_qgis.progress import CancelToken, JobProgress, Progress, Report
 
 __all__ = ["Cube", "Monitor", "ProcessExecutor", "ThreadExecutor", "read_block", "run_cube"]
 
@@ -35,15 +35,23 @@ __all__ = ["Cube", "Monitor", "ProcessExecutor", "ThreadExecutor", "read_block",
 
 
 class Monitor:
-    """Progress across the phases; every report is a cancel point."""
+    """Progress across the phases as ``detect`` and ``spatial`` reports; every report is
+    a cancel point. ``progress`` receives :class:`~tsmask_qgis.progress.Report` values
+    with the engine's own overall fraction (a job's :class:`~tsmask_qgis.progress.JobProgress`
+    recomputes it for its plan)."""
 
     def __init__(
-        self, progress: Progress | None, cancel: CancelToken | None, *, detect_share: float
+        self,
+        progress: Progress | None,
+        cancel: CancelToken | None,
+        *,
+        steps: tuple[str, ...] = ("detect", "spatial"),
     ) -> None:
-        self._progress = progress
+        self._progress = JobProgress(progress, steps) if progress is not None else None
         self._cancel = cancel
-        self._share = detect_share
         self._lock = threading.Lock()
+        #: The step being reported (``detect``, then ``spatial``).
+        self.step = steps[0]
         self.detect_total = 1
         self.detect_done = 0
         self.spatial_total = 1
@@ -56,30 +64,29 @@ class Monitor:
         if self._cancel is not None:
             self._cancel.check()
 
-    def report(self, message: str) -> None:
+    def report(self, message: str, step: str | None = None) -> None:
+        """Report ``message`` for ``step`` (default: the current step) with its fraction."""
         self.check()
+        if step is not None:
+            self.step = step
         if self._progress is not None:
-            f = self._share * self.detect_done / max(1, self.detect_total) + (
-                1 - self._share
-            ) * self.spatial_done / max(1, self.spatial_total)
-            self._progress(min(1.0, f), message)
-
-    def single_phase(self) -> None:
-        """Report one combined phase (dask): the detect counters carry all progress."""
-        self._share = 1.0
-        self.spatial_total = 0
+            if self.step == "detect":
+                f = self.detect_done / max(1, self.detect_total)
+            else:
+                f = self.spatial_done / max(1, self.spatial_total)
+            self._progress(Report(self.step, min(1.0, f), message))
 
     def detected(self, done: tuple[int, bool]) -> None:
         npix, observed = done
         with self._lock:
             self.detect_done += npix
             self.observed = self.observed or observed
-        self.report(f"detecting: {self.detect_done:,} of {self.detect_total:,} pixels")
+        self.report(f"{self.detect_done:,} of {self.detect_total:,} pixels", "detect")
 
     def filtered(self, ndates: int) -> None:
         with self._lock:
             self.spatial_done += ndates
-        self.report(f"spatial steps: {self.spatial_done} of {self.spatial_total} dates")
+        self.report(f"{self.spatial_done} of {self.spatial_total} dates", "spatial")
 
     def tick(self) -> None:
         self.report("working")

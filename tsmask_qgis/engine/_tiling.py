@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from tsmask_qgis.errors import ParameterError
+
 __all__ = [
     "BUFFER_SHARE",
     "Tile",
@@ -87,7 +89,7 @@ def parse_memory(value: int | float | str | None) -> int | None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if value <= 0:
-            raise ValueError(f"max_memory must be positive, got {value!r}")
+            raise ParameterError(f"max_memory must be positive, got {value!r}", field="max_memory")
         return int(value)
     if isinstance(value, str):
         m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", value)
@@ -95,8 +97,9 @@ def parse_memory(value: int | float | str | None) -> int | None:
             n = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
             if n > 0:
                 return n
-    raise ValueError(
-        f"max_memory {value!r} is not a size: use bytes (4_000_000_000) or a string like '4GB'"
+    raise ParameterError(
+        f"the memory budget {value!r} is not a size: write e.g. 4GB, 512MB or 2GiB",
+        field="max_memory",
     )
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from tsmask_qgis.errors import InputError
+
 __all__ = [
     "BANDS",
     "BAND_ALIASES",
@@ -49,10 +51,6 @@ _DIM_ALIASES = {
 
 
 _DIRECT_DTYPES = tuple(np.dtype(d) for d in ("int16", "uint16", "float32", "float64"))
-
-
-class InputError(ValueError):
-    """The input does not follow the engine's data convention (message says how to fix it)."""
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,9 @@ def load_local(path: str | Path, *, chunks: dict[str, int] | None = None) -> xr.
     """
     p = Path(path)
     if not p.exists():
-        raise InputError(f"{p} does not exist; give a NetCDF file or a folder of GeoTIFFs")
+        raise InputError(
+            f"{p} does not exist; give a NetCDF file or a folder of GeoTIFFs", field="input"
+        )
     if p.is_dir():
         tifs = sorted(q for q in p.iterdir() if q.suffix.lower() in (".tif", ".tiff"))
         if not tifs:

@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from tsmask_qgis.loaders._errors import LoadError
-from tsmask_qgis.progress import Progress, report
+from tsmask_qgis.loaders._errors import FetchError, LoadError, ReadError
+from tsmask_qgis.progress import Progress, emit
 
 __all__ = [
     "AssetName",
@@ -143,12 +143,16 @@ def is_trouble(message: str) -> bool:
     return any(p in low for p in _TROUBLE)
 
 
-def failure_reason(exc: BaseException | None, messages: list[str], timeout: float) -> str:
-    """A short reason for a failed read, for the user."""
+def diagnose(exc: BaseException | None, messages: list[str], timeout: float) -> tuple[str, bool]:
+    """A short reason for a failed read, for the user, and whether the file could not be
+    *fetched* (HTTP error, time-out, connection) rather than read (damaged, truncated).
+
+    GDAL reports the cause only in its messages, so they are read here, once.
+    """
     text = " ".join([*(messages or []), *([f"{type(exc).__name__}: {exc}"] if exc else [])])
     low = text.lower()
     if "timed out" in low or "timeout" in low:
-        return f"timed out: the server did not answer within {timeout:g} s"
+        return f"timed out: the server did not answer within {timeout:g} s", True
     codes = [
         int(c)
         for c in re.findall(
@@ -158,12 +162,41 @@ def failure_reason(exc: BaseException | None, messages: list[str], timeout: floa
     # 206/416 with a short body: the file is shorter than its own header says
     errors = [c for c in codes if c >= 400 and c != 416]
     if errors:
-        return f"HTTP response code {errors[0]} from the server"
+        return f"HTTP response code {errors[0]} from the server", True
     damage = ("tiffread", "tifffill", "read error", "truncat", "not a tiff", "ireadblock")
     if codes or any(p in low for p in damage):
         detail = next((m for m in messages if "tiff" in m.lower()), "")
-        return "the file is damaged or incomplete" + (f" ({_clip(detail)})" if detail else "")
-    return _clip(text) or "unknown error"
+        return "the file is damaged or incomplete" + (
+            f" ({_clip(detail)})" if detail else ""
+        ), False
+    fetch = isinstance(exc, (ConnectionError, TimeoutError)) or any(w in low for w in _FETCH_WORDS)
+    return _clip(text) or "unknown error", fetch
+
+
+#: Words in GDAL's messages that say the file could not be fetched (not that it is bad).
+_FETCH_WORDS = (
+    "connection",
+    "does not exist in the file system",
+    "could not resolve",
+    "curl error",
+)
+
+
+def failure_reason(exc: BaseException | None, messages: list[str], timeout: float) -> str:
+    """A short reason for a failed read, for the user."""
+    return diagnose(exc, messages, timeout)[0]
+
+
+def load_error(
+    what: str, exc: BaseException | None, messages: list[str], timeout: float
+) -> LoadError:
+    """The error for a read of ``what`` that failed for good: :class:`FetchError` when the
+    file could not be fetched, else :class:`ReadError`; the message gives the reason."""
+    why, fetch = diagnose(exc, messages, timeout)
+    return (FetchError if fetch else ReadError)(
+        f"{what}: {why}. The file may be damaged or the server unreachable; try again "
+        "later, or leave out the dates around this scene."
+    )
 
 
 def attempts(n: int) -> str:
@@ -272,8 +305,9 @@ class ReadCounter:
                 self.assets_done += 1
             name = self.names.get(url)
             what = f"{name.band} of {name.item_id}" if name is not None else url
-            report(
+            emit(
                 self.progress,
+                "load",
                 min(1.0, self.done / self.total),
                 f"read {what} ({self.assets_done}/{self.assets} assets, "
                 f"{self.done}/{self.total} blocks)",
@@ -397,13 +431,11 @@ class CheckedDriver:
                 self.counter.read_done(base_url(uri))
             return out
         name = self.name_of(uri)
-        why = failure_reason(
-            last.exc if last else None, last.messages if last else [], self.timeout
-        )
-        raise LoadError(
-            f"could not read {name.describe()} after {attempts(self.retries + 1)}: {why}. "
-            "The file may be damaged or the server unreachable; try again later, or leave "
-            "out the dates around this scene."
+        raise load_error(
+            f"could not read {name.describe()} after {attempts(self.retries + 1)}",
+            last.exc if last else None,
+            last.messages if last else [],
+            self.timeout,
         )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tsmask_qgis.loaders._errors import InputError
+from tsmask_qgis.errors import ParameterError
 from tsmask_qgis.loaders._sources import BANDS, DEFAULT_SOURCE, Source, get_source
 
 __all__ = ["REQUEST_HELP", "SENTINEL2_START", "Request", "utm_crs"]
@@ -50,8 +50,12 @@ def _as_date(value: Any, what: str) -> dt.date:
         try:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
-            raise InputError(f"{what} date {value!r} is not a date like 2018-12-31") from None
-    raise InputError(f"{what} date must be a datetime.date, got {type(value).__name__}")
+            raise ParameterError(
+                f"{what} date {value!r} is not a date like 2018-12-31", field=what
+            ) from None
+    raise ParameterError(
+        f"{what} date must be a datetime.date, got {type(value).__name__}", field=what
+    )
 
 
 @dataclass(frozen=True)
@@ -82,73 +86,96 @@ class Request:
         try:
             bbox = tuple(float(v) for v in self.bbox)
         except (TypeError, ValueError):
-            raise InputError(
-                f"bbox must be four numbers (west, south, east, north), got {self.bbox!r}"
+            raise ParameterError(
+                f"bbox must be four numbers (west, south, east, north), got {self.bbox!r}",
+                field="bbox",
             ) from None
         if len(bbox) != 4 or not all(math.isfinite(v) for v in bbox):
-            raise InputError(
-                f"bbox must be four finite numbers (west, south, east, north), got {self.bbox!r}"
+            raise ParameterError(
+                f"bbox must be four finite numbers (west, south, east, north), got {self.bbox!r}",
+                field="bbox",
             )
         w, s, e, n = bbox
         if not (-180.0 <= w <= 180.0 and -180.0 <= e <= 180.0):
-            raise InputError(f"bbox longitudes must be within -180..180, got west={w}, east={e}")
+            raise ParameterError(
+                f"bbox longitudes must be within -180..180, got west={w}, east={e}", field="bbox"
+            )
         if not (-90.0 <= s <= 90.0 and -90.0 <= n <= 90.0):
-            raise InputError(f"bbox latitudes must be within -90..90, got south={s}, north={n}")
+            raise ParameterError(
+                f"bbox latitudes must be within -90..90, got south={s}, north={n}", field="bbox"
+            )
         if w >= e:
-            raise InputError(
+            raise ParameterError(
                 f"bbox west ({w}) must be less than east ({e}); give (west, south, east, north) "
-                "in degrees (areas across the antimeridian are not supported: split them)"
+                "in degrees (areas across the antimeridian are not supported: split them)",
+                field="bbox",
             )
         if s >= n:
-            raise InputError(
+            raise ParameterError(
                 f"bbox south ({s}) must be less than north ({n}); "
-                "give (west, south, east, north) in degrees"
+                "give (west, south, east, north) in degrees",
+                field="bbox",
             )
         set_(self, "bbox", bbox)
         # dates
         start = _as_date(self.start, "start")
         end = _as_date(self.end, "end")
         if end < start:
-            raise InputError(f"end date {end} is before start date {start}; swap them")
+            raise ParameterError(
+                f"end date {end} is before start date {start}; swap them", field="end"
+            )
         if end < SENTINEL2_START or start < SENTINEL2_START:
-            raise InputError(
+            raise ParameterError(
                 f"start date {start} is before the first Sentinel-2 acquisitions "
-                f"({SENTINEL2_START}); start on or after that date"
+                f"({SENTINEL2_START}); start on or after that date",
+                field="start",
             )
         today = dt.date.today()
         if start > today:
-            raise InputError(f"start date {start} is in the future (today is {today})")
+            raise ParameterError(
+                f"start date {start} is in the future (today is {today})", field="start"
+            )
         if end > today:
-            raise InputError(
-                f"end date {end} is in the future (today is {today}); end today at the latest"
+            raise ParameterError(
+                f"end date {end} is in the future (today is {today}); end today at the latest",
+                field="end",
             )
         set_(self, "start", start)
         set_(self, "end", end)
         # source and overrides
         if self.source == "custom" and not self.stac_url:
-            raise InputError("source 'custom' needs stac_url (the STAC API root URL)")
+            raise ParameterError(
+                "source 'custom' needs stac_url (the STAC API root URL)", field="stac_url"
+            )
         get_source(self.source)  # raises a clear error for an unknown name
         try:
             res = float(self.resolution)
         except (TypeError, ValueError):
-            raise InputError(
-                f"resolution must be a number of metres, got {self.resolution!r}"
+            raise ParameterError(
+                f"resolution must be a number of metres, got {self.resolution!r}",
+                field="resolution",
             ) from None
         if not math.isfinite(res) or res <= 0:
-            raise InputError(f"resolution must be a positive number of metres, got {res}")
+            raise ParameterError(
+                f"resolution must be a positive number of metres, got {res}", field="resolution"
+            )
         set_(self, "resolution", res)
         if self.crs is not None:
             set_(self, "crs", _check_crs(self.crs))
         if self.cloud_cover is not None:
             cc = float(self.cloud_cover)
             if not 0.0 <= cc <= 100.0:
-                raise InputError(f"cloud_cover must be a percentage 0..100, got {cc}")
+                raise ParameterError(
+                    f"cloud_cover must be a percentage 0..100, got {cc}", field="cloud_cover"
+                )
             set_(self, "cloud_cover", cc)
         if self.collections is not None:
             cols = (self.collections,) if isinstance(self.collections, str) else self.collections
             cols = tuple(str(c) for c in cols)
             if not cols:
-                raise InputError("collections must name at least one STAC collection")
+                raise ParameterError(
+                    "collections must name at least one STAC collection", field="collections"
+                )
             set_(self, "collections", cols)
         if self.band_map is not None:
             bm = self.band_map
@@ -156,14 +183,18 @@ class Request:
             bm_dict = {str(k): str(v) for k, v in pairs}
             unknown = sorted(set(bm_dict) - set(BANDS) - {"scl"})
             if unknown:
-                raise InputError(
-                    f"band_map has unknown band names {unknown}; use {', '.join(BANDS)} (and scl)"
+                raise ParameterError(
+                    f"band_map has unknown band names {unknown}; use {', '.join(BANDS)} (and scl)",
+                    field="band_map",
                 )
             set_(self, "band_map", tuple(sorted(bm_dict.items())))
         if self.source == "custom":
             src = self.get_source()
             if not src.collections:
-                raise InputError("source 'custom' needs collections (the STAC collection ids)")
+                raise ParameterError(
+                    "source 'custom' needs collections (the STAC collection ids)",
+                    field="collections",
+                )
 
     # -- derived values -------------------------------------------------------------------
 
@@ -230,11 +261,14 @@ def _check_crs(crs: Any) -> str:
     try:
         parsed = CRS(str(crs))
     except Exception:
-        raise InputError(f"crs {crs!r} is not a CRS; give e.g. EPSG:32755") from None
+        raise ParameterError(
+            f"crs {crs!r} is not a CRS; give e.g. EPSG:32755", field="crs"
+        ) from None
     if parsed.geographic:
-        raise InputError(
+        raise ParameterError(
             f"crs {crs!r} is geographic (degrees); give a projected CRS in metres, "
-            "e.g. the UTM zone EPSG:327zz, or leave crs unset"
+            "e.g. the UTM zone EPSG:327zz, or leave crs unset",
+            field="crs",
         )
     epsg = parsed.epsg
     return f"EPSG:{epsg}" if epsg is not None else parsed.to_wkt()

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tsmask_qgis.loaders._errors import InputError
+from tsmask_qgis.loaders._errors import InputError, ParameterError
 
 __all__ = [
     "BANDS",
@@ -220,4 +220,6 @@ def get_source(name: str) -> Source:
     try:
         return SOURCES[name]
     except KeyError:
-        raise InputError(f"unknown source {name!r}; choose one of: {', '.join(SOURCES)}") from None
+        raise ParameterError(
+            f"unknown source {name!r}; choose one of: {', '.join(SOURCES)}", field="source"
+        ) from None

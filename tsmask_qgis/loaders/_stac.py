@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from tsmask_qgis.errors import NoDataError
 from tsmask_qgis.loaders import _cache
-from tsmask_qgis.loaders._errors import InputError, LoadError, SearchError
+from tsmask_qgis.loaders._errors import InputError, LoadError, ParameterError, SearchError
 from tsmask_qgis.loaders._harmonise import (
     Harmonisation,
     offset_for,
@@ -51,12 +52,12 @@ from tsmask_qgis.loaders._read import (
     attempts,
     base_url,
     expires_soon,
-    failure_reason,
+    load_error,
     uncached,
 )
 from tsmask_qgis.loaders._request import Request
 from tsmask_qgis.loaders._sources import BANDS, Source
-from tsmask_qgis.progress import Progress, report
+from tsmask_qgis.progress import Progress, emit
 
 __all__ = ["NETWORK", "Estimate", "NetworkOptions", "estimate", "load", "search", "solar_days"]
 
@@ -96,19 +97,23 @@ class NetworkOptions:
 
     def __post_init__(self) -> None:
         if not self.timeout > 0:
-            raise InputError(f"timeout must be a positive number of seconds, got {self.timeout}")
+            raise ParameterError(
+                f"timeout must be a positive number of seconds, got {self.timeout}"
+            )
         if self.retries < 0:
-            raise InputError(f"retries must be 0 or more, got {self.retries}")
+            raise ParameterError(f"retries must be 0 or more, got {self.retries}")
         if self.backoff < 0:
-            raise InputError(f"backoff must be 0 or more seconds, got {self.backoff}")
+            raise ParameterError(f"backoff must be 0 or more seconds, got {self.backoff}")
         if self.workers < 1 or self.page_size < 1:
-            raise InputError("workers and page_size must be at least 1")
+            raise ParameterError("workers and page_size must be at least 1")
         if not self.read_bytes_per_s > 0:
-            raise InputError(
+            raise ParameterError(
                 f"read_bytes_per_s must be a positive rate, got {self.read_bytes_per_s}"
             )
         if self.asset_latency < 0 or self.detect_seconds_per_pixel_date < 0:
-            raise InputError("asset_latency and detect_seconds_per_pixel_date must be 0 or more")
+            raise ParameterError(
+                "asset_latency and detect_seconds_per_pixel_date must be 0 or more"
+            )
 
 
 NETWORK = NetworkOptions()
@@ -166,7 +171,7 @@ def search(
     """
     net = network or NETWORK
     src = request.get_source()
-    report(progress, 0.0, f"searching {src.stac_url}")
+    emit(progress, "search", 0.0, f"searching {src.stac_url}")
     try:
         client = _client(src, net)
         found = client.search(
@@ -179,7 +184,7 @@ def search(
         for page in found.pages():
             for item in page.items:
                 items.setdefault(item.id, item)
-            report(progress, None, f"found {len(items)} scenes")
+            emit(progress, "search", None, f"found {len(items)} scenes")
     except (SearchError, InputError):
         raise
     except Exception as exc:  # requests/urllib3/pystac-client raise many types
@@ -192,7 +197,7 @@ def search(
             if float(i.properties.get(src.cloud_cover_property, 0.0) or 0.0) <= request.cloud_cover
         ]
     out.sort(key=lambda i: (_item_time(i), i.id))
-    report(progress, 1.0, f"found {len(out)} scenes")
+    emit(progress, "search", 1.0, f"found {len(out)} scenes")
     return out
 
 
@@ -363,11 +368,11 @@ def _read_asset(
             log.warning("read of %s/%s failed (attempt %d): %s", item.id, asset, attempt + 1, text)
             if attempt < net.retries:
                 time.sleep(net.backoff * 2**attempt)
-    why = failure_reason(last.exc if last else None, last.messages if last else [], net.timeout)
-    raise LoadError(
-        f"could not read {name.describe()} after {attempts(net.retries + 1)}: {why}. "
-        "The file may be damaged or the server unreachable; try again later, or leave out "
-        "the dates around this scene."
+    raise load_error(
+        f"could not read {name.describe()} after {attempts(net.retries + 1)}",
+        last.exc if last else None,
+        last.messages if last else [],
+        net.timeout,
     )
 
 
@@ -437,13 +442,13 @@ def load(
     if cache:
         hit = _cache.lookup(key)
         if hit is not None:
-            report(progress, 1.0, "read from the local cache")
+            emit(progress, "load", 1.0, "read from the local cache")
             return _from_cache(hit, request, chunks)
     if items is None:
         items = search(request, progress=None, network=net)
     items = list(items)
     if not items:
-        raise LoadError(
+        raise NoDataError(
             f"no Sentinel-2 scenes found in {src.stac_url} ({', '.join(src.collections)}) for "
             f"bbox {request.bbox} from {request.start} to {request.end}; widen the dates or "
             "the area, or check the source"
@@ -564,7 +569,7 @@ def _download(
             done += 1
             n = done
         try:
-            report(progress, n / total, f"read {band} of {item.id} ({n}/{total} assets)")
+            emit(progress, "load", n / total, f"read {band} of {item.id} ({n}/{total} assets)")
         except BaseException as exc:  # a cancel from the callback stops the other reads
             cancel_flag.append(exc)
             raise
@@ -698,7 +703,7 @@ def _lazy(
                     arr = arr.astype(np.uint8)
                     fused[b] = arr if b not in fused else da.where(fused[b] == 0, arr, fused[b])
             k += 1
-            report(progress, None, f"planned {item.id} ({k}/{n_items} scenes)")
+            emit(progress, "load", None, f"planned {item.id} ({k}/{n_items} scenes)")
         for b in bands:
             per_band[b].append(fused[b])
     arrays = {b: da.stack(per_band[b]).rechunk((ct, cy, cx)) for b in bands}

@@ -43,6 +43,9 @@ LOCAL = "local"
 
 Bbox = tuple[float, float, float, float]
 
+#: The dialog's field (its error label) for each request field an error can concern.
+_FIELD_OF: dict[str, str] = {"bbox": "bbox", "start": "dates", "end": "dates"}
+
 
 def _context(context: QgsCoordinateTransformContext | None) -> QgsCoordinateTransformContext:
     return context if context is not None else QgsProject.instance().transformContext()
@@ -205,7 +208,8 @@ class RunSettings:
                 pass  # reported once as a missing dependency
             except ValueError as exc:  # the loaders' own checks (dates in range, ...)
                 text = str(exc)
-                out["dates" if "date" in text else "source"] = text[0].upper() + text[1:] + "."
+                where = _FIELD_OF.get(getattr(exc, "field", None) or "", "source")
+                out[where] = text[0].upper() + text[1:] + "."
         return out
 
     def to_request(self) -> Any:

@@ -25,6 +25,7 @@ from tsmask_qgis.progress import Progress
 
 __all__ = [
     "ALWAYS_FORMATS",
+    "FIELD_HINTS",
     "RUNNER",
     "EstimateInfo",
     "estimate_work",
@@ -114,21 +115,31 @@ def result_layers(result: Any) -> ResultLayers:
     )
 
 
-def friendly_error(exc: BaseException) -> str:
-    """The message the plugin shows for a failed run (the command-line hints reworded).
+#: How the dialog points at the request or job field an error concerns.
+FIELD_HINTS: dict[str, str] = {
+    "bbox": "choose another area",
+    "start": "check the dates",
+    "end": "check the dates",
+    "source": "check the source",
+    "stac_url": "check the STAC API address",
+    "collections": "check the STAC collection",
+    "input": "check the local stack",
+    "out": "check the output folder",
+    "overwrite": "tick “Overwrite existing outputs” or choose another output folder",
+    "formats": "check the output formats",
+    "workers": "check the number of workers",
+    "max_memory": "check the memory budget",
+    "preset": "check the preset",
+    "overrides": "check the thresholds",
+}
 
-    Works on the worker's rebuilt exceptions (:class:`tsmask_qgis.worker.RemoteError`,
-    matched by class name) without importing the writers.
-    """
-    text = str(exc)
-    names = getattr(exc, "type_names", ()) or tuple(c.__name__ for c in type(exc).__mro__)
-    if "OutputExistsError" in names:
-        head = text.split(": use --overwrite", 1)[0]
-        return (
-            f"{head}: another run's outputs are in this folder. Tick “Overwrite existing "
-            "outputs” or choose another output folder."
-        )
-    return text.replace("--source", "the source").replace("--out folder", "output folder")
+
+def friendly_error(exc: BaseException) -> str:
+    """The message the plugin shows for a failed run: the error's own words and, for the
+    field it concerns (:attr:`tsmask_qgis.errors.TsmaskError.field`), where to look."""
+    text = str(exc) or type(exc).__name__
+    hint = FIELD_HINTS.get(getattr(exc, "field", None) or "")
+    return f"{text} ({hint})" if hint else text
 
 
 def job_work(settings: RunSettings) -> Callable[[Progress], ResultLayers]:

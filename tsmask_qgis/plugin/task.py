@@ -1,14 +1,15 @@
 """A ``QgsTask`` that runs plain work in QGIS's task manager.
 
 ``run()`` calls ``work(progress)`` — a callable built from plain values before
-the task starts (the plugin's run it in a child Python process, :mod:`tsmask_qgis.worker`) — on a
+the task starts (the plugin runs it in a child Python process, :mod:`tsmask_qgis.worker`) — on a
 background thread. It touches no project, layer or widget; the progress
-callback updates the task's bar and raises :class:`~tsmask_qgis.progress.Cancelled`
-once the user cancels, so every progress report is a cancel point. Pipeline messages
-start with their step name (``search:``, ``load:``, ``detect:``, ``spatial:``,
-``write:``); the task keeps the current step, logs every step change (and
-the messages, throttled) to the log panel, and emits :attr:`TsmaskTask.status`
-so the dialog can show it. ``finished()`` runs on the main thread and hands the result, the error or the cancellation to
+callback receives :class:`~tsmask_qgis.progress.Report` values, updates the
+task's bar from their overall fraction and raises
+:class:`~tsmask_qgis.progress.Cancelled` once the user cancels, so every
+report is a cancel point. The task keeps the current step, logs every step
+change (and the messages, throttled) to the log panel, and emits
+:attr:`TsmaskTask.status` so the dialog can show it. ``finished()`` runs on
+the main thread and hands the result, the error or the cancellation to
 callbacks (the plugin adds layers or shows the message bar there).
 """
 
@@ -22,29 +23,12 @@ from typing import Any
 from qgis.core import Qgis, QgsMessageLog, QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
-from tsmask_qgis.progress import Cancelled, CancelToken, Progress
+from tsmask_qgis.progress import Cancelled, CancelToken, Progress, Report
 
-__all__ = ["LOG_TAG", "STEP_LABELS", "TsmaskTask", "split_step"]
+__all__ = ["LOG_TAG", "TsmaskTask"]
 
 #: The log panel tab the plugin writes to.
 LOG_TAG = "tsmask"
-
-#: Human names of the pipeline's steps (the prefixes of its progress messages).
-STEP_LABELS: dict[str, str] = {
-    "search": "Searching the catalogue",
-    "load": "Downloading and loading",
-    "detect": "Detecting cloud and shadow",
-    "spatial": "Spatial filter and buffer",
-    "write": "Writing outputs",
-}
-
-
-def split_step(message: str) -> tuple[str | None, str]:
-    """``"detect: 10 of 20 pixels"`` -> ``("detect", "10 of 20 pixels")``; no step -> None."""
-    head, sep, rest = message.partition(":")
-    if sep and head.strip() in STEP_LABELS:
-        return head.strip(), rest.strip()
-    return None, message
 
 
 Work = Callable[[Progress], Any]
@@ -77,7 +61,7 @@ class TsmaskTask(QgsTask):
         self._on_success = on_success
         self._on_error = on_error
         self._on_cancel = on_cancel
-        self._last_message = ""
+        self._last_message: tuple[str, str] = ("", "")
         self._last_log = 0.0
         #: The value ``work`` returned (``None`` until it succeeded).
         self.result: Any = None
@@ -92,29 +76,31 @@ class TsmaskTask(QgsTask):
         self.step: str | None = None
 
     # -- background thread -------------------------------------------------
-    def _progress(self, fraction: float | None, message: str) -> None:
+    def _progress(self, r: Report) -> None:
         if self.isCanceled():
             self._token.cancel()
         self._token.check()
+        if not r.step:  # a heartbeat: only a cancel point
+            return
+        fraction = r.overall if r.overall is not None else r.fraction
         if fraction is not None:
             self.setProgress(max(0.0, min(100.0, 100.0 * float(fraction))))
-        if not message or message == self._last_message:
+        message = r.message
+        if not message or (r.step, message) == self._last_message:
             return
-        self._last_message = message
+        self._last_message = (r.step, message)
         self.messages.append(message)
-        step, text = split_step(message)
         now = time.monotonic()
-        label = STEP_LABELS.get(step or "", "")
-        if step is not None and step != self.step:
-            self.step = step
-            if step not in self.steps:
-                self.steps.append(step)
-            QgsMessageLog.logMessage(f"{self.description()}: {label}…", LOG_TAG, Qgis.Info)
+        if r.step != self.step:
+            self.step = r.step
+            if r.step not in self.steps:
+                self.steps.append(r.step)
+            QgsMessageLog.logMessage(f"{self.description()}: {r.label}…", LOG_TAG, Qgis.Info)
             self._last_log = 0.0
-        if now - self._last_log > 0.5 or fraction in (0.0, 1.0):
+        if now - self._last_log > 0.5 or r.fraction in (0.0, 1.0):
             self._last_log = now
-            QgsMessageLog.logMessage(f"{self.description()}: {message}", LOG_TAG, Qgis.Info)
-            self.status.emit(label or STEP_LABELS.get(self.step or "", ""), text)
+            QgsMessageLog.logMessage(f"{self.description()}: {r}", LOG_TAG, Qgis.Info)
+            self.status.emit(r.label, message)
 
     def run(self) -> bool:
         """Do the work (background thread): plain values only, no project or GUI."""

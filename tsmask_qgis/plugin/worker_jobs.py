@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tsmask_qgis.progress import Cancelled, Progress
+from tsmask_qgis.progress import Cancelled, Progress, emit
 
 __all__ = [
     "RUNNER",
@@ -72,7 +72,7 @@ def estimate(
     if input_path is not None:
         from tsmask_qgis.loaders import load_local
 
-        progress(None, f"opening {Path(input_path).name}")
+        emit(progress, "read", None, f"opening {Path(input_path).name}")
         ds = load_local(Path(input_path))
         t, y, x = (int(ds.sizes["time"]), int(ds.sizes["y"]), int(ds.sizes["x"]))
         memory = t * y * x * (6 * 4 + 1)
@@ -110,7 +110,7 @@ def mask_tool(
         result = engine.majority_filter(stack.data, int(passes), **options)
     else:
         raise ValueError(f"unknown mask tool {step!r}")
-    progress(None, "writing")
+    emit(progress, "write", None, "writing")
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     write_stack(out, result, stack.profile, stack.names)
     return {"changed": int((result != stack.data).sum()), "bands": int(result.shape[0])}
@@ -136,7 +136,7 @@ def summary_rows(*, src: str, progress: Progress) -> dict[str, Any]:
         row += [100.0 * counts[c.value] / total for c in CLASSES]
         row.append(100.0 * bad / observed if observed else None)
         rows.append(row)
-        progress((i + 1) / n, f"band {i + 1} of {n}")
+        emit(progress, "read", (i + 1) / n, f"band {i + 1} of {n}")
     return {"rows": rows}
 
 
@@ -174,9 +174,9 @@ def compare_masks(
         f"mask: {mask.shape[0]} dates of {mask.shape[2]} x {mask.shape[1]} pixels; "
         f"reference: {ref.shape[0]} dates of {ref.shape[2]} x {ref.shape[1]} pixels"
     )
-    progress(1 / 3, info[-1])
+    emit(progress, "read", 1 / 3, info[-1])
     if resample and not _same_grid(mask, ref):
-        progress(None, "Resampling the reference onto the mask's grid (mode)…")
+        emit(progress, "read", None, "Resampling the reference onto the mask's grid (mode)…")
         info.append("Resampling the reference onto the mask's grid (mode)…")
         ref = match_grid(ref, mask)
     evaluation = compare(
@@ -186,7 +186,7 @@ def compare_masks(
         mask_name=Path(mask_path).name,
         reference_name=Path(ref_path).name,
     )
-    progress(2 / 3, "writing the report")
+    emit(progress, "write", 2 / 3, "writing the report")
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(out)
     try:
@@ -222,13 +222,17 @@ def echo(*, value: Any = None, steps: int = 0, delay: float = 0.0, fail: str = "
     import time
 
     for i in range(steps):
-        progress(i / max(steps, 1), f"echo: {i}")
+        emit(progress, "detect", i / max(steps, 1), f"echo: {i}")
         time.sleep(delay)
     if fail == "crash":
         os._exit(9)
     if fail:
         import builtins
 
+        from tsmask_qgis import errors
+
+        if hasattr(errors, fail):
+            raise getattr(errors, fail)(f"asked to fail with {fail}", field="input")
         raise getattr(builtins, fail)(f"asked to fail with {fail}")
     if value == "cancel-self":
         raise Cancelled("cancelled in the job")

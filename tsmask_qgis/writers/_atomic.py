@@ -19,6 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tsmask_qgis.errors import (
+    DiskFullError,
+    OutputError,
+    OutputExistsError,
+    OutputNotWritableError,
+)
+
 __all__ = [
     "MANIFEST_NAME",
     "Manifest",
@@ -35,29 +42,27 @@ MANIFEST_NAME = "tsmask-manifest.json"
 _TMP_PREFIX = ".tsmask-tmp-"
 
 
-class OutputError(OSError):
-    """An output cannot be written (exists already, folder not writable, disk full)."""
-
-
-class OutputExistsError(OutputError, FileExistsError):
-    """An output file exists and ``overwrite`` was not asked for."""
-
-
-class OutputNotWritableError(OutputError, PermissionError):
-    """The output folder cannot be created or written, or the disk is full."""
-
-
-def _explain(exc: OSError, where: Path) -> OutputNotWritableError:
+def _explain(exc: OSError, where: Path) -> OutputError:
+    err: OutputError
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        msg = f"no space left on the device holding {where}: free some space or choose another --out folder"
+        err = DiskFullError(
+            f"no space left on the device holding {where}: free some space or choose "
+            "another output folder",
+            field="out",
+        )
     elif exc.errno in (errno.EROFS,):
-        msg = f"{where} is on a read-only file system: choose another --out folder"
+        err = OutputNotWritableError(
+            f"{where} is on a read-only file system: choose another output folder", field="out"
+        )
     elif exc.errno in (errno.ENOTDIR, errno.EEXIST) and where.exists() and not where.is_dir():
-        msg = f"{where} is a file, not a folder: choose another --out folder"
+        err = OutputNotWritableError(
+            f"{where} is a file, not a folder: choose another output folder", field="out"
+        )
     else:
         reason = exc.strerror or str(exc)
-        msg = f"cannot write to {where} ({reason}): choose a folder you can write to with --out"
-    err = OutputNotWritableError(msg)
+        err = OutputNotWritableError(
+            f"cannot write to {where} ({reason}): choose a folder you can write to", field="out"
+        )
     err.errno = exc.errno or errno.EIO
     return err
 
@@ -93,8 +98,9 @@ def check_overwrite(paths: Sequence[Path], *, overwrite: bool) -> None:
     if existing:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
         err = OutputExistsError(
-            f"{existing[0]} exists{more}: use --overwrite (overwrite=True) to replace it, "
-            "or choose another output folder"
+            f"{existing[0]} exists{more}: allow overwriting to replace it, or choose another "
+            "output folder",
+            field="overwrite",
         )
         err.errno = errno.EEXIST
         raise err

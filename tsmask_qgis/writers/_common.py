@@ -11,7 +11,7 @@ from rasterio.io import DatasetWriter
 
 from tsmask_qgis import __version__
 from tsmask_qgis.classes import CLASSES, NODATA
-from tsmask_qgis.progress import Progress, report
+from tsmask_qgis.progress import Progress, emit
 from tsmask_qgis.writers._grid import Grid
 
 __all__ = [
@@ -68,8 +68,13 @@ def class_tags() -> dict[str, str]:
 
 
 def report_date(progress: Progress | None, i: int, n: int, what: str) -> None:
-    """Report writing item ``i`` of ``n`` (a cancel point)."""
-    report(progress, i / max(n, 1), f"writing {what} {i + 1}/{n}" if i < n else f"wrote {what}")
+    """Report writing item ``i`` of ``n`` as the ``write`` step (a cancel point)."""
+    emit(
+        progress,
+        "write",
+        i / max(n, 1),
+        f"writing {what} {i + 1}/{n}" if i < n else f"wrote {what}",
+    )
 
 
 def mask_profile(grid: Grid, count: int) -> dict[str, Any]:

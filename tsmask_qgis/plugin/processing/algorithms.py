@@ -51,8 +51,7 @@ from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QIcon
 
 from tsmask_qgis.plugin import deps
-from tsmask_qgis.plugin.task import STEP_LABELS, split_step
-from tsmask_qgis.progress import Cancelled, Progress
+from tsmask_qgis.progress import Cancelled, Progress, Report, plan
 
 __all__ = [
     "ALGORITHMS",
@@ -70,15 +69,6 @@ WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 #: The engine runner of every algorithm (in the child process): kernels in a pool of
 #: plain Python worker processes.
 RUNNER = "processes"
-#: Share of the progress bar of each pipeline step: ``tsmask_qgis.pipeline.STEP_WEIGHTS``
-#: (mirrored, so the QGIS process does not import the pipeline; a test keeps them equal).
-STEP_WEIGHTS: dict[str, float] = {
-    "search": 0.05,
-    "load": 0.30,
-    "detect": 0.40,
-    "spatial": 0.05,
-    "write": 0.20,
-}
 
 
 def _advanced(param: QgsProcessingParameterDefinition) -> QgsProcessingParameterDefinition:
@@ -110,67 +100,53 @@ def _workers_parameter(name: str, help_text: str) -> QgsProcessingParameterDefin
 def _progress_adapter(
     feedback: QgsProcessingFeedback, parent: QgsProcessingFeedback | None = None
 ) -> Progress:
-    """A plain progress callback writing to ``feedback``; raises Cancelled on cancel.
+    """A progress callback writing to ``feedback``; raises Cancelled on cancel.
 
     ``parent`` (the algorithm's own feedback, when ``feedback`` is a multi-step
     child) is checked for cancellation too.
     """
     last = [""]
 
-    def progress(fraction: float | None, message: str) -> None:
+    def progress(r: Report) -> None:
         if feedback.isCanceled() or (parent is not None and parent.isCanceled()):
             raise Cancelled("cancelled by the user")
-        if fraction is not None:
-            feedback.setProgress(100.0 * max(0.0, min(1.0, float(fraction))))
-        if message and message != last[0]:
-            last[0] = message
-            feedback.pushDebugInfo(message)
+        if r.fraction is not None:
+            feedback.setProgress(100.0 * max(0.0, min(1.0, float(r.fraction))))
+        if r.message and r.message != last[0]:
+            last[0] = r.message
+            feedback.pushDebugInfo(r.message)
 
     return progress
 
 
-def _pipeline_steps() -> list[tuple[str, float, float]]:
-    """(step, start, stop) of each pipeline step on its 0..1 progress bar."""
-    total = sum(STEP_WEIGHTS.values())
-    out, at = [], 0.0
-    for name, weight in STEP_WEIGHTS.items():
-        out.append((name, at / total, (at + weight) / total))
-        at += weight
-    return out
-
-
 def pipeline_feedback(
-    steps: QgsProcessingMultiStepFeedback, feedback: QgsProcessingFeedback
+    steps: QgsProcessingMultiStepFeedback, feedback: QgsProcessingFeedback, plan: tuple[str, ...]
 ) -> Progress:
-    """A pipeline progress callback driving ``steps`` (one child step per pipeline step).
+    """A pipeline progress callback driving ``steps`` (one child step per step of ``plan``).
 
-    The step named at the start of each message (``search:``, ``load:``,
-    ``detect:``, ``spatial:``, ``write:``) selects the current child step;
-    the pipeline's overall fraction is mapped onto that step's own 0..100 %.
-    Raises :class:`Cancelled` once ``feedback`` is cancelled.
+    Each report's step selects the current child step (never going back); its
+    fraction within the step is that child step's 0..100 %. Raises
+    :class:`Cancelled` once ``feedback`` is cancelled.
     """
-    bounds = {name: (i, lo, hi) for i, (name, lo, hi) in enumerate(_pipeline_steps())}
+    index = {name: i for i, name in enumerate(plan)}
     state: dict[str, Any] = {"step": None, "last": "", "current": 0}
 
-    def progress(fraction: float | None, message: str) -> None:
+    def progress(r: Report) -> None:
         if feedback.isCanceled():
             raise Cancelled("cancelled by the user")
-        step, _ = split_step(message)
-        if step is not None and step != state["step"]:
-            state["step"] = step
-            index = bounds[step][0]
-            if index >= state["current"]:
-                state["current"] = index
-                steps.setCurrentStep(index)
-            steps.pushInfo(f"{STEP_LABELS[step]}…")
-        name = state["step"]
-        if fraction is not None and name is not None:
-            _, lo, hi = bounds[name]
-            local = (float(fraction) - lo) / (hi - lo) if hi > lo else 1.0
-            steps.setProgress(100.0 * max(0.0, min(1.0, local)))
-        if message and message != state["last"]:
-            state["last"] = message
-            steps.pushDebugInfo(message)
+        if r.step not in index:
+            return
+        if r.step != state["step"]:
+            state["step"] = r.step
+            if index[r.step] >= state["current"]:
+                state["current"] = index[r.step]
+                steps.setCurrentStep(index[r.step])
+            steps.pushInfo(f"{r.label}…")
+        if r.fraction is not None and index[r.step] == state["current"]:
+            steps.setProgress(100.0 * max(0.0, min(1.0, float(r.fraction))))
+        if r.message and r.message != state["last"]:
+            state["last"] = r.message
+            steps.pushDebugInfo(r.message)
 
     return progress
 
@@ -251,18 +227,18 @@ class TsmaskAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):
         """Run :meth:`process` (its data work runs in a child process) and return its outputs.
 
-        A worker error that reached the user's input (a ``ValueError``/``OSError``
-        /``LookupError`` in the child) becomes a ``QgsProcessingException`` with
-        its message; the child's traceback goes to the log.
+        An error of the job (a :class:`tsmask_qgis.errors.TsmaskError`, rebuilt from
+        the child) becomes a ``QgsProcessingException`` with its message and the
+        dialog's pointer to the field it concerns; the child's traceback goes to the log.
         """
+        from tsmask_qgis.errors import TsmaskError
         from tsmask_qgis.plugin.jobs import friendly_error
-        from tsmask_qgis.worker import RemoteError, WorkerCrashed
 
         try:
             return self.process(parameters, context, feedback)
         except Cancelled:
             raise QgsProcessingException("Cancelled: no output was written.") from None
-        except (RemoteError, WorkerCrashed) as exc:
+        except TsmaskError as exc:
             details = getattr(exc, "details", "")
             if details:
                 feedback.pushDebugInfo(details)
@@ -660,6 +636,9 @@ class _DetectAlgorithm(TsmaskAlgorithm):
             )
         )
 
+    def _spatial(self, parameters, context) -> bool:
+        return self.parameterAsBool(parameters, self.SPATIAL, context)
+
     def _job_options(self, parameters, context) -> dict[str, Any]:
         preset = PRESETS[self.parameterAsEnum(parameters, self.PRESET, context)]
         overrides = {}
@@ -670,7 +649,7 @@ class _DetectAlgorithm(TsmaskAlgorithm):
         memory = self.parameterAsDouble(parameters, self.MAX_MEMORY, context)
         return {
             "preset": preset,
-            "spatial": self.parameterAsBool(parameters, self.SPATIAL, context),
+            "spatial": self._spatial(parameters, context),
             "workers": self.parameterAsInt(parameters, self.WORKERS, context) or None,
             "max_memory": int(memory * 1e9) if memory > 0 else None,
             "overrides": tuple(sorted(overrides.items())),
@@ -690,7 +669,8 @@ class _DetectAlgorithm(TsmaskAlgorithm):
         formats = ("multiband", "count") if count else ("multiband",)
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".tsmask-", dir=Path(out).parent))
-        steps = QgsProcessingMultiStepFeedback(len(_pipeline_steps()), feedback)
+        job_plan = plan(catalogue="request" in source, spatial=self._spatial(parameters, context))
+        steps = QgsProcessingMultiStepFeedback(len(job_plan), feedback)
         try:
             job = dict(
                 out=work,
@@ -707,7 +687,7 @@ class _DetectAlgorithm(TsmaskAlgorithm):
             result = worker.run(
                 "pipeline",
                 {"job": job},
-                progress=pipeline_feedback(steps, feedback),
+                progress=pipeline_feedback(steps, feedback, job_plan),
                 temp_globs=[str(work)],
             )
             if feedback.isCanceled():
