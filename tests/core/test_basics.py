@@ -111,3 +111,23 @@ def test_cancel_token_makes_every_report_a_cancel_point():
     with pytest.raises(Cancelled):
         cb(Report("detect", 0.2, "two"))
     assert calls == ["one"] and token.cancelled
+
+
+def test_band_names_have_one_table():
+    from tsmask_qgis.bands import BANDS, BROAD_NIR, band_name
+
+    assert [band_name(b) for b in BANDS] == list(BANDS)
+    assert band_name("NBART_Swir_2") == "swir1" and band_name("swir_2") == "swir2"
+    assert band_name("B8A") == "nir" and band_name("B08") is None
+    assert all(band_name(n) is None for n in BROAD_NIR)
+
+
+def test_temporary_names_share_one_prefix(tmp_path):
+    import fnmatch
+
+    from tsmask_qgis.tempfiles import TMP_PREFIX, temp_name, temp_patterns
+
+    tmp = temp_name(tmp_path / "cog" / "tsmask_2020-01-01.tif")
+    assert tmp.parent == tmp_path / "cog" and tmp.name.startswith(TMP_PREFIX)
+    assert tmp.suffix == ".tif" and tmp != temp_name(tmp_path / "cog" / "tsmask_2020-01-01.tif")
+    assert any(fnmatch.fnmatch(str(tmp), p) for p in temp_patterns(tmp_path))
