@@ -108,7 +108,7 @@ def active_workers() -> list[int]:
 
 def worker_python() -> str:
     """The plain Python interpreter for the child (never the QGIS binary)."""
-    from tsmask_qgis.engine._procpool import python_executable
+    from tsmask_qgis.jobs.interpreter import python_executable
 
     return str(python_executable())
 

@@ -15,6 +15,8 @@ import pytest
 
 from tsmask_qgis.engine import _procpool
 from tsmask_qgis.engine._procpool import WorkerPool, python_executable
+from tsmask_qgis.errors import DependencyError
+from tsmask_qgis.jobs import interpreter
 from tsmask_qgis.progress import Cancelled, CancelToken
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,23 +93,23 @@ def test_python_executable_checks_the_version(tmp_path, monkeypatch) -> None:
     wrong.write_text("#!/bin/sh\necho 2 7 1\n")
     wrong.chmod(0o755)
     monkeypatch.setenv("TSMASK_PYTHON", str(wrong))
-    _procpool._resolve.cache_clear()
+    interpreter._resolve.cache_clear()
     try:
         exe = python_executable()
         assert exe != str(wrong)
-        info = _procpool._probe(exe)
+        info = interpreter._probe(exe)
         assert info is not None and info[:2] == sys.version_info[:2]
         # An override with the right version wins.
         monkeypatch.setenv("TSMASK_PYTHON", exe)
         assert python_executable() == exe
         # Nothing usable: a clear error naming the variable.
         monkeypatch.setenv("TSMASK_PYTHON", str(wrong))
-        monkeypatch.setattr(_procpool, "_candidates", lambda: [str(wrong)])
-        _procpool._resolve.cache_clear()
-        with pytest.raises(RuntimeError, match="TSMASK_PYTHON"):
+        monkeypatch.setattr(interpreter, "_candidates", lambda: [str(wrong)])
+        interpreter._resolve.cache_clear()
+        with pytest.raises(DependencyError, match="TSMASK_PYTHON"):
             python_executable()
     finally:
-        _procpool._resolve.cache_clear()
+        interpreter._resolve.cache_clear()
 
 
 def test_worker_errors_surface_with_their_message() -> None:

@@ -79,36 +79,14 @@ def python_for_pip() -> str:
     """The Python interpreter that QGIS runs, as a path pip can be run with.
 
     Inside the QGIS desktop ``sys.executable`` is the QGIS binary, so this asks
-    the engine's resolver when it can be imported and otherwise looks next to
-    the standard library for ``python3.X``.
+    the one interpreter probe (:mod:`tsmask_qgis.jobs.interpreter`).
     """
+    from tsmask_qgis.jobs.interpreter import python_executable
+
     try:
-        from tsmask_qgis.engine import python_executable  # type: ignore[attr-defined]
-
         return str(python_executable())
-    except Exception:  # the engine itself may be what cannot be imported
-        pass
-    import os
-
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    override = os.environ.get("TSMASK_PYTHON")
-    candidates = [override] if override else []
-    if sys.prefix != sys.base_prefix:  # a virtual environment: its own python has its packages
-        candidates += [
-            os.path.join(sys.prefix, "bin", f"python{version}"),
-            os.path.join(sys.prefix, "bin", "python3"),
-            os.path.join(sys.prefix, "Scripts", "python.exe"),
-        ]
-    candidates += [
-        os.path.join(sys.base_exec_prefix, "bin", f"python{version}"),
-        os.path.join(sys.base_exec_prefix, "python.exe"),
-    ]
-    if os.path.basename(sys.executable).lower().startswith("python"):
-        candidates.append(sys.executable)
-    for path in candidates:
-        if path and os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return f"python{version}"
+    except Exception:  # no interpreter of the right version: name the usual one
+        return f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def install_command(deps: list[Dependency]) -> str:
