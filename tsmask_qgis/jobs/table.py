@@ -1,36 +1,26 @@
-"""The plugin's data work, as jobs run in a plain Python child (:mod:`tsmask_qgis.worker`).
+"""The jobs a child runs: name -> function (this module runs only in the child, never in QGIS).
 
-Nothing here imports ``qgis``; everything here may import the heavy packages
-(rasterio, netCDF4, pyproj, odc-stac, numba) because it only ever runs in the
-child process. Every job takes keyword arguments of plain values plus
-``progress`` and returns plain values (str, numbers, lists, dicts, dates,
-paths) that the QGIS process can unpickle without importing anything.
+Every job takes keyword arguments of plain values plus ``progress`` (a
+:data:`~tsmask_qgis.progress.Progress`) and returns plain values (str,
+numbers, lists, dicts, dates, paths) that the QGIS process can unpickle
+without importing anything. The jobs import the pipeline, engine, loaders,
+writers and evaluation where they run (rasterio, netCDF4, pyproj, numba are
+fine here); nothing here imports ``qgis``.
+
+Tests add jobs of their own (a module with a ``JOBS`` dict, named when the
+child is started: :class:`tsmask_qgis.jobs.client.Pool`'s ``jobs``); none of
+them ship here.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tsmask_qgis.progress import Cancelled, Progress, emit
+from tsmask_qgis.progress import Progress, emit
 
-__all__ = [
-    "RUNNER",
-    "compare_masks",
-    "echo",
-    "estimate",
-    "loaded_modules",
-    "mask_tool",
-    "run_pipeline",
-    "sources",
-    "summary_rows",
-]
-
-#: The engine runner inside the child: kernels in a pool of worker processes.
-RUNNER = "processes"
+__all__ = ["JOBS", "compare_masks", "estimate", "mask_tool", "run_pipeline", "summary_rows"]
 
 
 def _plain(value: Any) -> Any:
@@ -43,26 +33,56 @@ def _plain(value: Any) -> Any:
         return str(value)
 
 
-def run_pipeline(*, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """``pipeline.run(Job(**job))``; the ``JobResult`` as a dict of plain values."""
-    from tsmask_qgis import pipeline
+def _plain_result(result: Any, job: Any) -> dict[str, Any]:
+    """The run's result in its plain form (HOUSE.md's contract, ``JobResult.to_plain()``).
 
-    result = pipeline.run(pipeline.Job(**job), progress=progress)
+    Until the output branch's ``JobResult.to_plain()`` lands this builds the same
+    dict from today's ``JobResult`` and the pipeline's own layout; the lead
+    replaces the call with ``result.to_plain()`` at merge and deletes this.
+    """
+    if hasattr(result, "to_plain"):
+        return dict(result.to_plain())
+    import dataclasses
+
+    from tsmask_qgis.pipeline import output_layout
+
+    dates = [str(d) for d in result.dates]
+    files: list[dict[str, Any]] = []
+    for fmt, paths in output_layout(job, dates).items():
+        per_date = fmt in ("cog", "truecolour") and len(paths) == len(dates)
+        for i, path in enumerate(paths):
+            if Path(path).exists():
+                files.append(
+                    {"format": fmt, "path": Path(path), "date": dates[i] if per_date else None}
+                )
+    times = []
+    for label in dates:  # the writers' labels: a day, or day and time where days repeat
+        day, _, clock = label.partition("T")
+        digits = (clock + "000000")[:6]
+        times.append(f"{day}T{digits[:2]}:{digits[2:4]}:{digits[4:6]}")
     summary = []
     for row in result.summary:
-        item = dataclasses.asdict(row) if dataclasses.is_dataclass(row) else dict(row)
+        is_row = dataclasses.is_dataclass(row) and not isinstance(row, type)
+        item = dataclasses.asdict(row) if is_row else dict(row)
         summary.append({k: _plain(v) for k, v in item.items()})
     return {
         "out": Path(result.out),
-        "dates": [str(d) for d in result.dates],
+        "dates": dates,
+        "times": times,
         "summary": summary,
-        "paths": [Path(p) for p in result.paths],
+        "files": files,
         "reused": [Path(p) for p in result.reused],
-        "cogs": [Path(p) for p in result.cogs],
-        "truecolour": [Path(p) for p in result.truecolour],
-        "netcdf": None if result.netcdf is None else Path(result.netcdf),
         "notes": [str(n) for n in result.notes],
     }
+
+
+def run_pipeline(*, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """``pipeline.run(Job(**job))``; the result's plain form."""
+    from tsmask_qgis import pipeline
+
+    the_job = pipeline.Job(**job)
+    result = pipeline.run(the_job, progress=progress)
+    return _plain_result(result, the_job)
 
 
 def estimate(
@@ -94,14 +114,15 @@ def mask_tool(
     out: str,
     passes: int = 1,
     workers: int | None = None,
+    runner: str = "auto",
     progress: Progress,
 ) -> dict[str, Any]:
     """A spatial step (``seed_filter``, ``buffer``, ``majority``) on a mask raster file."""
     from tsmask_qgis import engine
-    from tsmask_qgis.plugin.rasters import read_stack, write_stack
+    from tsmask_qgis.jobs.rasters import read_stack, write_stack
 
     stack = read_stack(src)
-    options = {"workers": workers, "runner": RUNNER, "progress": progress}
+    options: dict[str, Any] = {"workers": workers, "runner": runner, "progress": progress}
     if step == "seed_filter":
         result = engine.spatial_filter(stack.data.copy(), "seed", **options)
     elif step == "buffer":
@@ -111,7 +132,6 @@ def mask_tool(
     else:
         raise ValueError(f"unknown mask tool {step!r}")
     emit(progress, "write", None, "writing")
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
     write_stack(out, result, stack.profile, stack.names)
     return {"changed": int((result != stack.data).sum()), "bands": int(result.shape[0])}
 
@@ -121,7 +141,7 @@ def summary_rows(*, src: str, progress: Progress) -> dict[str, Any]:
     import numpy as np
 
     from tsmask_qgis.classes import CLASSES, CLOUD, NO_OBSERVATION, SHADOW
-    from tsmask_qgis.plugin.rasters import read_stack
+    from tsmask_qgis.jobs.rasters import read_stack
 
     stack = read_stack(src)
     rows: list[list[Any]] = []
@@ -165,7 +185,7 @@ def compare_masks(
 ) -> dict[str, Any]:
     """Accuracy of a mask against a reference; the HTML report written atomically to ``out``."""
     from tsmask_qgis.evaluate import compare, load_mask, match_grid
-    from tsmask_qgis.plugin.rasters import temp_path
+    from tsmask_qgis.writers import atomic_output
 
     info: list[str] = []
     mask = load_mask(mask_path, kind="tsmask", variable=mask_var)
@@ -187,14 +207,8 @@ def compare_masks(
         reference_name=Path(ref_path).name,
     )
     emit(progress, "write", 2 / 3, "writing the report")
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(out)
-    try:
+    with atomic_output(out, overwrite=True) as tmp:
         Path(tmp).write_text(evaluation.to_html(), encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return {
         "info": info,
         "overall_accuracy": _plain(evaluation.overall_accuracy),
@@ -205,40 +219,11 @@ def compare_masks(
     }
 
 
-def sources(*, progress: Progress) -> list[tuple[str, str]]:
-    """(name, title) of the loaders' catalogue presets."""
-    from tsmask_qgis.loaders import SOURCES
-
-    return [(name, str(getattr(src, "title", name))) for name, src in SOURCES.items()]
-
-
-def echo(*, value: Any = None, steps: int = 0, delay: float = 0.0, fail: str = "",
-         progress: Progress) -> Any:  # fmt: skip
-    """A test job: report ``steps`` progress messages ``delay`` s apart, then return ``value``.
-
-    ``fail`` names a built-in exception to raise instead (``"ValueError"``), or
-    ``"crash"`` to kill the process outright.
-    """
-    import time
-
-    for i in range(steps):
-        emit(progress, "detect", i / max(steps, 1), f"echo: {i}")
-        time.sleep(delay)
-    if fail == "crash":
-        os._exit(9)
-    if fail:
-        import builtins
-
-        from tsmask_qgis import errors
-
-        if hasattr(errors, fail):
-            raise getattr(errors, fail)(f"asked to fail with {fail}", field="input")
-        raise getattr(builtins, fail)(f"asked to fail with {fail}")
-    if value == "cancel-self":
-        raise Cancelled("cancelled in the job")
-    return value
-
-
-def loaded_modules(*, progress: Progress) -> list[str]:
-    """The top-level modules imported in the child (a test helper)."""
-    return sorted({name.split(".")[0] for name in sys.modules})
+#: The jobs a child runs, by name.
+JOBS: dict[str, Callable[..., Any]] = {
+    "pipeline": run_pipeline,
+    "estimate": estimate,
+    "mask_tool": mask_tool,
+    "summary": summary_rows,
+    "compare": compare_masks,
+}
