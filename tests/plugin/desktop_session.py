@@ -2,8 +2,9 @@
 
 Loads the packaged plugin the way QGIS does, runs the bundled sample through the
 plugin's task with true colour, waits, and writes a JSON report to
-``$TSMASK_DESKTOP_REPORT``: layers and groups added, and the banned modules found
-in the QGIS process. Then quits QGIS (the test checks its exit code).
+``$TSMASK_DESKTOP_REPORT``: layers and groups added, the banned modules found
+in the QGIS process and the job children still warm. Then quits QGIS (the test
+checks its exit code and that the children ended with it).
 """
 
 import datetime as dt
@@ -23,7 +24,8 @@ state = {"polls": 0, "task": None}
 
 
 def finish():
-    from tsmask_qgis.worker import BANNED_MODULES
+    from tsmask_qgis.jobs import client
+    from tsmask_qgis.jobs.client import BANNED_MODULES
 
     task = state["task"]
     report["steps"] = [] if task is None else list(task.steps)
@@ -36,9 +38,18 @@ def finish():
     report["banned"] = sorted(
         m for m in sys.modules if m.split(".")[0] in BANNED_MODULES or m == "dask.distributed"
     )
+    report["children"] = client.pids()  # alive and warm when QGIS quits
     REPORT.write_text(json.dumps(report, indent=1))
     QgsProject.instance().setDirty(False)  # no "save the project?" question on exit
     QTimer.singleShot(200, quit_qgis)
+
+
+def at_quit():
+    """Connected after the plugin's own aboutToQuit slot, so it runs after it."""
+    from tsmask_qgis.jobs import client
+
+    report["children_at_quit"] = client.pids()
+    REPORT.write_text(json.dumps(report, indent=1))
 
 
 def quit_qgis():
@@ -65,6 +76,7 @@ def poll():
 def start():
     try:
         report["loaded"] = bool(loadPlugin("tsmask_qgis") and startPlugin("tsmask_qgis"))
+        QgsApplication.instance().aboutToQuit.connect(at_quit)
         import tsmask_qgis
         from tsmask_qgis.plugin.convert import LOCAL, RunSettings
 

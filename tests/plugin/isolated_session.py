@@ -3,8 +3,9 @@
 ``python isolated_session.py STACK MASK OUT`` starts a ``QgsApplication``, loads
 the plugin as QGIS does, runs a dialog Run (true colour) and an Estimate
 through the task manager and every Processing algorithm, then prints one JSON
-line: the banned modules found in ``sys.modules``, the layers added and the
-algorithms' results. Nothing here imports a data library itself.
+line: the banned modules found in ``sys.modules``, the layers added, the
+algorithms' results and the job children seen. Nothing here imports a data
+library itself.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def main(stack: str, mask: str, out: str) -> int:
     import processing
 
     import tsmask_qgis
+    from tsmask_qgis.jobs import client
+    from tsmask_qgis.jobs.client import BANNED_MODULES
     from tsmask_qgis.plugin.convert import LOCAL, RunSettings
-    from tsmask_qgis.worker import BANNED_MODULES
 
     class Iface:  # the few iface calls the plugin makes
         def __init__(self) -> None:
@@ -93,9 +95,11 @@ def main(stack: str, mask: str, out: str) -> int:
     plugin.show_dialog()
     estimate = plugin.estimate(settings)
     report["estimate"] = wait(estimate) == QgsTask.Complete
+    used = set(client.pids())
     report["estimate_text"] = plugin.dialog.estimate_label.text()
     task = plugin.start(settings)
     report["run"] = wait(task) == QgsTask.Complete
+    used.update(client.pids())
     report["steps"] = task.steps
     group = QgsProject.instance().layerTreeRoot().findGroup(settings.area_name())
     report["layers"] = [] if group is None else [lyr.name() for lyr in group.findLayers()]
@@ -116,7 +120,10 @@ def main(stack: str, mask: str, out: str) -> int:
         if name == "summary":
             value = value.featureCount()
         report["processing"][name] = value
+        used.update(client.pids())
+    report["children_used"] = sorted(used)
     plugin.unload()
+    report["children_after_unload"] = client.pids()
     report["banned"] = sorted(
         m for m in sys.modules if m.split(".")[0] in BANNED_MODULES or m == "dask.distributed"
     )

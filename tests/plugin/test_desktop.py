@@ -4,7 +4,8 @@ The ``qgis`` executable loads Debian's GDAL/netCDF/PROJ into the global symbol
 scope, which pytest-qgis cannot reproduce: there ``import netCDF4`` crashed
 QGIS. This installs the packaged plugin into a private plugin path and profile,
 runs the bundled sample through the plugin's task with true colour, and checks
-the layers, that QGIS exits 0 and that the QGIS process imported no banned module.
+the layers, that QGIS exits 0 with the warm job child alive at exit (and that
+the child ends with it), and that the QGIS process imported no banned module.
 """
 
 from __future__ import annotations
@@ -74,3 +75,7 @@ def test_desktop_qgis_runs_the_sample_without_crashing(tmp_path):
     assert masks and len(masks) == len(truecolour)
     assert "clear observations" in got["layers"]
     assert got["banned"] == []
+    # the warm child was alive at exit; the plugin stopped it on aboutToQuit, QGIS exited 0
+    assert len(got["children"]) == 1 and got["children_at_quit"] == []
+    for pid in got["children"]:
+        assert not Path(f"/proc/{pid}").exists(), f"the job child {pid} outlived QGIS"

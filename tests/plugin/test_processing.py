@@ -46,7 +46,7 @@ def test_mask_tools_match_the_spec(processing_ready, mask_stack, tmp_path, alg, 
     assert names == ["2020-01-01", "2020-01-06", "2020-01-11"]
     src = _read(path)
     assert (crs, transform) == (src[2], src[3])
-    assert not list(tmp_path.glob(".*part*"))
+    assert not list(tmp_path.glob(".*"))  # no temporary file left
     assert "numba" not in sys.modules
 
 
@@ -90,7 +90,7 @@ def test_cancel_leaves_no_output(processing_ready, mask_stack, tmp_path):
     from qgis.core import QgsApplication
     from qgis.PyQt.QtCore import Qt
 
-    from tsmask_qgis import worker
+    from tsmask_qgis.jobs import client
 
     path, _ = mask_stack
     out = tmp_path / "cancelled.tif"
@@ -107,7 +107,7 @@ def test_cancel_leaves_no_output(processing_ready, mask_stack, tmp_path):
         )
     assert time.monotonic() - t0 < 10
     assert list(tmp_path.iterdir()) == [path]
-    assert worker.active_workers() == []
+    assert client.busy() == []
 
 
 def test_not_a_mask_is_refused(processing_ready, tmp_path):
@@ -148,7 +148,11 @@ def test_algorithms_are_well_formed(processing_ready):
         for p in detect.parameterDefinitions()
         if p.flags() & QgsProcessingParameterDefinition.FlagAdvanced
     }
-    assert {"WORKERS", "CLOUD_SPIKE", "SHADOW_SPIKE", "BRIGHTNESS"} <= advanced
+    assert {"WORKERS", "RUNNER", "CLOUD_SPIKE", "SHADOW_SPIKE", "BRIGHTNESS"} <= advanced
+    runner = detect.parameterDefinition("RUNNER")
+    assert runner.defaultValue() == 0 and len(runner.options()) == 4  # automatic first
+    tool = provider.algorithm("seed_filter").parameterDefinition("RUNNER")
+    assert tool.flags() & QgsProcessingParameterDefinition.FlagAdvanced
 
 
 def test_detect_local(processing_ready, scene_nc, tmp_path):
@@ -214,7 +218,7 @@ def test_compare_masks_matches_dates_and_nodata(processing_ready, mask_stack, tm
     assert expected.overall_accuracy < 1.0
     html = out.read_text()
     assert "<table" in html.lower() and "2020-02-01" in html and "2020-01-01" in html
-    assert not list(tmp_path.glob(".*part*"))
+    assert not list(tmp_path.glob(".*"))  # no temporary file left
 
 
 def test_compare_masks_grid_check_and_resample(processing_ready, mask_stack, tmp_path):

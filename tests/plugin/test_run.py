@@ -1,4 +1,4 @@
-"""A whole Run from the plugin: the pipeline in a task, worker processes, layers on the map."""
+"""A whole Run from the plugin: the pipeline in a task, a warm worker process, layers on the map."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from qgis.core import QgsPalettedRasterRenderer, QgsProject, QgsTask
 
 import tsmask_qgis
 from tests.plugin.test_task import _wait
-from tsmask_qgis import worker
+from tsmask_qgis.jobs import client
 from tsmask_qgis.plugin.convert import LOCAL, RunSettings
-from tsmask_qgis.plugin.jobs import ALWAYS_FORMATS, RUNNER, to_job
+from tsmask_qgis.plugin.jobs import ALWAYS_FORMATS, to_job
 
 
 def _settings(path, out, **kw):
@@ -54,7 +54,8 @@ def test_settings_become_a_pipeline_job(qgis_app, scene_nc, tmp_path):
         )
     )
     assert job.input == path and job.request is None
-    assert job.runner == RUNNER == "processes" and job.workers == 1
+    assert job.runner == "auto" and job.workers == 1  # the engine chooses, in the child
+    assert to_job(_settings(path, tmp_path, runner="processes")).runner == "processes"
     assert set(job.formats) == {*ALWAYS_FORMATS, "netcdf"}
     assert job.truecolour and job.overwrite and job.max_memory == 2 * 10**9
     assert (job.preset, job.spatial, job.overrides) == ("dea", False, (("majority_passes", 1),))
@@ -113,15 +114,31 @@ def _shm_leftovers() -> set[str]:
     return {p.name for p in shm.glob("tsmask_*")} if shm.is_dir() else set()
 
 
+def _group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds used so far by the processes of process group ``pgid``."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("runner", ["auto", "processes"])
 def test_cancel_mid_detection_stops_workers_and_keeps_no_files(
-    qgis_app, qgis_iface, big_nc, tmp_path
+    qgis_app, qgis_iface, big_nc, tmp_path, runner
 ):
     plugin = tsmask_qgis.classFactory(qgis_iface)
     plugin.initGui()
     out = tmp_path / "out"
     shm_before = _shm_leftovers()
     try:
-        task = plugin.start(_settings(big_nc, out))
+        task = plugin.start(_settings(big_nc, out, runner=runner))
         outcome = _outcome(task)
         end = time.monotonic() + 120
         while task.step != "detect":
@@ -129,19 +146,26 @@ def test_cancel_mid_detection_stops_workers_and_keeps_no_files(
             time.sleep(0.02)
             assert not outcome, f"the run ended before detection: {task.messages[-3:]}"
             assert time.monotonic() < end, "detection did not start"
-        (child,) = worker.active_workers()
+        (child,) = client.busy()
         t0 = time.monotonic()
         task.cancel()
         assert _wait(outcome, qgis_app, timeout=60) == QgsTask.Terminated
         assert time.monotonic() - t0 < 5
+        # the child stopped the job itself and stays warm for the next one; nothing of the
+        # job runs on in it (no thread, no worker process of its pool)
+        assert client.busy() == [] and client.pids() == [child]
+        time.sleep(0.5)
+        before = _group_cpu_seconds(child)
+        time.sleep(1.0)
+        assert _group_cpu_seconds(child) - before < 0.2, "the job went on after the cancel"
     finally:
         plugin.unload()
     assert task.step == "detect" and task.result is None and task.error is None
     end = time.monotonic() + 5
     while _group_alive(child) and time.monotonic() < end:
         time.sleep(0.05)
-    assert not _group_alive(child), "the worker process or its pool outlived the cancel"
-    assert worker.active_workers() == []
+    assert not _group_alive(child), "the worker process or its pool outlived the plugin"
+    assert client.pids() == []
     assert _shm_leftovers() <= shm_before
     assert not out.exists() or [p for p in out.rglob("*") if p.is_file()] == []
 

@@ -10,7 +10,6 @@ from qgis.core import QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer
 from tests.plugin.conftest import write_mask
 from tsmask_qgis.classes import CLASSES
 from tsmask_qgis.plugin.layers import ResultLayers, add_result_layers
-from tsmask_qgis.plugin.rasters import write_count
 from tsmask_qgis.plugin.styling import apply_mask_style, save_sidecar
 
 
@@ -32,16 +31,40 @@ def test_mask_renderer_has_the_four_classes(qgis_app, mask_stack):
     assert [c.label for c in again.renderer().classes()] == [c.label for c in CLASSES]
 
 
+def _clear_count(path, data):
+    """The writers' clear-observation count of ``data`` (dates, y, x) on a small UTM grid."""
+    import xarray as xr
+    from odc.geo.geobox import GeoBox
+    from odc.geo.xr import xr_zeros
+
+    from tsmask_qgis.writers import write_clear_count
+
+    t, h, w = data.shape
+    box = (690000, 6080000, 690000 + w * 20, 6080000 + h * 20)
+    gb = GeoBox.from_bbox(box, crs="EPSG:32755", resolution=20)
+    times = np.array(["2020-01-01", "2020-01-06"][:t], dtype="datetime64[ns]")
+    coords = dict(xr_zeros(gb, dtype="uint8").coords)
+    mask = xr.DataArray(data, dims=("time", "y", "x"), coords={"time": times, **coords})
+    return write_clear_count(mask, path)
+
+
 def test_add_result_layers(qgis_app, qgis_new_project, tmp_path):
     dates = [dt.date(2020, 1, 1), dt.date(2020, 1, 6)]
+    labels = [d.isoformat() for d in dates]
     masks = {}
-    for i, d in enumerate(dates):
+    for i, label in enumerate(labels):
         data = np.full((1, 6, 5), 1 + i, dtype=np.uint8)
-        masks[d] = write_mask(tmp_path / f"mask_{d}.tif", data)
-    rgb = {d: write_mask(tmp_path / f"rgb_{d}.tif", np.zeros((3, 6, 5), np.uint8)) for d in dates}
-    count = write_count(list(masks.values()), tmp_path / "count.tif")
+        masks[label] = write_mask(tmp_path / f"mask_{label}.tif", data)
+    rgb = {
+        lb: write_mask(tmp_path / f"rgb_{lb}.tif", np.zeros((3, 6, 5), np.uint8)) for lb in labels
+    }
+    stack = np.stack([np.full((6, 5), 1 + i, np.uint8) for i in range(2)])
+    count = _clear_count(tmp_path / "count.tif", stack)
+    # acquisition times as the result carries them (the second listed first: order by time)
+    times = {labels[1]: dt.datetime(2020, 1, 6, 0, 1, 2), labels[0]: dt.datetime(2020, 1, 1, 23)}
     group = add_result_layers(
-        ResultLayers(masks=masks, truecolour=rgb, count=count), group_name="tsmask test 2020"
+        ResultLayers(masks=masks, times=times, truecolour=rgb, count=count),
+        group_name="tsmask test 2020",
     )
     project = QgsProject.instance()
     assert project.layerTreeRoot().children()[0] is group
@@ -56,7 +79,8 @@ def test_add_result_layers(qgis_app, qgis_new_project, tmp_path):
         assert rng.begin().date().toPyDate() == d
         assert rng.end().date().toPyDate() == d + dt.timedelta(days=1)
         assert rng.includeBeginning() and not rng.includeEnd()
-        assert (tmp_path / f"mask_{d}.qml").exists()
+        # the style is QGIS's own (from classes.py); the writers' .qml sidecar is theirs alone
+        assert not (tmp_path / f"mask_{d}.qml").exists()
     rgb_layers = [n.layer() for n in group.children()[2].findLayers()]
     assert [
         lyr.temporalProperties().fixedTemporalRange().begin().date().toPyDate()

@@ -26,6 +26,7 @@ from qgis.PyQt.QtCore import QDate
 
 __all__ = [
     "LOCAL",
+    "RUNNERS",
     "STAC",
     "WGS84",
     "RunSettings",
@@ -42,6 +43,16 @@ STAC = "custom"
 LOCAL = "local"
 
 Bbox = tuple[float, float, float, float]
+
+#: The engine's runners (``engine.RUNNERS``, checked by a test) and how the dialog names
+#: them. ``auto`` lets the engine choose: inside the plugin's child process that is
+#: threads running the compiled kernels, or dask for a lazy stack larger than memory.
+RUNNERS: dict[str, str] = {
+    "auto": "automatic (recommended)",
+    "threads": "threads in the worker process",
+    "processes": "a pool of worker processes",
+    "dask": "dask (lazy, streamed)",
+}
 
 #: The dialog's field (its error label) for each request field an error can concern.
 _FIELD_OF: dict[str, str] = {"bbox": "bbox", "start": "dates", "end": "dates"}
@@ -112,8 +123,9 @@ class RunSettings:
     (``input_path``). ``formats`` are writer names (``cog``, ``multiband``,
     ``netcdf``, ``envi``; per-date COGs are always written: they are the map
     layers). ``max_memory`` is the engine's memory budget in bytes (``None``:
-    half the available memory); ``overwrite`` replaces outputs of another run
-    in ``out_dir``.
+    half the available memory); ``runner`` the engine's runner (:data:`RUNNERS`,
+    an advanced setting); ``overwrite`` replaces outputs of another run in
+    ``out_dir``.
     """
 
     bbox: Bbox | None
@@ -132,6 +144,7 @@ class RunSettings:
     truecolour: bool = False
     workers: int | None = None
     max_memory: int | None = None
+    runner: str = "auto"
     overwrite: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
 
@@ -199,6 +212,8 @@ class RunSettings:
             out["workers"] = "Use at least one worker process."
         if self.max_memory is not None and self.max_memory <= 0:
             out["max_memory"] = "The memory budget must be positive (or automatic)."
+        if self.runner not in RUNNERS:
+            out["runner"] = f"Unknown runner {self.runner!r}: use one of {', '.join(RUNNERS)}."
         if self.resolution <= 0:
             out["resolution"] = "The resolution must be a positive number of metres."
         if not out and not local:

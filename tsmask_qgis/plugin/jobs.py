@@ -3,18 +3,19 @@
 :func:`job_options` turns the dialog's plain :class:`RunSettings` into the
 keyword arguments of a :class:`tsmask_qgis.pipeline.Job` on the main thread (so
 a bad value fails before any task starts); :func:`job_work` returns
-``work(progress)`` that runs :func:`tsmask_qgis.pipeline.run` **in a child
-Python process** (:mod:`tsmask_qgis.worker`; there the engine's process-pool
-runner runs the kernels) and maps its plain result to :class:`ResultLayers`.
-The QGIS process never imports the pipeline, writers, rasterio, netCDF4,
-pyproj or numba (see :mod:`tsmask_qgis.worker` for why).
-No ``qgis`` import: nothing here may touch the project or widgets.
+``work(progress)`` that runs the ``pipeline`` job **in a warm child Python
+process** (:mod:`tsmask_qgis.jobs.client`; there the engine runs with the
+settings' runner, automatic by default) and maps the result's plain form
+(:func:`result_layers`) to :class:`ResultLayers`. The QGIS process never
+imports the pipeline, writers, rasterio, netCDF4, pyproj or numba (see
+:mod:`tsmask_qgis.jobs.client` for why). No ``qgis`` import: nothing here may
+touch the project or widgets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,17 +23,17 @@ from typing import Any
 from tsmask_qgis.plugin.convert import LOCAL, RunSettings
 from tsmask_qgis.plugin.layers import ResultLayers
 from tsmask_qgis.progress import Progress
+from tsmask_qgis.tempfiles import temp_patterns
 
 __all__ = [
     "ALWAYS_FORMATS",
     "FIELD_HINTS",
-    "RUNNER",
     "EstimateInfo",
     "estimate_work",
+    "files_of",
     "friendly_error",
     "job_options",
     "job_work",
-    "label_date",
     "result_layers",
     "to_job",
 ]
@@ -40,9 +41,6 @@ __all__ = [
 #: Outputs every plugin run writes: per-date COGs (the map layers), their ``.qml``
 #: sidecars, the clear-observation count and the per-date summary table.
 ALWAYS_FORMATS: tuple[str, ...] = ("cog", "qml", "count", "summary")
-#: The engine runner of every plugin run (inside the child process): kernels in a
-#: pool of plain Python worker processes.
-RUNNER = "processes"
 
 
 def job_options(settings: RunSettings) -> dict[str, Any]:
@@ -68,7 +66,7 @@ def job_options(settings: RunSettings) -> dict[str, Any]:
         formats=formats,
         truecolour=settings.truecolour,
         workers=settings.workers,
-        runner=RUNNER,
+        runner=settings.runner,
         max_memory=settings.max_memory,
         overwrite=settings.overwrite,
         meta=(("qgis_group", settings.area_name()),),
@@ -82,36 +80,26 @@ def to_job(settings: RunSettings) -> Any:
     return Job(**job_options(settings))
 
 
-def label_date(label: str) -> dt.date | dt.datetime:
-    """A writer's date label (``2021-12-04`` or ``2021-12-04T235958``) as a date/datetime."""
-    if "T" not in label:
-        return dt.date.fromisoformat(label[:10])
-    day, clock = label.split("T", 1)
-    digits = "".join(ch for ch in clock if ch.isdigit())[:6].ljust(6, "0")
-    return dt.datetime.fromisoformat(f"{day}T{digits[:2]}:{digits[2:4]}:{digits[4:6]}")
+def files_of(result: Mapping[str, Any], fmt: str) -> list[tuple[str | None, Path]]:
+    """(date label or ``None``, path) of each file of format ``fmt`` in a result's plain form."""
+    return [(f["date"], Path(f["path"])) for f in result["files"] if f["format"] == fmt]
 
 
-def _by_label(paths: tuple[Path, ...], prefix: str) -> dict[Any, Path]:
-    out: dict[Any, Path] = {}
-    for path in paths:
-        label = path.stem[len(prefix) :] if path.stem.startswith(prefix) else path.stem
-        out[label_date(label)] = path
-    return out
-
-
-def _field(result: Any, name: str) -> Any:
-    return result[name] if isinstance(result, dict) else getattr(result, name)
-
-
-def result_layers(result: Any) -> ResultLayers:
-    """The layers of a finished run: the worker's plain result dict (or a ``JobResult``)."""
-    count = Path(_field(result, "out")) / "clear_count.tif"
-    paths = set(map(Path, _field(result, "paths")))
+def result_layers(result: Mapping[str, Any]) -> ResultLayers:
+    """The layers of a finished run, from the result's plain form (``JobResult.to_plain()``):
+    the per-date files of formats ``cog`` and ``truecolour``, the ``count`` file, the
+    acquisition ``times`` of the ``dates`` and the ``summary``. No file name is parsed."""
+    times = {
+        str(label): dt.datetime.fromisoformat(str(when))
+        for label, when in zip(result["dates"], result["times"], strict=True)
+    }
+    count = [path for _, path in files_of(result, "count")]
     return ResultLayers(
-        masks=_by_label(tuple(map(Path, _field(result, "cogs"))), "tsmask_"),
-        truecolour=_by_label(tuple(map(Path, _field(result, "truecolour"))), "truecolour_"),
-        count=count if count in paths and count.exists() else None,
-        summary=tuple(_field(result, "summary")),
+        masks={str(d): p for d, p in files_of(result, "cog")},
+        truecolour={str(d): p for d, p in files_of(result, "truecolour")},
+        times=times,
+        count=count[0] if count else None,
+        summary=tuple(result["summary"]),
     )
 
 
@@ -128,6 +116,7 @@ FIELD_HINTS: dict[str, str] = {
     "overwrite": "tick “Overwrite existing outputs” or choose another output folder",
     "formats": "check the output formats",
     "workers": "check the number of workers",
+    "runner": "check the runner under Advanced",
     "max_memory": "check the memory budget",
     "preset": "check the preset",
     "overrides": "check the thresholds",
@@ -152,13 +141,10 @@ def job_work(settings: RunSettings) -> Callable[[Progress], ResultLayers]:
     out = Path(options["out"])
 
     def work(progress: Progress) -> ResultLayers:
-        from tsmask_qgis import worker
+        from tsmask_qgis.jobs import client
 
-        result = worker.run(
-            "pipeline",
-            {"job": options},
-            progress=progress,
-            temp_globs=worker.writer_temporaries(out, out / "cog", out / "truecolour"),
+        result = client.run(
+            "pipeline", {"job": options}, progress=progress, temp_globs=temp_patterns(out)
         )
         return result_layers(result)
 
@@ -174,7 +160,7 @@ class EstimateInfo:
 
 
 def estimate_work(settings: RunSettings) -> Callable[[Progress], EstimateInfo]:
-    """The work of Estimate (in a child process): the loaders' estimate or the stack's size."""
+    """The work of Estimate (in a warm child): the loaders' estimate or the stack's size."""
     if settings.source == LOCAL:
         if settings.input_path is None:
             raise ValueError("Choose the local stack (a NetCDF, a GeoTIFF or a folder).")
@@ -183,9 +169,9 @@ def estimate_work(settings: RunSettings) -> Callable[[Progress], EstimateInfo]:
         kwargs = {"request": settings.to_request()}
 
     def work(progress: Progress) -> EstimateInfo:
-        from tsmask_qgis import worker
+        from tsmask_qgis.jobs import client
 
-        info = worker.run("estimate", kwargs, progress=progress)
+        info = client.run("estimate", kwargs, progress=progress)
         return EstimateInfo(str(info["text"]), info.get("memory_bytes"))
 
     return work

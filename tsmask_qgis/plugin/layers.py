@@ -3,8 +3,9 @@
 Runs on the main thread (from ``QgsTask.finished``). Each mask layer covers
 its acquisition date as a fixed temporal range, so the Temporal Controller
 plays the series; true-colour layers of the same dates sit under the masks;
-a clear-observation-count layer closes the group. Styles are saved as
-``.qml`` sidecars so they persist when the files are opened again.
+a clear-observation-count layer closes the group. The layers are styled here
+from :mod:`tsmask_qgis.classes`; the ``.qml`` sidecars beside the files (so a
+file opened again keeps its style) are the writers' and are left as they are.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
-from tsmask_qgis.plugin.styling import apply_count_style, apply_mask_style, save_sidecar
+from tsmask_qgis.plugin.styling import apply_count_style, apply_mask_style
 
 __all__ = [
     "MASK_OPACITY_OVER_TRUECOLOUR",
@@ -39,17 +40,22 @@ __all__ = [
 class ResultLayers:
     """Files of a finished run, as plain values: what :func:`add_result_layers` loads.
 
-    ``masks`` maps each acquisition date to its single-band mask raster;
-    ``truecolour`` the same dates to RGB rasters; ``count`` is the
-    clear-observation-count raster; ``summary`` the per-date class counts
-    (:class:`tsmask_qgis.writers.DateSummary`). Dates are ``datetime.date``, or
-    ``datetime.datetime`` where two acquisitions share a day.
+    ``masks`` maps each date label (as the writers label them: ``2021-12-04``, or
+    ``2021-12-04T235958`` where two acquisitions share a day) to its single-band
+    mask raster; ``truecolour`` the same labels to RGB rasters; ``times`` each
+    label to its acquisition time (UTC); ``count`` is the clear-observation-count
+    raster; ``summary`` the per-date class counts (the writers' summary rows).
     """
 
-    masks: Mapping[dt.date, Path]
-    truecolour: Mapping[dt.date, Path] = field(default_factory=dict)
+    masks: Mapping[str, Path]
+    times: Mapping[str, dt.datetime]
+    truecolour: Mapping[str, Path] = field(default_factory=dict)
     count: Path | None = None
     summary: tuple[Any, ...] = ()
+
+    def in_time_order(self, labels: Mapping[str, Any]) -> list[str]:
+        """The labels of ``labels`` (``masks`` or ``truecolour``) sorted by acquisition time."""
+        return sorted(labels, key=lambda label: (self.times[label], label))
 
 
 def date_range(day: dt.date | dt.datetime) -> QgsDateTimeRange:
@@ -85,11 +91,10 @@ def add_result_layers(
     *,
     group_name: str,
     project: QgsProject | None = None,
-    sidecars: bool = True,
 ) -> QgsLayerTreeGroup:
     """Add the run's layers to ``project`` in a new group at the top; return the group.
 
-    The group holds one paletted mask layer per date (each with its date as a
+    The group holds one paletted mask layer per date (each with its day as a
     fixed temporal range), then a "true colour" sub-group with the images of
     the same dates (drawn under the masks, which are then 60 % opaque), then the
     clear-observation count (hidden).
@@ -97,29 +102,25 @@ def add_result_layers(
     project = project or QgsProject.instance()
     root = project.layerTreeRoot()
     group = root.insertGroup(0, group_name)
-    dates: Sequence[dt.date] = sorted(result.masks)
-    for day in dates:
-        layer = _load(Path(result.masks[day]), f"mask {day.isoformat()}")
+    labels: Sequence[str] = result.in_time_order(result.masks)
+    for label in labels:
+        layer = _load(Path(result.masks[label]), f"mask {label}")
         apply_mask_style(layer)
         if result.truecolour:
             layer.setOpacity(MASK_OPACITY_OVER_TRUECOLOUR)
-        set_date_range(layer, day)
-        if sidecars:
-            save_sidecar(layer, overwrite=True)
+        set_date_range(layer, result.times[label])
         project.addMapLayer(layer, False)
         group.addLayer(layer)
     if result.truecolour:
         sub = group.addGroup("true colour")
-        for day in sorted(result.truecolour):
-            layer = _load(Path(result.truecolour[day]), f"true colour {day.isoformat()}")
-            set_date_range(layer, day)
+        for label in result.in_time_order(result.truecolour):
+            layer = _load(Path(result.truecolour[label]), f"true colour {label}")
+            set_date_range(layer, result.times[label])
             project.addMapLayer(layer, False)
             sub.addLayer(layer)
     if result.count is not None:
         layer = _load(Path(result.count), "clear observations")
-        apply_count_style(layer, maximum=max(len(dates), 1))
-        if sidecars:
-            save_sidecar(layer, overwrite=True)
+        apply_count_style(layer, maximum=max(len(labels), 1))
         project.addMapLayer(layer, False)
         node = group.addLayer(layer)
         node.setItemVisibilityChecked(False)

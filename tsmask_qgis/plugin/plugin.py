@@ -13,7 +13,7 @@ from tsmask_qgis.plugin import deps
 from tsmask_qgis.plugin.convert import RunSettings
 from tsmask_qgis.plugin.task import LOG_TAG, TsmaskTask
 
-__all__ = ["ICON", "MENU", "TsmaskPlugin"]
+__all__ = ["ICON", "MENU", "TsmaskPlugin", "stop_children"]
 
 MENU = "&tsmask"
 #: The plugin icon (inside the package when installed from the zip, else the checkout's).
@@ -31,6 +31,13 @@ ICON = next(
 )
 
 
+def stop_children() -> None:
+    """Stop the warm job children (:func:`tsmask_qgis.jobs.client.shutdown`)."""
+    from tsmask_qgis.jobs import client
+
+    client.shutdown()
+
+
 class TsmaskPlugin:
     """Created by ``classFactory``; QGIS calls :meth:`initGui` and :meth:`unload`."""
 
@@ -41,15 +48,24 @@ class TsmaskPlugin:
         self.dialog: Any = None
         #: Tasks started and not yet finished (Python must hold a reference).
         self.tasks: list[TsmaskTask] = []
+        self._quit_hooked = False
         #: Packages missing for detection (empty when everything is installed).
         self.missing = deps.missing("detect_local")
         self.missing_text = deps.missing_message(self.missing) if self.missing else None
 
     # -- QGIS hooks --------------------------------------------------------
     def initProcessing(self) -> None:
-        """Register the ``tsmask`` Processing provider."""
+        """Register the ``tsmask`` Processing provider.
+
+        The job children are stopped when QGIS quits (``aboutToQuit``, before Qt
+        tears down), and when the plugin is unloaded.
+        """
         from tsmask_qgis.plugin.processing.provider import TsmaskProvider
 
+        app = QgsApplication.instance()
+        if app is not None and not self._quit_hooked:
+            app.aboutToQuit.connect(stop_children)
+            self._quit_hooked = True
         if self.provider is None:
             provider = TsmaskProvider()
             # addProvider refuses (and deletes) a provider whose id is already registered.
@@ -74,9 +90,16 @@ class TsmaskPlugin:
             )
 
     def unload(self) -> None:
-        """Remove everything :meth:`initGui` added and cancel running tasks."""
+        """Remove everything :meth:`initGui` added, cancel running tasks, stop the children."""
         for task in list(self.tasks):
             task.cancel()
+        app = QgsApplication.instance()
+        if app is not None and self._quit_hooked:
+            try:
+                app.aboutToQuit.disconnect(stop_children)
+            except TypeError:  # not connected
+                pass
+            self._quit_hooked = False
         if self.action is not None:
             self.iface.removePluginRasterMenu(MENU, self.action)
             self.iface.removeRasterToolBarIcon(self.action)
@@ -89,6 +112,7 @@ class TsmaskPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        stop_children()
 
     # -- actions -----------------------------------------------------------
     def show_dialog(self) -> None:
@@ -120,9 +144,9 @@ class TsmaskPlugin:
     def start(self, settings: RunSettings) -> TsmaskTask | None:
         """Start a background run for ``settings``; layers are added when it finishes.
 
-        The run is :func:`tsmask_qgis.pipeline.run` in a child Python process
-        (see :mod:`tsmask_qgis.plugin.jobs` and :mod:`tsmask_qgis.worker`). Returns the task, or ``None``
-        when it cannot start (the reason is shown in the message bar).
+        The run is :func:`tsmask_qgis.pipeline.run` in a warm child Python process
+        (see :mod:`tsmask_qgis.plugin.jobs` and :mod:`tsmask_qgis.jobs.client`). Returns
+        the task, or ``None`` when it cannot start (the reason is shown in the message bar).
         """
         if self.missing_text:
             self._error(self.missing_text)

@@ -1,8 +1,8 @@
 """A ``QgsTask`` that runs plain work in QGIS's task manager.
 
 ``run()`` calls ``work(progress)`` — a callable built from plain values before
-the task starts (the plugin runs it in a child Python process, :mod:`tsmask_qgis.worker`) — on a
-background thread. It touches no project, layer or widget; the progress
+the task starts (the plugin's work runs a job in a warm child Python process,
+:mod:`tsmask_qgis.jobs.client`) — on a background thread. It touches no project, layer or widget; the progress
 callback receives :class:`~tsmask_qgis.progress.Report` values, updates the
 task's bar from their overall fraction and raises
 :class:`~tsmask_qgis.progress.Cancelled` once the user cancels, so every
