@@ -146,6 +146,22 @@ def test_estimate_figures_replace_the_guess(qgis_app, qgis_iface, clean_settings
     assert dlg.memory_warning.isHidden()
 
 
+def test_runner_is_an_advanced_setting(qgis_app, qgis_iface, clean_settings, tmp_path):
+    from tsmask_qgis.engine import RUNNERS as ENGINE_RUNNERS
+    from tsmask_qgis.plugin.convert import RUNNERS
+
+    assert tuple(RUNNERS) == ENGINE_RUNNERS  # the dialog offers exactly the engine's runners
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings, available_memory=lambda: 64 * 10**9)
+    _fill(dlg, tmp_path)
+    assert dlg.advanced_box.isCollapsed()
+    assert dlg.run_settings().runner == "auto"  # automatic by default
+    dlg.runner_combo.setCurrentIndex(dlg.runner_combo.findData("processes"))
+    assert dlg.run_settings().runner == "processes"
+    dlg.save_settings()
+    again = TsmaskDialog(qgis_iface, settings=QgsSettings())
+    assert again.runner_combo.currentData() == "processes"
+
+
 def test_cog_is_always_written(qgis_app, qgis_iface, clean_settings, tmp_path):
     dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
     assert dlg.format_checks["cog"].isChecked() and not dlg.format_checks["cog"].isEnabled()

@@ -9,7 +9,6 @@ carries it to the plugin, which starts the background task. Values are kept in
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from qgis.core import (
     QgsRectangle,
     QgsSettings,
 )
-from qgis.gui import QgsExtentGroupBox, QgsFileWidget
+from qgis.gui import QgsCollapsibleGroupBox, QgsExtentGroupBox, QgsFileWidget
 from qgis.PyQt.QtCore import QDate, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
@@ -41,7 +40,8 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from tsmask_qgis.plugin.convert import LOCAL, STAC, RunSettings, rect_to_wgs84
+from tsmask_qgis.plugin.convert import LOCAL, RUNNERS, STAC, RunSettings, rect_to_wgs84
+from tsmask_qgis.plugin.memory import available_memory, memory_advice, rough_bytes
 
 __all__ = [
     "FORMATS",
@@ -65,8 +65,6 @@ FORMATS: dict[str, str] = {
 }
 _FIXED_FORMATS = ("cog",)
 
-#: Sentinel-2 revisit in days with both satellites: used for a quick size guess.
-_REVISIT_DAYS = 5
 _ERROR_STYLE = "color: #b00020;"
 _WARN_STYLE = "color: #8a5a00;"
 
@@ -84,74 +82,6 @@ def source_choices() -> list[tuple[str, str]]:
     out.append((STAC, "Custom STAC API…"))
     out.append((LOCAL, "Local files (NetCDF, GeoTIFF stack or folder)"))
     return out
-
-
-def rough_bytes(settings: RunSettings) -> int:
-    """A quick, offline guess of the memory a run of ``settings`` holds without streaming.
-
-    Assumes a five-day revisit, six float32 bands and the uint8 mask; the
-    Estimate button asks the catalogue for the real figures.
-    """
-    if settings.bbox is None:
-        return 0
-    w, s, e, n = settings.bbox
-    lat = math.radians((s + n) / 2)
-    width_m = (e - w) * 111_320 * max(math.cos(lat), 0.01)
-    height_m = (n - s) * 110_574
-    pixels = max(width_m / settings.resolution, 1) * max(height_m / settings.resolution, 1)
-    dates = (settings.end - settings.start).days // _REVISIT_DAYS + 1
-    return int(pixels * dates * (6 * 4 + 1))
-
-
-def _available_memory() -> int | None:
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except Exception:
-        return None
-
-
-def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
-
-
-def memory_advice(
-    need: int, *, max_memory: int | None, available: int | None
-) -> tuple[str | None, str | None]:
-    """(error, warning) about holding ``need`` bytes in memory; both ``None`` when it fits.
-
-    The budget is ``max_memory`` or, when automatic, half the ``available``
-    memory (the engine's default). A budget larger than the available memory
-    is an error (the system would swap); a run larger than the budget is a
-    warning: the engine then streams tile by tile, and the message suggests the
-    max-memory value that would keep it in memory when there is room for it.
-    """
-    if available is None:
-        return None, None
-    if max_memory is not None and max_memory > available:
-        return (
-            f"Max memory {_gb(max_memory)} is more than the {_gb(available)} available now: "
-            f"set it to at most {math.floor(available * 0.8 / 1e9 * 10) / 10:.1f} GB "
-            "(or 0 for automatic).",
-            None,
-        )
-    budget = max_memory if max_memory is not None else available // 2
-    if need <= budget:
-        return None, None
-    text = (
-        f"About {_gb(need)} for this area and these dates, more than the memory budget of "
-        f"{_gb(budget)}: the run will stream it tile by tile (slower, bounded memory)."
-    )
-    suggest = math.ceil(need * 1.2 / 1e8) / 10  # GB, one decimal, 20 % headroom
-    if suggest * 1e9 <= available * 0.8:
-        text += f" To keep it in memory, set Max memory to {suggest:.1f} GB."
-    else:
-        text += (
-            f" It cannot fit the {_gb(available)} available: choose a smaller area, fewer "
-            "dates or a coarser resolution to avoid streaming."
-        )
-    return None, text
 
 
 def _estimate_key(settings: RunSettings) -> tuple[Any, ...]:
@@ -183,7 +113,7 @@ class TsmaskDialog(QDialog):
         *,
         settings: QgsSettings | None = None,
         disabled_reason: str | None = None,
-        available_memory: Callable[[], int | None] = _available_memory,
+        available_memory: Callable[[], int | None] = available_memory,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("tsmask — cloud and cloud-shadow masks")
@@ -298,8 +228,11 @@ class TsmaskDialog(QDialog):
         mform.addRow("", self.truecolour_check)
         self.workers_spin = QSpinBox(self)
         self.workers_spin.setRange(1, max(os.cpu_count() or 1, 1) * 2)
-        self.workers_spin.setToolTip("Worker processes for detection (plain Python interpreters).")
-        mform.addRow("Worker processes", self.workers_spin)
+        self.workers_spin.setToolTip(
+            "Workers for detection: threads or processes of the worker Python process "
+            "(see Advanced: Runner)."
+        )
+        mform.addRow("Workers", self.workers_spin)
         self.memory_spin = QDoubleSpinBox(self)
         self.memory_spin.setRange(0.0, 4096.0)
         self.memory_spin.setDecimals(1)
@@ -317,6 +250,20 @@ class TsmaskDialog(QDialog):
         )
         mform.addRow("", self.overwrite_check)
         layout.addWidget(method_box)
+
+        self.advanced_box = QgsCollapsibleGroupBox("Advanced", self)
+        self.advanced_box.setObjectName("advancedBox")
+        aform = QFormLayout(self.advanced_box)
+        self.runner_combo = QComboBox(self)
+        for name, label in RUNNERS.items():
+            self.runner_combo.addItem(label, name)
+        self.runner_combo.setToolTip(
+            "How the engine runs the kernels in the worker process. Automatic chooses "
+            "threads (or dask for a lazy stack larger than the memory budget)."
+        )
+        aform.addRow("Runner", self.runner_combo)
+        self.advanced_box.setCollapsed(True)
+        layout.addWidget(self.advanced_box)
 
         est_row = QHBoxLayout()
         self.estimate_button = QPushButton("Estimate", self)
@@ -404,6 +351,7 @@ class TsmaskDialog(QDialog):
             "truecolour": self.truecolour_check.isChecked(),
             "workers": int(self.workers_spin.value()),
             "max_memory": self.max_memory(),
+            "runner": str(self.runner_combo.currentData()),
             "overwrite": self.overwrite_check.isChecked(),
         }
 
@@ -554,6 +502,7 @@ class TsmaskDialog(QDialog):
         s.setValue(p + "truecolour", self.truecolour_check.isChecked())
         s.setValue(p + "workers", self.workers_spin.value())
         s.setValue(p + "max_memory_gb", self.memory_spin.value())
+        s.setValue(p + "runner", self.runner_combo.currentData())
         s.setValue(p + "overwrite", self.overwrite_check.isChecked())
 
     def restore_settings(self) -> None:
@@ -580,4 +529,6 @@ class TsmaskDialog(QDialog):
         default_workers = max((os.cpu_count() or 2), 1)
         self.workers_spin.setValue(s.value(p + "workers", default_workers, type=int))
         self.memory_spin.setValue(s.value(p + "max_memory_gb", 0.0, type=float))
+        index = self.runner_combo.findData(str(s.value(p + "runner", "auto")))
+        self.runner_combo.setCurrentIndex(max(index, 0))
         self.overwrite_check.setChecked(s.value(p + "overwrite", False, type=bool))
