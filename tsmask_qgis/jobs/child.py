@@ -117,8 +117,8 @@ def _read_parent(stdin: Any, jobs: queue.Queue[dict[str, Any] | None], state: _S
                 jobs.put(message)
             elif message.get("kind") == "cancel":
                 state.cancel_job(message.get("id"))
-    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
-        pass
+    except Exception:  # a broken channel or a message that is not one: stop, never hang
+        traceback.print_exc()
     _stop(jobs, state)
 
 

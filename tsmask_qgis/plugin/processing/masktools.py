@@ -82,9 +82,12 @@ class _MaskToolAlgorithm(TsmaskAlgorithm):
     def _extra_parameters(self) -> None:
         pass
 
+    #: The ``mask_tool`` job's step (subclasses).
+    STEP = ""
+
     def _step(self, parameters, context) -> dict[str, Any]:
         """The ``mask_tool`` job's ``step`` (and ``passes``) for these parameters."""
-        raise NotImplementedError
+        return {"step": self.STEP}
 
     def process(self, parameters, context, feedback):
         self._check()
@@ -122,9 +125,7 @@ class SeedFilterAlgorithm(_MaskToolAlgorithm):
         "than three cloud or shadow pixels in its 3x3 block (itself included) becomes clear. "
         "The scan is in place, as in the original method. Runs in worker processes."
     )
-
-    def _step(self, parameters, context):
-        return {"step": "seed_filter"}
+    STEP = "seed_filter"
 
 
 class BufferAlgorithm(_MaskToolAlgorithm):
@@ -136,9 +137,7 @@ class BufferAlgorithm(_MaskToolAlgorithm):
         "The seed preset's buffer, per date: grows cloud and shadow into neighbouring clear "
         "pixels as algorithm.md specifies. Runs in worker processes."
     )
-
-    def _step(self, parameters, context):
-        return {"step": "buffer"}
+    STEP = "buffer"
 
 
 class MajorityFilterAlgorithm(_MaskToolAlgorithm):
@@ -158,8 +157,13 @@ class MajorityFilterAlgorithm(_MaskToolAlgorithm):
         )
         self.addParameter(advanced(help_text(param, "How many times the filter runs (dea: 2).")))
 
+    STEP = "majority"
+
     def _step(self, parameters, context):
-        return {"step": "majority", "passes": self.parameterAsInt(parameters, self.PASSES, context)}
+        return {
+            **super()._step(parameters, context),
+            "passes": self.parameterAsInt(parameters, self.PASSES, context),
+        }
 
 
 # ---------------------------------------------------------------------------
