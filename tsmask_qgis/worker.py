@@ -152,6 +152,10 @@ _SAFE: dict[str, frozenset[str]] = {
     ),
     "datetime": frozenset({"date", "datetime", "time", "timedelta", "timezone"}),
     "pathlib": frozenset({"Path", "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath"}),
+    # Python 3.13 moved the classes: paths pickle as pathlib._local.PosixPath there
+    "pathlib._local": frozenset(
+        {"Path", "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath"}
+    ),
     "collections": frozenset({"OrderedDict"}),
     "copyreg": frozenset({"_reconstructor"}),
 }
