@@ -6,6 +6,7 @@
 #   scripts/qgis-lane.sh all                     every lane, then one summary line per lane
 #   scripts/qgis-lane.sh build LANE              make the lane's root file system if missing
 #   scripts/qgis-lane.sh shell LANE              a shell inside the lane (for debugging)
+#   scripts/qgis-lane.sh exec LANE 'COMMAND'     one command inside the lane's checkout copy
 #
 # 3.22 is this machine (Debian 12's QGIS). 3.40 and 3.44 run in Debian root file systems
 # made with mmdebstrap from Debian's own packages (3.40: bookworm + bookworm-backports;
@@ -218,5 +219,6 @@ case "${1:-}" in
   all) all ;;
   build) [ $# -eq 2 ] || die "usage: $0 build LANE"; build "$2" ;;
   shell) [ $# -eq 2 ] || die "usage: $0 shell LANE"; build "$2"; enter "$2" "exec bash -i" ;;
-  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  exec) [ $# -eq 3 ] || die "usage: $0 exec LANE 'COMMAND'"; build "$2"; enter "$2" "$3" ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
