@@ -23,7 +23,7 @@ import math
 import mmap
 import os
 import queue
-import subprocess
+import subprocess  # nosec B404: runs only our own Python interpreter, with a fixed argument list
 import sys
 import threading
 import time
@@ -72,7 +72,7 @@ class WorkerError(RuntimeError):
 def _probe(exe: str) -> tuple[int, int, bool] | None:
     """(major, minor, has numba) of an interpreter, or None if it does not run as Python."""
     try:
-        res = subprocess.run(
+        res = subprocess.run(  # nosec B603: argv is our own interpreter and fixed arguments, no shell
             [exe, "-c", _VERSION_SCRIPT],
             capture_output=True,
             text=True,
@@ -224,7 +224,7 @@ class SharedArray:
         """
         if self._shm is None:
             raise ValueError("the shared array is closed")
-        path = f"/dev/shm/{self.ref.name}"
+        path = f"/dev/shm/{self.ref.name}"  # nosec B108: the shared-memory segment this process created, not a temp file
         count = math.prod(self.shape)
         out: np.ndarray
         if count and os.path.exists(path):
@@ -358,7 +358,7 @@ def _worker_main(tasks: Any, results: Any) -> None:
         except BaseException as exc:  # report everything, including KeyboardInterrupt
             tb = traceback.format_exc()
             try:
-                import pickle
+                import pickle  # nosec B403: pickle only between this process and the worker children it started
 
                 pickle.dumps(exc)
                 payload: Any = exc

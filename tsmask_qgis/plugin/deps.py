@@ -86,7 +86,7 @@ def python_for_pip() -> str:
         from tsmask_qgis.engine import python_executable  # type: ignore[attr-defined]
 
         return str(python_executable())
-    except Exception:  # the engine itself may be what cannot be imported
+    except Exception:  # the engine itself may be what cannot be imported  # nosec B110: deliberate fallback
         pass
     import os
 
