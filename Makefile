@@ -19,6 +19,7 @@ env:  ## set up Debian's QGIS packages, ./.venv with pinned packages, and warm t
 	@bash scripts/setup-env.sh
 
 test: env  ## the whole test suite, headless (engine, data, CLI, then QGIS on every lane)
+	bash scripts/qgis-lane.sh prefetch
 	$(PY) -m pytest $(PYTEST_ARGS) -p no:pytest_qgis --ignore=tests/plugin tests
 	bash scripts/qgis-lane.sh all
 

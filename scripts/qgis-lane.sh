@@ -5,6 +5,7 @@
 #   scripts/qgis-lane.sh run LANE [PYTEST_ARGS]  one lane; LANE is 3.22, 3.40 or 3.44
 #   scripts/qgis-lane.sh all                     every lane, then one summary line per lane
 #   scripts/qgis-lane.sh build LANE              make the lane's root file system if missing
+#   scripts/qgis-lane.sh prefetch                start building missing ones in the background
 #   scripts/qgis-lane.sh shell LANE              a shell inside the lane (for debugging)
 #   scripts/qgis-lane.sh exec LANE 'COMMAND'     one command inside the lane's checkout copy
 #
@@ -123,7 +124,24 @@ build() {
 }
 
 MOUNTED=()
-unmount_all() {
+unmount_missing_lanes() {  # root-file-system lanes whose root file system is missing or stale
+  local lane
+  for lane in "${ALL_LANES[@]}"; do
+    [ "$lane" = "3.22" ] && continue
+    [ "$(cat "$LANES_DIR/$lane/etc/tsmask-lane" 2>/dev/null)" = "$(recipe_id "$lane")" ] || echo "$lane"
+  done
+}
+
+prefetch() {  # start the missing builds and return; a later run waits for them (lock)
+  local lane
+  mkdir -p "$RESULTS"
+  for lane in $(missing_lanes); do
+    echo "qgis-lane: building the $lane root file system in the background (log: $RESULTS/$lane.build.log)"
+    nohup "$0" build "$lane" > "$RESULTS/$lane.build.log" 2>&1 < /dev/null &
+  done
+}
+
+all() {
   local i
   for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do umount "${MOUNTED[$i]}" 2>/dev/null || umount -l "${MOUNTED[$i]}" || true; done
   MOUNTED=()
@@ -186,13 +204,10 @@ all() {
   local lane i rc=0 builds=() pids=() results=()
   mkdir -p "$RESULTS"
   # build missing root file systems in the background while the host lane runs
-  for lane in "${ALL_LANES[@]}"; do
-    [ "$lane" = "3.22" ] && continue
-    if [ "$(cat "$LANES_DIR/$lane/etc/tsmask-lane" 2>/dev/null)" != "$(recipe_id "$lane")" ]; then
-      echo "qgis-lane: building the $lane root file system in the background (log: $RESULTS/$lane.build.log)"
-      "$0" build "$lane" > "$RESULTS/$lane.build.log" 2>&1 &
-      builds+=("$lane"); pids+=($!)
-    fi
+  for lane in $(missing_lanes); do
+    echo "qgis-lane: building the $lane root file system in the background (log: $RESULTS/$lane.build.log)"
+    "$0" build "$lane" >> "$RESULTS/$lane.build.log" 2>&1 &
+    builds+=("$lane"); pids+=($!)
   done
   for lane in "${ALL_LANES[@]}"; do
     for i in "${!builds[@]}"; do
@@ -217,8 +232,9 @@ all() {
 case "${1:-}" in
   run) [ $# -ge 2 ] || die "usage: $0 run LANE [PYTEST_ARGS]"; lane=$2; shift 2; run "$lane" "$@" ;;
   all) all ;;
+  prefetch) prefetch ;;
   build) [ $# -eq 2 ] || die "usage: $0 build LANE"; build "$2" ;;
   shell) [ $# -eq 2 ] || die "usage: $0 shell LANE"; build "$2"; enter "$2" "exec bash -i" ;;
   exec) [ $# -eq 3 ] || die "usage: $0 exec LANE 'COMMAND'"; build "$2"; enter "$2" "$3" ;;
-  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
