@@ -123,8 +123,7 @@ build() {
   echo "qgis-lane: $lane root file system ready in $((SECONDS - t0)) s ($(du -sh "$rootfs" 2>/dev/null | cut -f1))"
 }
 
-MOUNTED=()
-unmount_missing_lanes() {  # root-file-system lanes whose root file system is missing or stale
+missing_lanes() {  # root-file-system lanes whose root file system is missing or stale
   local lane
   for lane in "${ALL_LANES[@]}"; do
     [ "$lane" = "3.22" ] && continue
@@ -141,7 +140,8 @@ prefetch() {  # start the missing builds and return; a later run waits for them 
   done
 }
 
-all() {
+MOUNTED=()
+unmount_all() {
   local i
   for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do umount "${MOUNTED[$i]}" 2>/dev/null || umount -l "${MOUNTED[$i]}" || true; done
   MOUNTED=()
