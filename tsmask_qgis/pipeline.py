@@ -191,7 +191,7 @@ class Job:
         if self.request is not None:
             d["request"] = self.request.key()
         else:
-            assert self.input is not None
+            assert self.input is not None  # nosec B101: internal invariant (type narrowing), not a check of input
             st = self.input.stat() if self.input.exists() else None
             d["input"] = {
                 "path": str(self.input.resolve()),
@@ -381,7 +381,7 @@ def _load(job: Job, progress: Progress | None, notes: list[str]) -> xr.Dataset:
     cache = job.cache and not over_budget and not over_cache
     chunks = None
     if over_budget:
-        assert job.max_memory is not None
+        assert job.max_memory is not None  # nosec B101: internal invariant (type narrowing), not a check of input
         chunks = stream_chunks(est.shape, job.max_memory)
         notes.append(
             f"the job needs {size / 1e6:,.1f} MB, more than --max-memory "

@@ -34,10 +34,10 @@ import base64
 import importlib
 import io
 import os
-import pickle
+import pickle  # nosec B403: pickle only between this process and the worker children it started
 import selectors
 import signal
-import subprocess
+import subprocess  # nosec B404: runs only our own Python interpreter, with a fixed argument list
 import sys
 import tempfile
 import threading
@@ -156,7 +156,7 @@ def _loads_plain(data: bytes) -> Any:
 
 
 def _remove_leftovers(pid: int, temp_globs: Iterable[str | os.PathLike[str]]) -> None:
-    shm = Path("/dev/shm")
+    shm = Path("/dev/shm")  # nosec B108: looks for the shared-memory segments of a killed child, to remove them
     if shm.is_dir():
         for seg in shm.glob(f"{SHM_PREFIX}{pid}_*"):
             try:
@@ -244,7 +244,7 @@ def run(
     exe = python or worker_python()
     errlog = tempfile.TemporaryFile()
     try:
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # nosec B603: argv is our own interpreter and fixed arguments, no shell
             [exe, "-m", "tsmask_qgis.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -263,7 +263,7 @@ def run(
         _ACTIVE[proc.pid] = proc
     outcome: tuple[Any, ...] | None = None
     try:
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None and proc.stdout is not None  # nosec B101: internal invariant (type narrowing), not a check of input
         try:
             proc.stdin.write(len(payload).to_bytes(8, "big") + payload)
             proc.stdin.flush()
@@ -356,7 +356,7 @@ def main() -> int:
 
     stdin = sys.stdin.buffer
     size = int.from_bytes(stdin.read(8), "big")
-    spec = pickle.loads(stdin.read(size))
+    spec = pickle.loads(stdin.read(size))  # nosec B301: the job spec comes over the pipe from the parent that started this worker
     cancel = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: cancel.set())
     threading.Thread(target=_watch_parent, args=(stdin, cancel), daemon=True).start()

@@ -198,7 +198,7 @@ def _load_folder(p: Path, valid: Sequence[int]) -> xr.DataArray:
     times = np.array([d for d, _ in layers], dtype="datetime64[ns]")
     if np.unique(times).size != times.size:
         raise ValueError(f"{p}: two files have the same date")
-    assert grid is not None
+    assert grid is not None  # nosec B101: internal invariant (type narrowing), not a check of input
     da = xr.DataArray(
         np.stack([a for _, a in layers]),
         dims=("time", "y", "x"),

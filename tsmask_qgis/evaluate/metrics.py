@@ -413,7 +413,7 @@ def _align(
             )
         dates = m_dates or r_dates or tuple(f"#{i}" for i in range(m_arr.shape[0]))
         return m_arr, r_arr, dates, (), ()
-    assert m_da is not None and r_da is not None
+    assert m_da is not None and r_da is not None  # nosec B101: internal invariant (type narrowing), not a check of input
     # Match exact timestamps first, then calendar days (SCL and our mask may differ
     # by a time of day when one was written with dates only).
     m_t = np.atleast_1d(m_da["time"].values)

@@ -376,7 +376,7 @@ def _load_per_date(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
                     (_dask_read(path, i, shape, src.dtypes[i - 1], _yx(chunks)), nodata)
                 )
             times.append(when)
-    assert grid is not None
+    assert grid is not None  # nosec B101: internal invariant (type narrowing), not a check of input
     return _build(stacks, times, grid, f"{len(tifs)} GeoTIFFs in {tifs[0].parent}")
 
 
@@ -435,7 +435,7 @@ def _load_per_band(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
                         src.nodatavals[i - 1],
                     )
                 )
-    assert grid is not None and times_ref is not None
+    assert grid is not None and times_ref is not None  # nosec B101: internal invariant (type narrowing), not a check of input
     return _build(stacks, times_ref, grid, f"per-band GeoTIFFs in {tifs[0].parent}")
 
 
