@@ -6,12 +6,12 @@ reflectance 0..1 with NaN nodata, variables ``blue green red nir swir1 swir2`` o
 Importing this package imports neither numba nor qgis.
 """
 
+from tsmask_qgis.bands import BAND_ALIASES, BANDS, band_name
 from tsmask_qgis.loaders._cache import CacheEntry, cache_dir, clear_cache, list_cache
 from tsmask_qgis.loaders._errors import InputError, LoadError, SearchError
-from tsmask_qgis.loaders._local import BAND_ALIASES, band_name, load_local
+from tsmask_qgis.loaders._local import load_local
 from tsmask_qgis.loaders._request import REQUEST_HELP, SENTINEL2_START, Request, utm_crs
 from tsmask_qgis.loaders._sources import (
-    BANDS,
     DEFAULT_SOURCE,
     SOURCES,
     Source,

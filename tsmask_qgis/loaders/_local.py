@@ -27,44 +27,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from tsmask_qgis.bands import BANDS, band_name
 from tsmask_qgis.loaders._errors import InputError
-from tsmask_qgis.loaders._sources import BANDS
 
-__all__ = ["BAND_ALIASES", "band_name", "load_local"]
-
-#: Accepted names for each band (case-insensitive; ``-``/``_``/spaces ignored).
-BAND_ALIASES: dict[str, tuple[str, ...]] = {
-    "blue": ("blue", "b02", "b2", "band2", "nbartblue", "nbarblue"),
-    "green": ("green", "b03", "b3", "band3", "nbartgreen", "nbargreen"),
-    "red": ("red", "b04", "b4", "band4", "nbartred", "nbarred"),
-    "nir": (
-        "nir",
-        "b8a",
-        "band8a",
-        "nir08",
-        "nir2",
-        "nbartnir2",
-        "nbarnir2",
-        "nirnarrow",
-        "narrownir",
-    ),
-    "swir1": ("swir1", "b11", "band11", "swir16", "nbartswir2", "nbarswir2"),
-    "swir2": ("swir2", "b12", "band12", "swir22", "nbartswir3", "nbarswir3"),
-}
-_ALIAS_TO_BAND = {alias: band for band, aliases in BAND_ALIASES.items() for alias in aliases}
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_\-\.]", "", name.strip().lower())
-
-
-def band_name(name: str) -> str | None:
-    """The tsmask band a variable/description/file name stands for, or ``None``."""
-    key = _norm(name)
-    if key in _ALIAS_TO_BAND:
-        return _ALIAS_TO_BAND[key]
-    # tsmask's own names win: "swir_2" is swir2 (B12), while DEA's "nbart_swir_2" is B11.
-    return None
+__all__ = ["load_local"]
 
 
 def _missing_bands_error(

@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tsmask_qgis.bands import BANDS
 from tsmask_qgis.errors import ParameterError
-from tsmask_qgis.loaders._sources import BANDS, DEFAULT_SOURCE, Source, get_source
+from tsmask_qgis.loaders._sources import DEFAULT_SOURCE, Source, get_source
 
 __all__ = ["REQUEST_HELP", "SENTINEL2_START", "Request", "utm_crs"]
 

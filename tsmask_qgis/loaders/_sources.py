@@ -14,16 +14,12 @@ from typing import Any
 from tsmask_qgis.loaders._errors import InputError, ParameterError
 
 __all__ = [
-    "BANDS",
     "DEFAULT_SOURCE",
     "SOURCES",
     "Source",
     "get_source",
     "source_names",
 ]
-
-#: The six bands tsmask reads, in this order.
-BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2")
 
 #: The name of the default catalogue preset.
 DEFAULT_SOURCE = "earth-search-c1"
@@ -37,7 +33,7 @@ def _pairs(mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 class Source:
     """One catalogue preset.
 
-    ``band_map`` maps tsmask's band names (``BANDS``) to the catalogue's asset keys.
+    ``band_map`` maps tsmask's band names (:data:`tsmask_qgis.bands.BANDS`) to the catalogue's asset keys.
     ``reference`` is the asset holding the provider's scene classification and
     ``reference_kind`` says which classes it uses (``"scl"`` or ``"fmask"``).
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from tsmask_qgis.bands import BANDS
 from tsmask_qgis.errors import NoDataError
 from tsmask_qgis.loaders import _cache
 from tsmask_qgis.loaders._errors import InputError, LoadError, ParameterError, SearchError
@@ -56,7 +57,7 @@ from tsmask_qgis.loaders._read import (
     uncached,
 )
 from tsmask_qgis.loaders._request import Request
-from tsmask_qgis.loaders._sources import BANDS, Source
+from tsmask_qgis.loaders._sources import Source
 from tsmask_qgis.progress import Progress, emit
 
 __all__ = ["NETWORK", "Estimate", "NetworkOptions", "estimate", "load", "search", "solar_days"]
