@@ -160,7 +160,8 @@ def test_estimate_states_and_takes_its_assumptions(stac_server, cache_dir):
     est = estimate(r, items=items)
     text = est.describe()
     assert "assumes reads at 20 MB/s" in text and "0.5 s latency per asset" in text
-    assert "10 µs per pixel-date" in text and "NetworkOptions" in text
+    assert "10 µs per pixel-date" in text and "network options' read rate" in text
+    assert "NetworkOptions(" not in text  # neutral words: the dialog shows this too
     mine = NetworkOptions(read_bytes_per_s=1e6, asset_latency=0.0, detect_seconds_per_pixel_date=0)
     own = estimate(r, items=items, network=mine)
     assert own.seconds == pytest.approx(own.bytes_to_read / 1e6)
