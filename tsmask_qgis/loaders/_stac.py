@@ -19,7 +19,8 @@ solar day are merged (first valid pixel in (time, id) order; nodata stays NaN).
 
 The rest lives by job: ``_search`` (the catalogue, solar days), ``_signing`` (signed
 asset URLs), ``_network`` (options, GDAL's HTTP settings), ``_cube`` (what both paths
-share), ``_estimate`` (the cost before any read).
+share), ``_estimate`` (the cost before any read). Each entry point checks the request
+in full first (:meth:`Request.check`), so a bad CRS is refused before any network call.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def search(
     followed to the end. ``cloud_cover`` (if set) filters on ``eo:cloud_cover``.
     Raises :class:`SearchError` with the reason when the catalogue cannot be searched.
     """
-    return search_items(request, network or NETWORK, progress)
+    return search_items(request.check(), network or NETWORK, progress)
 
 
 def load(
@@ -84,6 +85,7 @@ def load(
     when the search finds no scene. With ``cache=False`` each block read is reported to
     ``progress`` as the graph computes.
     """
+    request = request.check()
     net = network or NETWORK
     bands = band_list(extra_bands)
     src = request.get_source()
@@ -124,6 +126,7 @@ def estimate(
     ``detect_seconds_per_pixel_date`` (the engine's own figure unless given); the
     Estimate keeps and describes them.
     """
+    request = request.check()
     net = network or NETWORK
     bands = band_list(extra_bands)
     cached = _cache.lookup(request.key(bands)) is not None
