@@ -243,3 +243,19 @@ def test_the_qgis_binary_is_told_by_its_global_libraries():
 
     pytest.importorskip("qgis.core")
     assert not _crs._geo_libraries_global()
+
+
+def test_band_errors_point_at_the_reference_field():
+    """Asking for what a source lacks, or for a reflectance band as an extra band."""
+    from dataclasses import replace
+
+    from tsmask_qgis.loaders import load
+
+    src = replace(get_source("earth-search-c1"), reference=None)
+    with pytest.raises(InputError, match="no scene-classification asset") as err:
+        src.asset_for("scl")
+    assert err.value.field == "reference" and "extra_bands" not in str(err.value)
+    r = Request(CANBERRA, D(2018, 1, 1), D(2018, 2, 1), stac_url="http://127.0.0.1:9")
+    with pytest.raises(ParameterError, match="red is loaded anyway") as err:
+        load(r, extra_bands=("red", "scl"))  # refused before anything is looked up
+    assert err.value.field == "reference"

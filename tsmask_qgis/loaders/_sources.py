@@ -1,7 +1,7 @@
 """Catalogue presets: where Sentinel-2 L2A lives and what its assets are called.
 
 Band maps follow the Inputs table of ``algorithm.md``. Each source also names its
-scene-classification asset (loadable with ``load(..., extra_bands=("scl",))``) for
+scene-classification asset (loaded as the extra band ``scl``) for
 evaluation against the provider's own mask.
 """
 
@@ -79,12 +79,14 @@ class Source:
             if self.reference is None:
                 raise InputError(
                     f"source {self.name!r} has no scene-classification asset; "
-                    "load without extra_bands or choose another source"
+                    "load without the scene classification or choose another source",
+                    field="reference",
                 )
             return self.reference
         raise InputError(
             f"band {band!r} is not known to source {self.name!r}; "
-            f"known bands: {', '.join([*bands, 'scl'])}"
+            f"known bands: {', '.join([*bands, 'scl'])}",
+            field="reference",
         )
 
     def with_overrides(
