@@ -237,12 +237,31 @@ def test_check_gives_the_canonical_crs():
 
 
 def test_the_qgis_binary_is_told_by_its_global_libraries():
-    """pytest-qgis has imported qgis.core here, yet GDAL and PROJ stay local to it; the QGIS
-    desktop binary links them into the global symbol scope."""
-    from tsmask_qgis.loaders import _crs
+    """A Python that imported qgis.core (as pytest-qgis does) keeps GDAL and PROJ local to
+    it; only a program linking them itself (the QGIS desktop binary) makes them global."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    pytest.importorskip("qgis.core")
-    assert not _crs._geo_libraries_global()
+    if importlib.util.find_spec("qgis") is None:
+        pytest.skip("QGIS's Python bindings are not installed")
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        "import qgis.core; from tsmask_qgis.loaders._crs import _geo_libraries_global as g; "
+        "print('GLOBAL', g())"
+    )
+    path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=path),
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "GLOBAL False" in proc.stdout
 
 
 def test_band_errors_point_at_the_reference_field():
