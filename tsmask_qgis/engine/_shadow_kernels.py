@@ -23,8 +23,6 @@ import numpy as np
 
 ngjit = numba.njit(nogil=True, cache=True, error_model="numpy")
 
-F0 = np.float32(0.0)
-F2 = np.float32(2.0)
 F6 = np.float32(6.0)
 
 
@@ -105,16 +103,19 @@ def vote_rows(b0, b1, b2, b3, b4, b5, mask, is_int, nd, hasnd, scale, keep, out)
                     continue
                 j = i + 1 if (i < n and clear[i] == t) else i  # first clear date after t
                 if i >= 1 and j < n:
-                    m = sa[clear[i - 1], x] + sa[clear[j], x]  # left 1, right 1
+                    a1 = sa[clear[i - 1], x]  # left 1, right 1
+                    a2 = sa[clear[j], x]
                 elif i >= 2:
-                    m = sa[clear[i - 1], x] + sa[clear[i - 2], x]  # right finished: left 1, 2
+                    a1 = sa[clear[i - 1], x]  # right finished: left 1, left 2
+                    a2 = sa[clear[i - 2], x]
                 elif j + 1 < n:
-                    m = sa[clear[j], x] + sa[clear[j + 1], x]  # left finished: right 1, 2
+                    a1 = sa[clear[j], x]  # left finished: right 1, right 2
+                    a2 = sa[clear[j + 1], x]
                 else:
                     out[t, y, x] = 0
                     continue
-                mid = m / F2
-                out[t, y, x] = np.int8(1) if s < keep * mid else np.int8(-1)
+                ref = a1 if a1 < a2 else a2
+                out[t, y, x] = np.int8(1) if s < keep * ref else np.int8(-1)
 
 
 @ngjit
@@ -204,7 +205,7 @@ def _vote_sum(vote, cells, n, orow, ocol):
 
 
 @ngjit
-def shadow_date(mask, vote, offs, step_of, steps, min_pixels, out, obj_info):
+def shadow_date(mask, vote, offs, step_of, steps, min_pixels, recheck, out, obj_info):
     """The geometry step on one date.
 
     ``mask`` (Y, X) uint8 classes after detection; ``vote`` (Y, X) int8 from
@@ -214,7 +215,9 @@ def shadow_date(mask, vote, offs, step_of, steps, min_pixels, out, obj_info):
     is one of the 8 neighbour moves); ``out`` (Y, X) receives the new
     classes; ``obj_info`` (Y * X, 3) int64 receives, per object, its size,
     the index of its best offset (-1 when not matched) and its best score.
-    Returns ``(objects, new shadow pixels, shadow pixels returned to clear)``.
+    With ``recheck``, detected shadow whose vote is -1 (not dark) becomes
+    clear. Returns ``(objects, new shadow pixels, shadow returned to clear as
+    unreachable, shadow returned to clear as not dark)``.
     """
     Y, X = mask.shape
     K = offs.shape[0]
@@ -269,6 +272,14 @@ def shadow_date(mask, vote, offs, step_of, steps, min_pixels, out, obj_info):
                 if out[r, c] != 3:
                     added += 1
                 out[r, c] = 3
+    # ---- detected shadow that is not dark ------------------------------------------------
+    bright = 0
+    if recheck:
+        for r in range(Y):
+            for c in range(X):
+                if mask[r, c] == 3 and vote[r, c] == -1:
+                    out[r, c] = 1
+                    bright += 1
     # ---- reach: every pixel a cloud (or an unseen pixel) can shade -----------------------
     removed = 0
     has3 = False
@@ -297,7 +308,7 @@ def shadow_date(mask, vote, offs, step_of, steps, min_pixels, out, obj_info):
         c_last = offs[K - 1, 1]
         for r in range(Y):
             for c in range(X):
-                if mask[r, c] != 3 or reach[r, c]:
+                if mask[r, c] != 3 or out[r, c] != 3 or reach[r, c]:
                     continue
                 # the ray towards the sun leaves the grid: a cloud may be out there
                 rf = r - r_first
@@ -308,7 +319,7 @@ def shadow_date(mask, vote, offs, step_of, steps, min_pixels, out, obj_info):
                     continue
                 out[r, c] = 1
                 removed += 1
-    return n_obj, added, removed
+    return n_obj, added, removed, bright
 
 
 @ngjit

@@ -64,9 +64,8 @@ def reference_votes(
     later (earlier first), each side stepping until it meets a date labelled 1
     that is observed, then switching sides; a side that runs off the series is
     finished. Two values are taken; with fewer there is no vote (0). The
-    neighbour mean is their float32 sum in discovery order divided by 2; the
     pixel-date is dark when its ``sa`` is below ``float32(1 - shadow_drop)``
-    times that mean (float32).
+    times each of the two (float32 products).
     """
     mask = np.asarray(mask)
     sa = _sa_cube(bands, nodata, scale)
@@ -106,11 +105,8 @@ def reference_votes(
                     side = "right" if side == "left" else "left"
                 if len(taken) < 2:
                     continue
-                total = F(0.0)
-                for v in taken:
-                    total = F(total + v)
-                mid = F(total / F(2.0))
-                out[t, y, x] = 1 if s < F(keep * mid) else -1
+                darker_than_both = s < F(keep * taken[0]) and s < F(keep * taken[1])
+                out[t, y, x] = 1 if darker_than_both else -1
     return out
 
 
@@ -140,17 +136,22 @@ def _objects(mask2d: np.ndarray) -> list[list[tuple[int, int]]]:
 
 
 def reference_shadow_date(
-    mask2d: np.ndarray, vote2d: np.ndarray, offsets: np.ndarray, min_pixels: int
+    mask2d: np.ndarray,
+    vote2d: np.ndarray,
+    offsets: np.ndarray,
+    min_pixels: int,
+    recheck: bool = True,
 ) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
     """One date of the step: the new classes and, per object, (size, best index or -1, score).
 
     Per object with at least ``min_pixels`` pixels: the score of offset k is
     the sum of the votes at the object's pixels shifted by ``offsets[k]``
     (0 outside the grid); the best is the highest score, ties to the lower k;
-    when it is above 0, every shifted pixel with vote +1 becomes 3. Then every
-    pixel labelled 3 on input that no source (a pixel of class 2 or 0) shifted
-    by any offset lands on, and whose every sunward position (itself minus
-    any offset) is inside the grid, becomes 1.
+    when it is above 0, every shifted pixel with vote +1 becomes 3. With
+    ``recheck``, every pixel labelled 3 on input whose vote is -1 becomes 1.
+    Then every pixel labelled 3 on input that no source (a pixel of class 2
+    or 0) shifted by any offset lands on, and whose every sunward position
+    (itself minus any offset) is inside the grid, becomes 1.
     """
     Y, X = mask2d.shape
     out = mask2d.copy()
@@ -175,6 +176,8 @@ def reference_shadow_date(
         for r, c in obj:
             if vote_at(r + dr, c + dc) == 1:
                 out[r + dr, c + dc] = SHADOW
+    if recheck:
+        out[(mask2d == SHADOW) & (vote2d == -1)] = CLEAR
     reach: set[tuple[int, int]] = set()
     sources = [(r, c) for r in range(Y) for c in range(X) if mask2d[r, c] in (CLOUD, NO_OBS)]
     for dr, dc in offs:
@@ -215,7 +218,9 @@ def reference_shadow_geometry(
             infos.append([])
             continue
         cand = candidate_offsets(float(az[t]), float(el[t]), pixel_size, p)
-        out[t], info = reference_shadow_date(mask[t], votes[t], cand.offsets, p.min_cloud_pixels)
+        out[t], info = reference_shadow_date(
+            mask[t], votes[t], cand.offsets, p.min_cloud_pixels, p.recheck_detected
+        )
         infos.append(info)
     return out, infos
 

@@ -70,12 +70,12 @@ class ShadowParams:
     #: where the anvils of the tallest storms flatten out.
     max_height: float = 12000.0
     #: A pixel-date is *dark* when its six-band mean ``sa`` is below
-    #: ``(1 - shadow_drop)`` times the mean of its two nearest clear dates. 0.3:
-    #: a shadow removes the direct sun (70-90 % of the light on the ground), so
-    #: even a shadow that halves the direct beam drops well over 0.3, while a
-    #: clear surface rarely darkens by 30 % between neighbouring dates. It is
-    #: the seed preset's shadow spike (0.42) read as a drop: 1 - 1/1.42 = 0.30.
-    shadow_drop: float = 0.3
+    #: ``(1 - shadow_drop)`` times each of its two nearest clear dates. 0.4: a
+    #: pixel is shadow when at least half of the direct sunlight is blocked;
+    #: under a clear sky 10-20 % of the light on the ground is diffuse
+    #: skylight, so that halving darkens the pixel by 0.5 x (0.8 .. 0.9) =
+    #: 0.40 .. 0.45. Clear land changes far less between neighbouring dates.
+    shadow_drop: float = 0.4
     #: Dates with the sun lower than this (degrees) are left as detected: shadows
     #: are longer than 5.7 times the cloud height and merge with terrain shading.
     min_sun_elevation: float = 10.0
@@ -84,6 +84,13 @@ class ShadowParams:
     #: they still count when deciding which pixels a cloud can reach. 9: a 3x3
     #: block, the smallest object both presets' spatial steps keep reliably.
     min_cloud_pixels: int = 9
+    #: Detected shadow (class 3 from the preset) that the darkness test says is
+    #: not dark (its ``sa`` is not below ``1 - shadow_drop`` times one of its two
+    #: nearest clear dates) becomes clear: ground as bright as on its clear
+    #: dates is not in a shadow. This also undoes seed's one-pixel shadow
+    #: buffer (use ``buffer_m(shadow_m=...)`` for a buffer). ``False`` keeps the
+    #: preset's shadow wherever a cloud can reach it.
+    recheck_detected: bool = True
 
     def __post_init__(self) -> None:
         for name in ("min_height", "max_height", "shadow_drop", "min_sun_elevation"):
@@ -101,6 +108,8 @@ class ShadowParams:
             raise ValueError(
                 f"min_sun_elevation must be between 0 and 90 degrees, got {self.min_sun_elevation!r}"
             )
+        if not isinstance(self.recheck_detected, bool):
+            raise ValueError(f"recheck_detected must be True or False, got {self.recheck_detected!r}")
         m = self.min_cloud_pixels
         if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
             raise ValueError(f"min_cloud_pixels must be a positive integer, got {m!r}")
@@ -282,7 +291,8 @@ class DateShadow:
     ``skipped``: why the geometry did not run (``None`` when it ran);
     ``objects``: cloud objects; ``matched``: objects whose best footprint was
     mostly dark; ``added``: pixels that became shadow; ``removed``: detected
-    shadow pixels no cloud can reach, now clear; ``heights``: the matched
+    shadow pixels no cloud can reach, now clear; ``not_dark``: detected
+    shadow pixels that are not dark, now clear; ``heights``: the matched
     objects' heights (metres), in the order of the objects.
     """
 
@@ -293,6 +303,7 @@ class DateShadow:
     matched: int = 0
     added: int = 0
     removed: int = 0
+    not_dark: int = 0
     heights: tuple[float, ...] = ()
 
 
@@ -485,13 +496,14 @@ def apply_shadow_geometry(
             cand = candidate_offsets(a, e, pixel_size, p)
             ncloud = int(np.count_nonzero(arr[t] == 2))
             info = np.zeros((ncloud + 1, 3), np.int64)
-            n_obj, added, removed = k.shadow_date(
+            n_obj, added, removed, bright = k.shadow_date(
                 arr[t],
                 votes[t],
                 cand.offsets,
                 cand.step_of,
                 cand.steps,
                 p.min_cloud_pixels,
+                p.recheck_detected,
                 out[t],
                 info,
             )
@@ -504,6 +516,7 @@ def apply_shadow_geometry(
                 matched=int(hit.sum()),
                 added=int(added),
                 removed=int(removed),
+                not_dark=int(bright),
                 heights=tuple(float(h) for h in cand.heights[best[hit]]),
             )
 
