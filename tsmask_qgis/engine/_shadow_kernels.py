@@ -175,9 +175,11 @@ def _is_src(mask, r, c, cloud_only):
 
 
 @ngjit
-def _edge_list(mask, cells, lo, hi, dr, dc, sign, cloud_only, dst):
-    """Cells ``cells[lo:hi]`` (flat indices) whose neighbour at ``sign * (dr, dc)``
-    is not a source; written to ``dst``, count returned."""
+def _edge_list(mask, cells, lo, hi, dr, dc, sign, cloud_only, pr, pc, wp, dst):
+    """Cells ``cells[lo:hi]`` (flat indices of the grid) whose neighbour at
+    ``sign * (dr, dc)`` is not a source, written to ``dst`` as flat indices of the
+    padded grid (``pr`` rows and ``pc`` columns of padding, width ``wp``); count
+    returned."""
     Y, X = mask.shape
     n = 0
     for k in range(lo, hi):
@@ -185,23 +187,32 @@ def _edge_list(mask, cells, lo, hi, dr, dc, sign, cloud_only, dst):
         r = p // X
         c = p - r * X
         if not _is_src(mask, r + sign * dr, c + sign * dc, cloud_only):
-            dst[n] = p
+            dst[n] = (r + pr) * wp + c + pc
             n += 1
     return n
 
 
 @ngjit
-def _vote_sum(vote, cells, n, orow, ocol):
-    """Sum of ``vote`` at the cells ``cells[:n]`` shifted by (orow, ocol); 0 outside."""
-    Y, X = vote.shape
+def _padded_sum(vp, cells, n, shift):
+    """Sum of the padded votes ``vp`` (flat) at ``cells[:n] + shift``."""
     s = 0
     for k in range(n):
-        p = cells[k]
-        r = p // X + orow
-        c = p - (p // X) * X + ocol
-        if 0 <= r < Y and 0 <= c < X:
-            s += vote[r, c]
+        s += vp[cells[k] + shift]
     return s
+
+
+@ngjit
+def _usable_offsets(offs, Y, X):
+    """Leading offsets that can put a pixel of the grid back on the grid (at least one).
+
+    Offsets grow monotonically in both axes, so these are a prefix; beyond it every
+    footprint lies wholly outside (score 0, never a best above 0; marks nothing).
+    """
+    K = offs.shape[0]
+    k = 1
+    while k < K and abs(offs[k, 0]) < Y and abs(offs[k, 1]) < X:
+        k += 1
+    return k
 
 
 @ngjit
@@ -213,11 +224,15 @@ def shadow_date(mask, vote, offs, step_of, steps, min_pixels, recheck, out, obj_
     from a cloud pixel to its shadow, nearest first; ``step_of`` (K,) int64
     the index into ``steps`` (S, 2) of ``offs[k] - offs[k - 1]`` (each step
     is one of the 8 neighbour moves); ``out`` (Y, X) receives the new
-    classes; ``obj_info`` (Y * X, 3) int64 receives, per object, its size,
-    the index of its best offset (-1 when not matched) and its best score.
-    With ``recheck``, detected shadow whose vote is -1 (not dark) becomes
-    clear. Returns ``(objects, new shadow pixels, shadow returned to clear as
-    unreachable, shadow returned to clear as not dark)``.
+    classes; ``obj_info`` (n, 3) int64 (n > number of objects) receives, per
+    object, its size, the index of its best offset (-1 when not matched) and
+    its best score. With ``recheck``, detected shadow whose vote is -1 (not
+    dark) becomes clear. Returns ``(objects, new shadow pixels, shadow
+    returned to clear as unreachable, shadow returned to clear as not dark)``.
+
+    The score of each object is updated along the search from the object's
+    boundary pixels only (pixels entering and leaving the footprint), on a
+    zero-padded copy of the votes so no position needs a bounds check.
     """
     Y, X = mask.shape
     K = offs.shape[0]
@@ -226,10 +241,26 @@ def shadow_date(mask, vote, offs, step_of, steps, min_pixels, recheck, out, obj_
     for r in range(Y):
         for c in range(X):
             out[r, c] = mask[r, c]
+    KU = _usable_offsets(offs, Y, X)
+    pr = 0
+    pc = 0
+    for k in range(KU):
+        pr = max(pr, abs(offs[k, 0]))
+        pc = max(pc, abs(offs[k, 1]))
+    wp = X + 2 * pc
+    hp = Y + 2 * pr
+    vp = np.zeros(hp * wp, np.int8)
+    for r in range(Y):
+        for c in range(X):
+            vp[(r + pr) * wp + c + pc] = vote[r, c]
+    shift = np.empty(KU, np.int64)
+    for k in range(KU):
+        shift[k] = offs[k, 0] * wp + offs[k, 1]
     labels = np.empty(npx, np.int32)
     pix = np.empty(npx, np.int64)
     starts = np.empty(npx + 1, np.int64)
     n_obj = _label_objects(mask, labels, pix, starts)
+    cells = np.empty(npx, np.int64)
     bp = np.empty((S, npx), np.int64)
     bm = np.empty((S, npx), np.int64)
     nbp = np.zeros(S, np.int64)
@@ -245,16 +276,22 @@ def shadow_date(mask, vote, offs, step_of, steps, min_pixels, recheck, out, obj_
         obj_info[o, 2] = 0
         if size < min_pixels:
             continue
+        for k in range(lo, hi):
+            p = pix[k]
+            r = p // X
+            cells[k - lo] = (r + pr) * wp + p - r * X + pc
         for s in range(S):
-            nbp[s] = _edge_list(mask, pix, lo, hi, steps[s, 0], steps[s, 1], 1, True, bp[s])
-            nbm[s] = _edge_list(mask, pix, lo, hi, steps[s, 0], steps[s, 1], -1, True, bm[s])
-        score = _vote_sum(vote, pix[lo:hi], size, offs[0, 0], offs[0, 1])
+            sr = steps[s, 0]
+            sc = steps[s, 1]
+            nbp[s] = _edge_list(mask, pix, lo, hi, sr, sc, 1, True, pr, pc, wp, bp[s])
+            nbm[s] = _edge_list(mask, pix, lo, hi, sr, sc, -1, True, pr, pc, wp, bm[s])
+        score = _padded_sum(vp, cells, size, shift[0])
         best = score
         best_k = 0
-        for k in range(1, K):
+        for k in range(1, KU):
             s = step_of[k]
-            score += _vote_sum(vote, bp[s], nbp[s], offs[k, 0], offs[k, 1])
-            score -= _vote_sum(vote, bm[s], nbm[s], offs[k - 1, 0], offs[k - 1, 1])
+            score += _padded_sum(vp, bp[s], nbp[s], shift[k])
+            score -= _padded_sum(vp, bm[s], nbm[s], shift[k - 1])
             if score > best:
                 best = score
                 best_k = k
@@ -274,21 +311,19 @@ def shadow_date(mask, vote, offs, step_of, steps, min_pixels, recheck, out, obj_
                 out[r, c] = 3
     # ---- detected shadow that is not dark ------------------------------------------------
     bright = 0
-    if recheck:
-        for r in range(Y):
-            for c in range(X):
-                if mask[r, c] == 3 and vote[r, c] == -1:
-                    out[r, c] = 1
-                    bright += 1
-    # ---- reach: every pixel a cloud (or an unseen pixel) can shade -----------------------
-    removed = 0
     has3 = False
     for r in range(Y):
         for c in range(X):
             if mask[r, c] == 3:
-                has3 = True
+                if recheck and vote[r, c] == -1:
+                    out[r, c] = 1
+                    bright += 1
+                else:
+                    has3 = True
+    # ---- reach: every pixel a cloud (or an unseen pixel) can shade -----------------------
+    removed = 0
     if has3:
-        reach = np.zeros((Y, X), np.uint8)
+        reach = np.zeros(hp * wp, np.uint8)
         src = np.empty(npx, np.int64)
         nsrc = 0
         for r in range(Y):
@@ -296,19 +331,25 @@ def shadow_date(mask, vote, offs, step_of, steps, min_pixels, recheck, out, obj_
                 if mask[r, c] == 2 or mask[r, c] == 0:
                     src[nsrc] = r * X + c
                     nsrc += 1
-        _mark(reach, src, nsrc, offs[0, 0], offs[0, 1])
+        for k in range(nsrc):
+            p = src[k]
+            r = p // X
+            cells[k] = (r + pr) * wp + p - r * X + pc
+        _mark(reach, cells, nsrc, shift[0])
         for s in range(S):
-            nbp[s] = _edge_list(mask, src, 0, nsrc, steps[s, 0], steps[s, 1], 1, False, bp[s])
-        for k in range(1, K):
+            sr = steps[s, 0]
+            sc = steps[s, 1]
+            nbp[s] = _edge_list(mask, src, 0, nsrc, sr, sc, 1, False, pr, pc, wp, bp[s])
+        for k in range(1, KU):
             s = step_of[k]
-            _mark(reach, bp[s], nbp[s], offs[k, 0], offs[k, 1])
+            _mark(reach, bp[s], nbp[s], shift[k])
         r_first = offs[0, 0]
         c_first = offs[0, 1]
         r_last = offs[K - 1, 0]
         c_last = offs[K - 1, 1]
         for r in range(Y):
             for c in range(X):
-                if mask[r, c] != 3 or out[r, c] != 3 or reach[r, c]:
+                if out[r, c] != 3 or mask[r, c] != 3 or reach[(r + pr) * wp + c + pc]:
                     continue
                 # the ray towards the sun leaves the grid: a cloud may be out there
                 rf = r - r_first
@@ -323,11 +364,6 @@ def shadow_date(mask, vote, offs, step_of, steps, min_pixels, recheck, out, obj_
 
 
 @ngjit
-def _mark(reach, cells, n, orow, ocol):
-    Y, X = reach.shape
+def _mark(reach, cells, n, shift):
     for k in range(n):
-        p = cells[k]
-        r = p // X + orow
-        c = p - (p // X) * X + ocol
-        if 0 <= r < Y and 0 <= c < X:
-            reach[r, c] = 1
+        reach[cells[k] + shift] = 1
