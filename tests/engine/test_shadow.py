@@ -156,7 +156,10 @@ def test_single_square_cloud_through_the_engine():
     rng = np.random.default_rng(0)
     bands = (bands * rng.uniform(0.98, 1.02, (1, T, Y, X)).astype(np.float32)).astype(np.float32)
     ds = xr.Dataset(
-        {b: (("time", "y", "x"), bands[i]) for i, b in enumerate(("blue", "green", "red", "nir", "swir1", "swir2"))},
+        {
+            b: (("time", "y", "x"), bands[i])
+            for i, b in enumerate(("blue", "green", "red", "nir", "swir1", "swir2"))
+        },
         coords={
             "time": pd.date_range("2020-01-01", periods=T, freq="5D"),
             "y": 6.1e6 - 20.0 * np.arange(Y),
@@ -264,7 +267,7 @@ def test_recheck_detected_shadow():
 def test_low_or_missing_sun_leaves_the_date_alone():
     T, Y, X, t = 4, 50, 50, 1
     cand = candidate_offsets(40.0, 35.0, 20.0)
-    bands, mask, shadow = flat_scene(T, Y, X, t, (10, 25, 8), cand.offsets[5])
+    bands, mask, _ = flat_scene(T, Y, X, t, (10, 25, 8), cand.offsets[5])
     el = np.array([35.0, 9.9, 35.0, 35.0])
     res = apply_shadow_geometry(mask, bands, (np.full(T, 40.0), el), 20.0)
     np.testing.assert_array_equal(res.mask, mask)
@@ -319,7 +322,9 @@ def test_engine_equals_oracle(seed):
     mask, bands, az, el, p, pixel = random_scene(seed)
     ref, infos = reference_shadow_geometry(mask, bands, az, el, pixel, p, nodata=-999)
     for workers in (1, 3):
-        res = apply_shadow_geometry(mask, bands, (az, el), pixel, params=p, nodata=-999, workers=workers)
+        res = apply_shadow_geometry(
+            mask, bands, (az, el), pixel, params=p, nodata=-999, workers=workers
+        )
         np.testing.assert_array_equal(res.mask, ref)
         for t, info in enumerate(infos):
             if el[t] < p.min_sun_elevation:
@@ -383,7 +388,11 @@ def test_detect_on_a_margin_then_crop_equals_the_big_scene():
     margin = margin_pixels(shadow_margin_m(p.max_height, el), res_m)  # 90 px
     area = 30
     T, Y, X = 6, area + 2 * margin[0] + 40, area + 2 * margin[1] + 40
-    big_area = (slice(None), slice(margin[0] + 20, margin[0] + 20 + area), slice(margin[1] + 20, margin[1] + 20 + area))
+    big_area = (
+        slice(None),
+        slice(margin[0] + 20, margin[0] + 20 + area),
+        slice(margin[1] + 20, margin[1] + 20 + area),
+    )
     cand = candidate_offsets(az, el, res_m, p)
     t = 3
     bands = np.broadcast_to(LAND[:, None, None, None], (6, T, Y, X)).copy()
@@ -416,7 +425,9 @@ def test_detect_on_a_margin_then_crop_equals_the_big_scene():
     # and unreachable speckle inside the area was returned to clear on the margin grid
     assert (whole[4] == 3).sum() < (mask[big_area][4] == 3).sum()
     # without the margin the cloud is not seen and the shadow is missed
-    bare = apply_shadow_geometry(mask[big_area], bands[(slice(None), *big_area)], (az, el), res_m, params=p).mask
+    bare = apply_shadow_geometry(
+        mask[big_area], bands[(slice(None), *big_area)], (az, el), res_m, params=p
+    ).mask
     assert (bare[t] == 3).sum() == 0
 
 
@@ -451,7 +462,9 @@ def test_xarray_layer(small_scene):
     geo.spatial_ref.attrs["crs_wkt"] = 'GEOGCRS["WGS 84"]'
     with pytest.raises(ValueError, match="geographic"):
         shadow_geometry(geo, sc.ds, sun=sun)
-    deg = mask.assign_coords(x=149 + 0.0002 * np.arange(mask.sizes["x"]), y=-35 - 0.0002 * np.arange(mask.sizes["y"]))
+    deg = mask.assign_coords(
+        x=149 + 0.0002 * np.arange(mask.sizes["x"]), y=-35 - 0.0002 * np.arange(mask.sizes["y"])
+    )
     with pytest.raises(ValueError, match="degrees"):
         shadow_geometry(deg.drop_vars("spatial_ref"), sc.ds, sun=sun)
 

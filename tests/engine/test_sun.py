@@ -78,7 +78,7 @@ def _true_noon(day: str, lon: float) -> np.ndarray:
 
     mean_noon = local_solar_time(np.array([day], dtype="datetime64[D]"), lon, 12.0)
     eot = float(solar_coordinates(_julian_day(mean_noon))["eot_minutes"][0])
-    return mean_noon - np.timedelta64(int(round(eot * 60e9)), "ns")
+    return mean_noon - np.timedelta64(round(eot * 60e9), "ns")
 
 
 def test_geometry_sanity():

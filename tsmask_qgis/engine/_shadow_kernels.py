@@ -180,7 +180,7 @@ def _edge_list(mask, cells, lo, hi, dr, dc, sign, cloud_only, pr, pc, wp, dst):
     ``sign * (dr, dc)`` is not a source, written to ``dst`` as flat indices of the
     padded grid (``pr`` rows and ``pc`` columns of padding, width ``wp``); count
     returned."""
-    Y, X = mask.shape
+    X = mask.shape[1]
     n = 0
     for k in range(lo, hi):
         p = cells[k]

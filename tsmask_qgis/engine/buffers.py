@@ -99,7 +99,7 @@ def buffer_m(
     half_c = buffer_table(parse_distance(cloud_m), pixel_size)
     half_s = buffer_table(parse_distance(shadow_m), pixel_size)
     arr = validate_mask(mask.values if is_da else mask)
-    flat = np.ascontiguousarray(arr[None] if arr.ndim == 2 else arr)
+    flat = np.require(arr[None] if arr.ndim == 2 else arr, requirements=["C", "W"])
     out = flat.copy()
     if half_c.size or half_s.size:
         from tsmask_qgis.engine import _buffer_kernels as k

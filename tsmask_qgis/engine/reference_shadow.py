@@ -74,6 +74,7 @@ def reference_votes(
     out = np.zeros((T, Y, X), np.int8)
     for y in range(Y):
         for x in range(X):
+
             def usable(d: int, y: int = y, x: int = x) -> bool:
                 return bool(mask[d, y, x] == CLEAR and np.isfinite(sa[d, y, x]))
 
@@ -212,7 +213,7 @@ def reference_shadow_geometry(
     el = np.broadcast_to(np.asarray(elevation, dtype=float), (T,))
     votes = reference_votes(mask, bands, p.shadow_drop, nodata=nodata, scale=scale)
     out = mask.copy()
-    infos = []
+    infos: list[list[tuple[int, int, int]]] = []
     for t in range(T):
         if not (np.isfinite(az[t]) and np.isfinite(el[t])) or el[t] < p.min_sun_elevation:
             infos.append([])

@@ -50,6 +50,7 @@ __all__ = [
     "shadow_direction",
     "shadow_geometry",
     "shadow_margin_m",
+    "warm_kernels",
 ]
 
 _KERNEL_DTYPES = tuple(np.dtype(d) for d in (np.int16, np.uint16, np.float32, np.float64))
@@ -109,7 +110,9 @@ class ShadowParams:
                 f"min_sun_elevation must be between 0 and 90 degrees, got {self.min_sun_elevation!r}"
             )
         if not isinstance(self.recheck_detected, bool):
-            raise ValueError(f"recheck_detected must be True or False, got {self.recheck_detected!r}")
+            raise ValueError(
+                f"recheck_detected must be True or False, got {self.recheck_detected!r}"
+            )
         m = self.min_cloud_pixels
         if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
             raise ValueError(f"min_cloud_pixels must be a positive integer, got {m!r}")
@@ -201,7 +204,7 @@ def candidate_offsets(
     j0 = math.ceil(p.min_height * m)
     j1 = math.floor(p.max_height * m)
     if j1 < j0:  # the whole range moves the shadow by less than one pixel
-        js = np.array([float(_round_half_up(np.float64(p.min_height * m)))])
+        js = np.array([math.floor(p.min_height * m + 0.5)], dtype=np.float64)
         heights = np.array([p.min_height])
     else:
         js = np.arange(j0, j1 + 1, dtype=np.float64)
@@ -293,7 +296,8 @@ class DateShadow:
     mostly dark; ``added``: pixels that became shadow; ``removed``: detected
     shadow pixels no cloud can reach, now clear; ``not_dark``: detected
     shadow pixels that are not dark, now clear; ``heights``: the matched
-    objects' heights (metres), in the order of the objects.
+    objects' heights (metres), in the order of the objects, and ``sizes``
+    their sizes (pixels).
     """
 
     azimuth: float
@@ -305,6 +309,7 @@ class DateShadow:
     removed: int = 0
     not_dark: int = 0
     heights: tuple[float, ...] = ()
+    sizes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -322,12 +327,13 @@ class ShadowResult:
         low = [i for i, d in enumerate(self.dates) if d.skipped]
         if not low:
             return out
-        return out + [
+        return [
+            *out,
             f"shadow geometry skipped on {len(low)} of {len(self.dates)} date(s) with the sun "
             f"below {self.params.min_sun_elevation:g} degrees or no sun position (dates "
             + ", ".join(str(i) for i in low[:10])
             + (", ..." if len(low) > 10 else "")
-            + "): those dates keep the detected shadow"
+            + "): those dates keep the detected shadow",
         ]
 
 
@@ -338,6 +344,26 @@ def _kernels() -> Any:
     from tsmask_qgis.engine import _shadow_kernels
 
     return _shadow_kernels
+
+
+def _kernel_array(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``a`` as a C-contiguous, writeable array of ``dtype`` (a copy only when needed):
+    the one array type the kernels are compiled for, so no call compiles anew."""
+    return np.require(a, dtype=dtype, requirements=["C", "W"])
+
+
+def warm_kernels() -> None:
+    """Compile (or load from numba's cache) the kernels of this step and of the buffers
+    for every input dtype the engine reads directly; a cold first call takes seconds."""
+    from tsmask_qgis.engine.buffers import buffer_m
+
+    mask = np.ones((3, 12, 12), np.uint8)
+    mask[1, 3:7, 3:7] = 2
+    mask[1, 8:10, 8:10] = 3
+    for dtype in _KERNEL_DTYPES:
+        bands = np.full((6, 3, 12, 12), 1000 if dtype.kind in "iu" else 0.1, dtype=dtype)
+        apply_shadow_geometry(mask, bands, (45.0, 45.0), 20.0, nodata=-999, workers=1)
+    buffer_m(mask, cloud_m=60, shadow_m=60, pixel_size=20.0, workers=1)
 
 
 def _band_list(bands: Any) -> list[Any]:
@@ -424,8 +450,8 @@ def compute_votes(
 
     def task(y0: int, y1: int) -> Any:
         def run() -> None:
-            blk = [np.ascontiguousarray(np.asarray(b[:, y0:y1]), dtype=work) for b in blist]
-            m = np.ascontiguousarray(mask[:, y0:y1])
+            blk = [_kernel_array(np.asarray(b[:, y0:y1]), work) for b in blist]
+            m = _kernel_array(mask[:, y0:y1], np.dtype(np.uint8))
             o = np.empty(m.shape, np.int8)
             k.vote_rows(*blk, m, is_int, nd, has, np.float32(sc), keep, o)
             votes[:, y0:y1] = o
@@ -463,12 +489,12 @@ def apply_shadow_geometry(
     Returns a :class:`ShadowResult` with the new uint8 mask.
     """
     p = params or ShadowParams()
-    arr = np.ascontiguousarray(validate_mask(mask))
+    arr = _kernel_array(validate_mask(mask), np.dtype(np.uint8))
     if arr.ndim != 3:
         raise InputError(f"the mask must be (time, y, x), got shape {arr.shape}")
     grid_steps(pixel_size)
     nworkers = workers_count(workers)
-    nt, ny, nx = arr.shape
+    nt = arr.shape[0]
     az, el = _sun_arrays(sun, nt)
     out = np.empty_like(arr)
     report(progress, 0.0, "shadow geometry")
@@ -518,6 +544,7 @@ def apply_shadow_geometry(
                 removed=int(removed),
                 not_dark=int(bright),
                 heights=tuple(float(h) for h in cand.heights[best[hit]]),
+                sizes=tuple(int(n) for n in info[:n_obj, 0][hit]),
             )
 
         return run

@@ -150,9 +150,7 @@ def sun_position(
     elevation = np.degrees(np.arcsin(np.clip(cos_zen, -1.0, 1.0)))
     # Meeus 13.5: azimuth from the south, westwards; + 180 gives from the north, eastwards.
     az = np.degrees(
-        np.arctan2(
-            np.sin(hour_angle), np.cos(hour_angle) * np.sin(phi) - np.tan(dec) * np.cos(phi)
-        )
+        np.arctan2(np.sin(hour_angle), np.cos(hour_angle) * np.sin(phi) - np.tan(dec) * np.cos(phi))
     )
     azimuth = np.mod(az + 180.0, 360.0)
     if refraction:
@@ -178,7 +176,7 @@ def local_solar_time(dates: Any, lon: float, hour: float = OVERPASS_HOUR) -> np.
     """
     days = np.asarray(dates, dtype="datetime64[ns]").astype("datetime64[D]")
     offset_s = (float(hour) - float(lon) / 15.0) * 3600.0
-    return days.astype("datetime64[ns]") + np.timedelta64(int(round(offset_s * 1e9)), "ns")
+    return days.astype("datetime64[ns]") + np.timedelta64(round(offset_s * 1e9), "ns")
 
 
 def _number(props: Mapping[str, Any], key: str) -> float | None:
