@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from tsmask_qgis.progress import Progress, report
+from tsmask_qgis.progress import Progress, emit
 
 __all__ = ["run_tasks", "workers_count"]
 
@@ -45,7 +45,7 @@ def run_tasks(
         return
 
     def tick(done: int) -> None:
-        report(progress, start + (stop - start) * done / total, message)
+        emit(progress, "spatial", start + (stop - start) * done / total, message)
 
     tasks[0]()
     tick(1)

@@ -34,7 +34,7 @@ import numpy as np
 from tsmask_qgis.engine._datepool import run_tasks, workers_count
 from tsmask_qgis.engine._validate import InputError, validate_mask
 from tsmask_qgis.engine.sun import SunTable, resolve_sun
-from tsmask_qgis.progress import Progress, report
+from tsmask_qgis.progress import Progress, emit
 
 __all__ = [
     "Candidates",
@@ -459,7 +459,7 @@ def compute_votes(
         return run
 
     blocks = _row_blocks(ny, 6 * nt * nx * work.itemsize, workers)
-    run_tasks([task(*b) for b in blocks], workers, progress, "shadow: dark dates", *span)
+    run_tasks([task(*b) for b in blocks], workers, progress, "shadow geometry: dark dates", *span)
     return votes
 
 
@@ -497,7 +497,7 @@ def apply_shadow_geometry(
     nt = arr.shape[0]
     az, el = _sun_arrays(sun, nt)
     out = np.empty_like(arr)
-    report(progress, 0.0, "shadow geometry")
+    emit(progress, "spatial", 0.0, "shadow geometry")
     votes = compute_votes(
         arr,
         bands,
