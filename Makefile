@@ -18,8 +18,9 @@ help:  ## list the targets
 env:  ## set up Debian's QGIS packages, ./.venv with pinned packages, and warm the kernel cache
 	@bash scripts/setup-env.sh
 
-test: env  ## the whole test suite, headless (engine, data, CLI, then QGIS on every lane)
+test: env  ## the whole test suite, headless (lint and layering contracts, engine, data, CLI, then QGIS on every lane)
 	bash scripts/qgis-lane.sh prefetch
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest $(PYTEST_ARGS) -p no:pytest_qgis --ignore=tests/plugin tests
 	bash scripts/qgis-lane.sh all
 
@@ -35,10 +36,11 @@ test-qgis-all:  ## the QGIS tests on QGIS 3.22 (here), 3.40 and 3.44 (Debian roo
 qt6-check: env  ## Qt 6 / QGIS 4 readiness: Qt 5-only forms in tsmask_qgis/ and tests/, with fixes
 	$(PY) scripts/check_qt6.py tsmask_qgis tests
 
-lint: env  ## ruff, format check and mypy (engine, writers, pipeline, cli, evaluate)
+lint: env  ## ruff, format check, mypy and the layering contracts (import-linter)
 	$(PY) -m ruff check tsmask_qgis tests scripts bench
 	$(PY) -m ruff format --check tsmask_qgis tests scripts bench
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: env  ## apply ruff's formatting and safe fixes
 	$(PY) -m ruff format tsmask_qgis tests scripts bench
