@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from tsmask_qgis.bands import BANDS
 from tsmask_qgis.classes import flag_attrs
 
 __all__ = [
@@ -50,9 +51,6 @@ __all__ = [
     "Scene",
     "make_scene",
 ]
-
-#: The six bands, in the order the engine expects them.
-BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2")
 
 #: Land-cover codes of :attr:`Scene.landcover`.
 COVER_NAMES: dict[int, str] = {
