@@ -37,13 +37,13 @@ def _files(folder: Path) -> dict[str, int]:
 
 
 def test_job_validation(tmp_path, stack):
-    with pytest.raises(ValueError, match="exactly one of request"):
+    with pytest.raises(ValueError, match="exactly one source"):
         Job(out=tmp_path)
     with pytest.raises(ValueError, match="unknown output format"):
         Job(out=tmp_path, input=stack, formats=("gif",))
     with pytest.raises(ValueError, match="unknown threshold"):
         Job(out=tmp_path, input=stack, overrides={"bogus": 1})
-    with pytest.raises(ValueError, match="needs a request"):
+    with pytest.raises(ValueError, match="needs a catalogue search"):
         Job(out=tmp_path, input=stack, reference="scl")
     job = Job(out=tmp_path, input=stack, overrides={"cloud_spike": 0.5}, max_memory="4GB")
     assert job.overrides == (("cloud_spike", 0.5),) and job.max_memory == 4 * 10**9
@@ -132,12 +132,15 @@ def test_other_job_does_not_overwrite(tmp_path, stack):
 
 
 def test_failure_mid_write_leaves_no_partial_file(tmp_path, stack, monkeypatch):
+    import dataclasses
+
     from tsmask_qgis import writers
 
     def broken(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(writers, "write_chart", broken)
+    chart = dataclasses.replace(writers.FORMATS["chart"], write=broken)
+    monkeypatch.setitem(writers.FORMATS, "chart", chart)
     with pytest.raises(OSError, match="No space left"):
         run(Job(out=tmp_path, input=stack, formats=("netcdf", "chart")))
     assert sorted(_files(tmp_path)) == [MANIFEST_NAME, "tsmask.nc"]
