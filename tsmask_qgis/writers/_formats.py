@@ -19,6 +19,7 @@ import xarray as xr
 
 from tsmask_qgis.errors import InternalError, ParameterError
 from tsmask_qgis.progress import Progress
+from tsmask_qgis.writers._atomic import check_overwrite
 from tsmask_qgis.writers._common import report_date
 from tsmask_qgis.writers._envi import write_envi
 from tsmask_qgis.writers._netcdf import write_netcdf
@@ -278,6 +279,7 @@ def _truecolour(ctx: WriteContext) -> None:
 def _evaluation(ctx: WriteContext) -> None:
     if ctx.evaluation is None:
         raise InternalError("the evaluation format needs the comparison with a reference")
+    check_overwrite(ctx.paths, overwrite=ctx.overwrite)
     ev = ctx.evaluation()
     written = ev.write_report(
         ctx.out, stem=ctx.paths[0].stem, title=f"tsmask against {ev.reference_name}"
