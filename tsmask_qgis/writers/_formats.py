@@ -202,9 +202,11 @@ def _netcdf(ctx: WriteContext) -> None:
     )
 
 
-def _cog(ctx: WriteContext) -> None:
-    write_cogs(
-        ctx.mask,
+def _per_date(ctx: WriteContext, write: Callable[..., object], data: object) -> None:
+    """A COG per date (the mask's or the true colour's) on the registry's paths,
+    skipping the complete ones and reporting each one written."""
+    write(
+        data,
         ctx.out,
         paths=ctx.paths,
         overwrite=ctx.overwrite,
@@ -212,6 +214,10 @@ def _cog(ctx: WriteContext) -> None:
         progress=ctx.progress,
         on_written=ctx.on_written,
     )
+
+
+def _cog(ctx: WriteContext) -> None:
+    _per_date(ctx, write_cogs, ctx.mask)
 
 
 def _multiband(ctx: WriteContext) -> None:
@@ -265,15 +271,7 @@ def _quicklook(ctx: WriteContext) -> None:
 
 
 def _truecolour(ctx: WriteContext) -> None:
-    write_truecolour(
-        _reflectance(ctx),
-        ctx.out,
-        paths=ctx.paths,
-        overwrite=ctx.overwrite,
-        skip=ctx.skip,
-        progress=ctx.progress,
-        on_written=ctx.on_written,
-    )
+    _per_date(ctx, write_truecolour, _reflectance(ctx))
 
 
 def _evaluation(ctx: WriteContext) -> None:
