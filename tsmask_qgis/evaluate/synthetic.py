@@ -116,7 +116,11 @@ class Scene:
     pixel (0..1), and ``shadow_strength`` the opacity of the cloud casting a
     shadow on it. ``sun_azimuth``/``sun_elevation`` (degrees),
     ``cloud_height`` (m) and ``shadow_offset`` (rows, columns: from a cloud
-    to its shadow) are per date.
+    to its shadow) are per date. ``resolution`` is the pixel size (m).
+    With ``cloud_layers`` > 1, ``cloud_heights`` (time, layers) holds every
+    layer's height and ``shadow_offsets`` (time, layers, 2) their offsets
+    (layer 0 is ``cloud_height``/``shadow_offset``); otherwise they are the
+    one-layer versions of the same.
     """
 
     ds: xr.Dataset
@@ -129,6 +133,9 @@ class Scene:
     cloud_height: np.ndarray = field(repr=False)
     shadow_offset: np.ndarray = field(repr=False)
     seed: int = 0
+    resolution: float = 20.0
+    cloud_heights: np.ndarray | None = field(default=None, repr=False)
+    shadow_offsets: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def bands(self) -> np.ndarray:
@@ -235,6 +242,7 @@ def make_scene(
     thin_cloud_dates: float = 0.15,
     cloud_size: float = 1500.0,
     cloud_height: tuple[float, float] = (800.0, 2500.0),
+    cloud_layers: int = 1,
     sun_azimuth: float | None = None,
     sun_elevation: float | None = None,
     latitude: float = -35.3,
@@ -263,6 +271,10 @@ def make_scene(
             opacity 0.25..0.55; they cast no shadow above ``shadow_threshold``).
         cloud_size: typical cloud size in metres.
         cloud_height: range (m) of the per-date cloud-base height.
+        cloud_layers: clouds of one date at this many heights (each drawn
+            from ``cloud_height``): a smooth random field several cloud sizes
+            across splits the date's sky into equal shares, each casting its
+            shadow from its own height. 1 (default): one height per date.
         sun_azimuth, sun_elevation: fixed sun position in degrees; ``None``
             computes it per date for a 10:30 overpass at ``latitude``.
         latitude: for the sun position (default Canberra).
@@ -291,6 +303,8 @@ def make_scene(
         raise ValueError(f"dtype must be 'int16' or 'float32', got {dtype!r}")
     if revisit_days < 1:
         raise ValueError(f"revisit_days must be at least 1, got {revisit_days!r}")
+    if isinstance(cloud_layers, bool) or not isinstance(cloud_layers, int) or cloud_layers < 1:
+        raise ValueError(f"cloud_layers must be a positive integer, got {cloud_layers!r}")
 
     rng = np.random.default_rng(seed)
     times = pd.date_range(pd.Timestamp(start), periods=nt, freq=f"{int(revisit_days)}D")
@@ -302,10 +316,17 @@ def make_scene(
     el = np.full(nt, sun_elevation, dtype=np.float64) if sun_elevation is not None else el_calc
     el = np.clip(el, 5.0, 90.0)
     heights = rng.uniform(cloud_height[0], cloud_height[1], size=nt)
-    ground = heights / np.tan(np.radians(el)) / resolution  # cloud-to-shadow distance, pixels
-    d_row = np.rint(ground * np.cos(np.radians(az))).astype(np.intp)  # rows grow southwards
-    d_col = np.rint(-ground * np.sin(np.radians(az))).astype(np.intp)
-    pad = int(max(np.abs(d_row).max(initial=0), np.abs(d_col).max(initial=0))) + 1
+    # Extra layers draw from their own stream: one layer gives the same scene as before.
+    layer_rng = np.random.default_rng([int(seed), 11]) if cloud_layers > 1 else None
+    layer_h = heights[:, None]
+    if layer_rng is not None:
+        more = layer_rng.uniform(cloud_height[0], cloud_height[1], size=(nt, cloud_layers - 1))
+        layer_h = np.concatenate([layer_h, more], axis=1)
+    ground = layer_h / np.tan(np.radians(el))[:, None] / resolution  # cloud to shadow, pixels
+    d_rows = np.rint(ground * np.cos(np.radians(az))[:, None]).astype(np.intp)  # rows: south
+    d_cols = np.rint(-ground * np.sin(np.radians(az))[:, None]).astype(np.intp)
+    d_row, d_col = d_rows[:, 0], d_cols[:, 0]
+    pad = int(max(np.abs(d_rows).max(initial=0), np.abs(d_cols).max(initial=0))) + 1
 
     # ---- the landscape ----------------------------------------------------------------
     cover = _landcover(rng, ny, nx, water_fraction, resolution)
@@ -372,6 +393,11 @@ def make_scene(
     edge_side = rng.random(nt) < 0.5
     date_gain = rng.uniform(0.97, 1.03, nt).astype(np.float32)
     nd = NormalDist()
+    layer_fields = None
+    if layer_rng is not None:
+        layer_scale = 3.0 * cloud_size / resolution / _COARSE
+        layer_fields = _noise_fields(layer_rng, nt, (hc, wc), layer_scale, slope=1.5)
+        layer_cuts = np.array([nd.inv_cdf(k / cloud_layers) for k in range(1, cloud_layers)])
 
     days = 2 * np.pi / 365.0
     out_dtype = np.int16 if dtype == "int16" else np.float32
@@ -418,7 +444,15 @@ def make_scene(
         if fractions[t] <= 0.0:
             thr = 1e9
         opacity = opacity_at(t, pad, pad, thr)
-        shadow = opacity_at(t, pad - int(d_row[t]), pad - int(d_col[t]), thr)
+        if layer_fields is None:
+            shadow = opacity_at(t, pad - int(d_row[t]), pad - int(d_col[t]), thr)
+        else:
+            shadow = np.zeros((ny, nx), dtype=np.float32)
+            for k in range(cloud_layers):
+                r0, c0 = pad - int(d_rows[t, k]), pad - int(d_cols[t, k])
+                layer = np.digitize(_upsample(layer_fields[t], r0, c0, ny, nx), layer_cuts)
+                cast = opacity_at(t, r0, c0, thr)
+                np.maximum(shadow, np.where(layer == k, cast, 0.0), out=shadow)
         if shadow.any():
             refl *= 1.0 - shadow[None] * (1.0 - _DIFFUSE[:, None, None])
         if opacity.any():
@@ -504,4 +538,7 @@ def make_scene(
         cloud_height=heights,
         shadow_offset=np.stack([d_row, d_col], axis=1),
         seed=int(seed),
+        resolution=float(resolution),
+        cloud_heights=layer_h,
+        shadow_offsets=np.stack([d_rows, d_cols], axis=2),
     )
