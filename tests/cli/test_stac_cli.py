@@ -408,9 +408,9 @@ def test_scheduler_runs_on_a_dask_cluster(served, tmp_path, capsys, monkeypatch)
     np.testing.assert_array_equal(_mask(out), _engine_mask(s.reflectance, "seed"))
     capsys.readouterr()
     from tests.stac_server import free_port
-    from tsmask_qgis import pipeline
+    from tsmask_qgis.pipeline import _detect
 
-    monkeypatch.setattr(pipeline, "SCHEDULER_TIMEOUT", "2s")
+    monkeypatch.setattr(_detect, "SCHEDULER_TIMEOUT", "2s")
     nobody = f"tcp://127.0.0.1:{free_port()}"
     args = ["run", *base, "--scheduler", nobody, "--out", str(tmp_path / "none")]
     assert main(args) == 5

@@ -293,6 +293,19 @@ class Evaluation:
 
         return confusion_png(self, path, dpi=dpi)
 
+    def write_report(
+        self,
+        folder: Any,
+        *,
+        stem: str = "evaluation",
+        formats: tuple[str, ...] = ("md", "json", "html", "png"),
+        title: str | None = None,
+    ) -> dict[str, Any]:
+        """Write the report files into ``folder`` (:func:`~tsmask_qgis.evaluate.write_report`)."""
+        from tsmask_qgis.evaluate.report import write_report
+
+        return write_report(self, folder, stem=stem, formats=formats, title=title)
+
 
 def _ratio(a: Any, b: Any) -> float | None:
     return float(a) / float(b) if b else None

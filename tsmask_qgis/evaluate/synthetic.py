@@ -32,7 +32,6 @@ says how the method behaves on such scenes, not on the real world.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Literal
@@ -41,7 +40,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from tsmask_qgis.bands import BANDS
 from tsmask_qgis.classes import flag_attrs
+from tsmask_qgis.evaluate._fields import (
+    COARSE,
+    date_cloud_fractions,
+    noise_fields,
+    sun_position,
+    upsample,
+)
 
 __all__ = [
     "BANDS",
@@ -50,9 +57,6 @@ __all__ = [
     "Scene",
     "make_scene",
 ]
-
-#: The six bands, in the order the engine expects them.
-BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2")
 
 #: Land-cover codes of :attr:`Scene.landcover`.
 COVER_NAMES: dict[int, str] = {
@@ -102,7 +106,6 @@ _COVER_SHARES = (
 )
 
 _NODATA_INT = -999
-_COARSE = 4  # cloud fields are synthesised on a grid this many times coarser
 
 
 @dataclass(frozen=True)
@@ -155,71 +158,13 @@ class Scene:
         return out
 
 
-def _spectral_filter(shape: tuple[int, int], scale: float, slope: float) -> np.ndarray:
-    """Amplitude filter for rfft2 noise: blobs of about ``scale`` px with fractal edges."""
-    ky = np.fft.fftfreq(shape[0])[:, None]
-    kx = np.fft.rfftfreq(shape[1])[None, :]
-    k2 = ky * ky + kx * kx
-    amp = (1.0 + k2 * (scale * scale)) ** (-slope / 2.0)
-    amp[0, 0] = 0.0
-    return amp
-
-
-def _noise_fields(
-    rng: np.random.Generator, n: int, shape: tuple[int, int], scale: float, slope: float = 1.6
-) -> np.ndarray:
-    """``n`` independent smooth Gaussian fields with zero mean and unit variance."""
-    amp = _spectral_filter(shape, scale, slope)
-    spec = rng.standard_normal((n, *amp.shape)) + 1j * rng.standard_normal((n, *amp.shape))
-    out = np.fft.irfft2(spec * amp, s=shape, axes=(-2, -1))
-    out -= out.mean(axis=(-2, -1), keepdims=True)
-    std = out.std(axis=(-2, -1), keepdims=True)
-    out /= np.where(std > 0, std, 1.0)
-    return out.astype(np.float32)
-
-
-def _upsample(coarse: np.ndarray, r0: float, c0: float, ny: int, nx: int) -> np.ndarray:
-    """Bilinear samples of a coarse grid at fine pixels ``r0 + i``, ``c0 + j`` (coarse units x4)."""
-    hc, wc = coarse.shape
-    u = (r0 + np.arange(ny)) / _COARSE
-    v = (c0 + np.arange(nx)) / _COARSE
-    i0 = np.clip(np.floor(u).astype(np.intp), 0, hc - 2)
-    j0 = np.clip(np.floor(v).astype(np.intp), 0, wc - 2)
-    wu = (u - i0).astype(np.float32)[:, None]
-    wv = (v - j0).astype(np.float32)[None, :]
-    rows = coarse[i0] * (1 - wu) + coarse[i0 + 1] * wu  # (ny, wc)
-    return rows[:, j0] * (1 - wv) + rows[:, j0 + 1] * wv
-
-
-def _sun_position(doy: np.ndarray, latitude: float) -> tuple[np.ndarray, np.ndarray]:
-    """Sun azimuth (degrees clockwise from north) and elevation at 10:30 local solar time."""
-    decl = np.radians(23.44) * np.sin(2 * np.pi * (284 + doy) / 365.0)
-    lat = math.radians(latitude)
-    hour_angle = math.radians(-22.5)  # 1.5 h before noon
-    sin_el = math.sin(lat) * np.sin(decl) + math.cos(lat) * np.cos(decl) * math.cos(hour_angle)
-    el = np.arcsin(np.clip(sin_el, -1, 1))
-    cos_az = (np.sin(decl) - np.sin(el) * math.sin(lat)) / (np.cos(el) * math.cos(lat))
-    az = np.degrees(np.arccos(np.clip(cos_az, -1, 1)))  # morning: sun in the east half
-    return az, np.degrees(el)
-
-
-def _date_cloud_fractions(rng: np.random.Generator, n: int, cloud_amount: float) -> np.ndarray:
-    """Per-date cloud fractions with mean ``cloud_amount``: many clear, some overcast dates."""
-    if cloud_amount <= 0.0:
-        return np.zeros(n)
-    if cloud_amount >= 1.0:
-        return np.ones(n)
-    kappa = 1.2
-    return rng.beta(cloud_amount * kappa, (1.0 - cloud_amount) * kappa, size=n)
-
-
 def _landcover(
     rng: np.random.Generator, ny: int, nx: int, water_fraction: float, resolution: float
 ) -> np.ndarray:
     """Land-cover codes (:data:`COVER_NAMES`) from two smooth random fields."""
     size = 1200.0 / resolution  # patches of about a kilometre
-    wet = _noise_fields(rng, 1, (ny, nx), 2.5 * size, slope=1.8)[0]
-    use = _noise_fields(rng, 1, (ny, nx), size, slope=1.4)[0]
+    wet = noise_fields(rng, 1, (ny, nx), 2.5 * size, slope=1.8)[0]
+    use = noise_fields(rng, 1, (ny, nx), size, slope=1.4)[0]
     nd = NormalDist()
     cover = np.empty((ny, nx), dtype=np.uint8)
     edges = np.cumsum([s for _, s in _COVER_SHARES])
@@ -313,7 +258,7 @@ def make_scene(
     doy = times.dayofyear.to_numpy().astype(np.float64)
 
     # ---- sun, cloud heights and shadow offsets per date ------------------------------
-    az_calc, el_calc = _sun_position(doy, latitude)
+    az_calc, el_calc = sun_position(doy, latitude)
     az = np.full(nt, sun_azimuth, dtype=np.float64) if sun_azimuth is not None else az_calc
     el = np.full(nt, sun_elevation, dtype=np.float64) if sun_elevation is not None else el_calc
     el = np.clip(el, 5.0, 90.0)
@@ -368,7 +313,7 @@ def make_scene(
     fx = (np.arange(nx) + ox) // fw
     phase[is_crop] = peaks[fy[:, None], fx[None, :]][is_crop].astype(np.float32)
     # Static per-pixel brightness texture: urban is rough, bright ground varies most.
-    texture = _noise_fields(rng, 1, (ny, nx), 3.0, slope=1.0)[0]
+    texture = noise_fields(rng, 1, (ny, nx), 3.0, slope=1.0)[0]
     rough = np.select(
         [cover == 5, cover == 6, cover == 0], [0.22, 0.12, 0.03], default=0.07
     ).astype(np.float32)
@@ -378,11 +323,11 @@ def make_scene(
     delta *= bright
 
     # ---- clouds: one coarse field per date over a padded domain ------------------------
-    hc = (ny + 2 * pad) // _COARSE + 3
-    wc = (nx + 2 * pad) // _COARSE + 3
-    clouds = _noise_fields(rng, nt, (hc, wc), cloud_size / resolution / _COARSE, slope=1.5)
-    fine = _noise_fields(rng, 1, (ny + 2 * pad + 32, nx + 2 * pad + 32), 1.5, slope=1.0)[0]
-    fractions = _date_cloud_fractions(rng, nt, cloud_amount)
+    hc = (ny + 2 * pad) // COARSE + 3
+    wc = (nx + 2 * pad) // COARSE + 3
+    clouds = noise_fields(rng, nt, (hc, wc), cloud_size / resolution / COARSE, slope=1.5)
+    fine = noise_fields(rng, 1, (ny + 2 * pad + 32, nx + 2 * pad + 32), 1.5, slope=1.0)[0]
+    fractions = date_cloud_fractions(rng, nt, cloud_amount)
     thin = rng.random(nt) < thin_cloud_dates
     peak_opacity = np.where(thin, rng.uniform(0.25, 0.55, nt), 1.0)
     width = np.where(thin, 1.5, 0.45)  # opacity ramp width, in standard deviations
@@ -397,8 +342,8 @@ def make_scene(
     nd = NormalDist()
     layer_fields = None
     if layer_rng is not None:
-        layer_scale = 3.0 * cloud_size / resolution / _COARSE
-        layer_fields = _noise_fields(layer_rng, nt, (hc, wc), layer_scale, slope=1.5)
+        layer_scale = 3.0 * cloud_size / resolution / COARSE
+        layer_fields = noise_fields(layer_rng, nt, (hc, wc), layer_scale, slope=1.5)
         layer_cuts = np.array([nd.inv_cdf(k / cloud_layers) for k in range(1, cloud_layers)])
 
     days = 2 * np.pi / 365.0
@@ -412,7 +357,7 @@ def make_scene(
     cols = np.arange(nx, dtype=np.float32)[None, :]
 
     def opacity_at(t: int, r0: int, c0: int, thr: float) -> np.ndarray:
-        g = _upsample(clouds[t], r0, c0, ny, nx)
+        g = upsample(clouds[t], r0, c0, ny, nx)
         a, b = r0 + tex_off[t, 0], c0 + tex_off[t, 1]
         g = g + 0.12 * fine[a : a + ny, b : b + nx]
         return np.clip((g - thr) / width[t], 0.0, 1.0) * peak_opacity[t]
@@ -452,7 +397,7 @@ def make_scene(
             shadow = np.zeros((ny, nx), dtype=np.float32)
             for k in range(cloud_layers):
                 r0, c0 = pad - int(d_rows[t, k]), pad - int(d_cols[t, k])
-                layer = np.digitize(_upsample(layer_fields[t], r0, c0, ny, nx), layer_cuts)
+                layer = np.digitize(upsample(layer_fields[t], r0, c0, ny, nx), layer_cuts)
                 cast = opacity_at(t, r0, c0, thr)
                 np.maximum(shadow, np.where(layer == k, cast, 0.0), out=shadow)
         if shadow.any():
