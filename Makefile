@@ -1,12 +1,16 @@
 # tsmask-qgis — every command a developer or CI needs. `make help` lists them.
 SHELL := /bin/bash
-PY := .venv/bin/python
+# VENV: where `make env` puts the virtual environment (the lanes use one outside the checkout)
+export VENV ?= .venv
+PY := $(VENV)/bin/python
+# extra pytest options, e.g. PYTEST_ARGS=--junitxml=report.xml (scripts/qgis-lane.sh)
+PYTEST_ARGS ?=
 export QT_QPA_PLATFORM ?= offscreen
 # Tests and tools never talk to the network except 127.0.0.1.
 export NO_PROXY := 127.0.0.1,localhost
 OUT ?= tsmask-demo
 
-.PHONY: help env test test-engine test-qgis lint format bench demo package install-plugin screenshots accuracy clean
+.PHONY: help env test test-engine test-qgis test-qgis-all qt6-check lint format bench demo package install-plugin screenshots accuracy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' Makefile | sed 's/:.*##/\t/'
@@ -14,20 +18,29 @@ help:  ## list the targets
 env:  ## set up Debian's QGIS packages, ./.venv with pinned packages, and warm the kernel cache
 	@bash scripts/setup-env.sh
 
-test: env  ## the whole test suite, headless (engine, data, CLI, then QGIS)
-	$(PY) -m pytest -p no:pytest_qgis --ignore=tests/plugin tests
-	$(PY) -m pytest tests/plugin
+test: env  ## the whole test suite, headless (lint and layering contracts, engine, data, CLI, then QGIS on every lane)
+	bash scripts/qgis-lane.sh prefetch
+	$(MAKE) --no-print-directory lint
+	$(PY) -m pytest $(PYTEST_ARGS) -p no:pytest_qgis --ignore=tests/plugin tests
+	bash scripts/qgis-lane.sh all
 
 test-engine: env  ## everything but the QGIS tests
 	$(PY) -m pytest -p no:pytest_qgis --ignore=tests/plugin tests
 
-test-qgis: env  ## the QGIS plugin tests only
-	$(PY) -m pytest tests/plugin
+test-qgis: env  ## the QGIS plugin tests only, on this machine's QGIS
+	$(PY) -m pytest $(PYTEST_ARGS) tests/plugin
 
-lint: env  ## ruff, format check and mypy (engine, writers, pipeline, cli, evaluate)
+test-qgis-all:  ## the QGIS tests on QGIS 3.22 (here), 3.40 and 3.44 (Debian root file systems)
+	bash scripts/qgis-lane.sh all
+
+qt6-check: env  ## Qt 6 / QGIS 4 readiness: Qt 5-only forms in tsmask_qgis/ and tests/, with fixes
+	$(PY) scripts/check_qt6.py tsmask_qgis tests
+
+lint: env  ## ruff, format check, mypy and the layering contracts (import-linter)
 	$(PY) -m ruff check tsmask_qgis tests scripts bench
 	$(PY) -m ruff format --check tsmask_qgis tests scripts bench
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: env  ## apply ruff's formatting and safe fixes
 	$(PY) -m ruff format tsmask_qgis tests scripts bench

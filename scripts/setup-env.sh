@@ -30,21 +30,28 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}"
 fi
 
-if [ ! -x .venv/bin/python ]; then
-  echo "setup-env: creating .venv from $SYS_PY (with system site packages, for qgis)"
-  "$SYS_PY" -m venv --system-site-packages .venv
+VENV=${VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup-env: creating $VENV from $SYS_PY (with system site packages, for qgis)"
+  "$SYS_PY" -m venv --system-site-packages "$VENV"
 fi
 
-stamp=.venv/.tsmask-env-stamp
+stamp=$VENV/.tsmask-env-stamp
 want=$(cat "$req" pyproject.toml | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup-env: installing Python packages from $req"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r "$req"
-  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -r "$req"
+  # Debian's python3-pyproj, seen through the system site packages, satisfies the pin on
+  # some releases (trixie) but cannot find its data inside a venv (DataDirError in the
+  # worker): the venv's own pyproj wheel, which ships its data, must be the one imported.
+  if ! "$VENV/bin/python" -c 'import sys, pyproj; sys.exit(not pyproj.__file__.startswith(sys.prefix))' 2>/dev/null; then
+    "$VENV/bin/python" -m pip install -q --ignore-installed "$(grep -E '^pyproj' "$req")"
+  fi
+  "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi
 
 # Compile the kernels once, into numba's cache next to the sources.
-[ ! -f tsmask_qgis/engine/warm.py ] || .venv/bin/python -m tsmask_qgis.engine.warm
-echo "setup-env: ready ($(.venv/bin/python -c 'from qgis.core import Qgis; print("QGIS", Qgis.QGIS_VERSION)' 2>/dev/null || echo 'QGIS not importable'))"
+[ ! -f tsmask_qgis/engine/warm.py ] || "$VENV/bin/python" -m tsmask_qgis.engine.warm
+echo "setup-env: ready ($("$VENV/bin/python" -c 'from qgis.core import Qgis; print("QGIS", Qgis.QGIS_VERSION)' 2>/dev/null || echo 'QGIS not importable'))"

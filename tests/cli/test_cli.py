@@ -243,3 +243,74 @@ def test_demo_end_to_end(tmp_path):
     # a re-run of the same demo reuses everything
     r2 = _cli("demo", "--out", str(out))
     assert r2.returncode == 0 and "complete from an earlier run" in r2.stdout
+
+
+def test_field_hints_cover_every_field_errors_use():
+    """Every field an error can name has a pointer to its option: the fields of the
+    request and the job, and every ``field="..."`` the package raises with."""
+    import dataclasses
+    import re
+
+    from tsmask_qgis.cli import FIELD_HINTS
+    from tsmask_qgis.loaders import Request
+    from tsmask_qgis.pipeline import Job
+
+    fields = {f.name for cls in (Request, Job) for f in dataclasses.fields(cls)} - {"meta"}
+    for path in (ROOT / "tsmask_qgis").rglob("*.py"):
+        if "plugin" not in path.parts:  # the dialog's own fields are the plugin's
+            fields |= set(re.findall(r"""field=["']([a-z_]+)["']""", path.read_text()))
+    assert fields - set(FIELD_HINTS) == set()
+    assert all(hint.startswith(("see --", "use --")) for hint in FIELD_HINTS.values())
+
+
+BAD_REQUESTS = [
+    ["--crs", "EPSG:bogus"],
+    ["--end", "2015-12-01"],
+    ["--source", "custom"],
+    ["--band", "foo=B1"],
+    ["--band", "noequals"],
+    ["--resolution", "-1"],
+    ["--cloud-cover", "200"],
+    ["--bbox", "149.1", "-35.4", "149.0", "-35.3"],
+]
+AREA = [
+    "--bbox",
+    "149.0",
+    "-35.4",
+    "149.1",
+    "-35.3",
+    "--start",
+    "2016-01-01",
+    "--end",
+    "2016-03-01",
+]
+
+
+@pytest.mark.parametrize("bad", BAD_REQUESTS, ids=lambda b: " ".join(b))
+def test_run_and_estimate_exit_2_for_the_same_bad_argument(bad, tmp_path, capsys):
+    run_code = main(["run", *AREA, *bad, "--out", str(tmp_path / "o")])
+    run_err = capsys.readouterr().err
+    estimate_code = main(["estimate", *AREA, *bad])
+    estimate_err = capsys.readouterr().err
+    assert run_code == estimate_code == 2
+    assert run_err == estimate_err and len(run_err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_plain_value_error_of_the_request_is_a_usage_error_in_both(monkeypatch, tmp_path):
+    from tsmask_qgis import loaders
+
+    def refuses(*args, **kwargs):
+        raise ValueError("not a request this library accepts")
+
+    monkeypatch.setattr(loaders, "Request", refuses)
+    assert main(["run", *AREA, "--out", str(tmp_path / "o")]) == 2
+    assert main(["estimate", *AREA]) == 2
+
+
+def test_job_errors_name_options_not_python_words(tmp_path, capsys):
+    stack = _small_stack(tmp_path / "stack.nc", t=2)
+    args = ["run", "--input", str(stack), "--with-reference", "scl", "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "(see --with-reference)" in err and "request" not in err and "input" not in err

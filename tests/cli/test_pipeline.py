@@ -37,13 +37,13 @@ def _files(folder: Path) -> dict[str, int]:
 
 
 def test_job_validation(tmp_path, stack):
-    with pytest.raises(ValueError, match="exactly one of request"):
+    with pytest.raises(ValueError, match="exactly one source"):
         Job(out=tmp_path)
     with pytest.raises(ValueError, match="unknown output format"):
         Job(out=tmp_path, input=stack, formats=("gif",))
     with pytest.raises(ValueError, match="unknown threshold"):
         Job(out=tmp_path, input=stack, overrides={"bogus": 1})
-    with pytest.raises(ValueError, match="needs a request"):
+    with pytest.raises(ValueError, match="needs a catalogue search"):
         Job(out=tmp_path, input=stack, reference="scl")
     job = Job(out=tmp_path, input=stack, overrides={"cloud_spike": 0.5}, max_memory="4GB")
     assert job.overrides == (("cloud_spike", 0.5),) and job.max_memory == 4 * 10**9
@@ -108,6 +108,7 @@ def test_cancel_then_resume_reuses_complete_outputs(tmp_path, stack):
         ("write", "all outputs complete from an earlier run")
     ]
     assert again.summary == result.summary and set(again.reused) == set(again.paths)
+    assert again.files == result.files and again.times == result.times
 
 
 def test_truncated_output_is_rewritten_on_resume(tmp_path, stack):
@@ -132,12 +133,15 @@ def test_other_job_does_not_overwrite(tmp_path, stack):
 
 
 def test_failure_mid_write_leaves_no_partial_file(tmp_path, stack, monkeypatch):
+    import dataclasses
+
     from tsmask_qgis import writers
 
     def broken(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(writers, "write_chart", broken)
+    chart = dataclasses.replace(writers.FORMATS["chart"], write=broken)
+    monkeypatch.setitem(writers.FORMATS, "chart", chart)
     with pytest.raises(OSError, match="No space left"):
         run(Job(out=tmp_path, input=stack, formats=("netcdf", "chart")))
     assert sorted(_files(tmp_path)) == [MANIFEST_NAME, "tsmask.nc"]
@@ -224,3 +228,63 @@ def test_overwrite_starts_afresh(tmp_path, stack):
     result = run(Job(out=tmp_path, input=stack, formats=("summary",), overwrite=True))
     assert result.reused == ()
     assert (tmp_path / "summary.csv").stat().st_mtime_ns != before
+
+
+def _plain_types(value) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain_types(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain_types(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool, Path))
+
+
+def test_result_lists_the_files_by_format_and_date(tmp_path, stack):
+    """JobResult.files names every file on disk with its format and date; its plain
+    form is builtins and paths only, and comes back whole (the plugin reads it)."""
+    import datetime as dt
+
+    from tsmask_qgis.pipeline import JobResult
+    from tsmask_qgis.writers import FORMATS
+
+    job = Job(
+        out=tmp_path,
+        input=stack,
+        formats=("netcdf", "cog", "multiband", "envi", "qml", "summary", "count", "quicklook"),
+        truecolour=True,
+        quicklook_dates=("2015-11-12", "2015-12"),
+    )
+    result = run(job)
+    on_disk = {p for p in tmp_path.rglob("*") if p.is_file() and p.name != MANIFEST_NAME}
+    assert set(result.paths) == on_disk and len(result.paths) == len(on_disk)
+    assert len(result.dates) == len(result.times) == 10
+    assert [dt.datetime.fromisoformat(t).date().isoformat() for t in result.times] == list(
+        result.dates
+    )
+    by_format: dict[str, list] = {}
+    for f in result.files:
+        by_format.setdefault(f.format, []).append(f)
+    assert set(by_format) == {*job.formats, "truecolour"}
+    for name in ("cog", "truecolour"):
+        assert [f.date for f in by_format[name]] == list(result.dates)
+        assert all(f.date in f.path.name for f in by_format[name])
+    assert [f.date for f in by_format["quicklook"]] == ["2015-11-12", "2015-12-02"]
+    assert all(f.date is None for n in ("netcdf", "envi", "summary", "count") for f in by_format[n])
+    # a style beside each mask raster, of its date
+    styled = {
+        f.path.with_suffix(".qml"): f.date for n in ("cog", "multiband") for f in by_format[n]
+    }
+    assert {f.path: f.date for f in by_format["qml"] if f.path in styled} == styled
+    assert result.netcdf == tmp_path / "tsmask.nc" and result.cogs == tuple(
+        f.path for f in by_format["cog"]
+    )
+    plain = result.to_plain()
+    assert set(plain) == {"out", "dates", "times", "summary", "files", "reused", "notes"}
+    assert _plain_types(plain)
+    assert plain["files"][0] == {"format": "netcdf", "path": tmp_path / "tsmask.nc", "date": None}
+    assert plain["summary"][0]["date"] == result.dates[0] and "cloud_pct" in plain["summary"][0]
+    assert JobResult.from_plain(plain) == result
+    # the same job again: complete from the manifest, the same files and times
+    again = run(job)
+    assert again.files == result.files and again.times == result.times
+    assert set(again.reused) == set(again.paths)
+    assert {f.format for f in result.files} <= set(FORMATS)

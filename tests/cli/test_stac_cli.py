@@ -23,6 +23,7 @@ from tests.catalogue import AREA, CANBERRA
 from tests.cli import synthetic_catalogue as syn
 from tsmask_qgis import engine, loaders
 from tsmask_qgis.cli import main
+from tsmask_qgis.tempfiles import TMP_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -322,7 +323,7 @@ def test_damaged_cog_exits_3_naming_the_band(served, tmp_path, capsys, fast_netw
     line = _one_line_error(capsys.readouterr().err)
     assert "could not read band red" in line and "S2A_56HKV_20220401_0_L2A" in line
     assert _files(tmp_path / "o") == [] and loaders.list_cache() == []
-    assert not list(cache_dir.glob(".tmp-*"))
+    assert not list(cache_dir.glob(f"{TMP_PREFIX}*"))
 
 
 def test_unwritable_output_exits_6_before_any_download(served, tmp_path, capsys, cache_dir):
@@ -363,7 +364,7 @@ def test_cancel_during_load_leaves_nothing(served, tmp_path, cache_dir, fast_net
         run(Job(out=out, request=request, formats=("netcdf", "cog")), progress=progress)
     assert any(m.startswith("load: read") for m in seen)
     assert _files(out) == []
-    assert loaders.list_cache() == [] and not list(cache_dir.glob(".tmp-*"))
+    assert loaders.list_cache() == [] and not list(cache_dir.glob(f"{TMP_PREFIX}*"))
 
 
 def test_ctrl_c_exits_130_with_no_partial_files(served, tmp_path, cache_dir):
@@ -407,9 +408,9 @@ def test_scheduler_runs_on_a_dask_cluster(served, tmp_path, capsys, monkeypatch)
     np.testing.assert_array_equal(_mask(out), _engine_mask(s.reflectance, "seed"))
     capsys.readouterr()
     from tests.stac_server import free_port
-    from tsmask_qgis import pipeline
+    from tsmask_qgis.pipeline import _detect
 
-    monkeypatch.setattr(pipeline, "SCHEDULER_TIMEOUT", "2s")
+    monkeypatch.setattr(_detect, "SCHEDULER_TIMEOUT", "2s")
     nobody = f"tcp://127.0.0.1:{free_port()}"
     args = ["run", *base, "--scheduler", nobody, "--out", str(tmp_path / "none")]
     assert main(args) == 5

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.evaluate.scripts import load_script
 
 
 @pytest.mark.slow
 def test_accuracy_page_quick(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "accuracy_script", ROOT / "scripts" / "accuracy.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.modules.pop(spec.name, None)
+    mod = load_script("accuracy")
     doc, img = tmp_path / "accuracy.md", tmp_path / "img"
     assert mod.main(["--quick", "--quiet", "--doc", str(doc), "--img", str(img)]) == 0
     text = doc.read_text()

@@ -122,3 +122,50 @@ def test_cache_size_limit_evicts_least_recently_used(stac_server, cache_dir, fas
     stac_server.clear_log()
     load(r(D(2022, 3, 2)))
     assert stac_server.requests() == []
+
+
+def test_cache_entries_are_written_under_temporary_names(cache_dir):
+    """A failed write leaves nothing; a commit leaves only the entry; temporaries of killed
+    runs (a day old) go at the next commit while a running download's folder stays."""
+    import json
+    import os
+    import time
+
+    from tsmask_qgis.loaders import _cache
+    from tsmask_qgis.tempfiles import TMP_PREFIX
+
+    key = {
+        "source": "test",
+        "bbox": [150.0, -35.3, 150.01, -35.29],
+        "start": "2022-01-01",
+        "end": "2022-01-01",
+        "crs": "EPSG:32756",
+        "resolution": 20.0,
+        "bands": ["red"],
+    }
+    meta = {"times": ["2022-01-01"], "shape": [1, 2, 2]}
+    whole = {**meta, "key": key, "size_bytes": 1, "created": "2022-01-01T00:00:00"}
+    with pytest.raises(RuntimeError), _cache.writing(key) as w:
+        assert w.tmp.parent == cache_dir and w.tmp.name.startswith(TMP_PREFIX)
+        w.array("red", (1, 2, 2), np.float32, np.nan)
+        raise RuntimeError("cancelled")
+    assert list(cache_dir.iterdir()) == []
+
+    stale = [cache_dir / f"{TMP_PREFIX}dead-entry", cache_dir / ".tmp-olderversion"]
+    running = cache_dir / f"{TMP_PREFIX}running-entry"
+    for d in (*stale, running):
+        d.mkdir()
+        (d / "meta.json").write_text(json.dumps(whole))  # not an entry, whatever it holds
+    day_ago = time.time() - _cache.STALE_AFTER_S - 60
+    for d in stale:
+        os.utime(d, (day_ago, day_ago))
+    assert list_cache() == []
+
+    with _cache.writing(key) as w:
+        w.array("red", (1, 2, 2), np.float32, np.nan)[0, 0, 0] = 0.5
+        path = w.commit(meta)
+    assert _cache.lookup(key) == path and path.name == _cache.cache_key(key)
+    assert [e.path for e in list_cache()] == [path]
+    assert sorted(p.name for p in path.iterdir()) == ["meta.json", "red.npy"]
+    assert sorted(p.name for p in cache_dir.iterdir()) == sorted([path.name, running.name])
+    assert np.load(path / "red.npy")[0, 0, 0] == np.float32(0.5)

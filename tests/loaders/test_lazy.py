@@ -22,6 +22,7 @@ from tsmask_qgis.loaders import (
     load,
     search,
 )
+from tsmask_qgis.tempfiles import TMP_PREFIX
 
 FAST = NetworkOptions(timeout=2.0, retries=2, backoff=0.05, workers=4, page_size=100)
 # header and first bytes come in GDAL's first 16 kB request; pixel blocks come later
@@ -150,7 +151,7 @@ def test_asset_read_timeout_is_clear(stac_server, cache_dir, cache):
     msg = str(err.value)
     assert "band swir2 (asset 'swir22') of scene S2A_56HKV_20220301_0_L2A" in msg, msg
     assert "swir22.tif" in msg and "did not answer within 1 s" in msg, msg
-    assert list_cache() == [] and not list(cache_dir.glob(".tmp-*"))
+    assert list_cache() == [] and not list(cache_dir.glob(f"{TMP_PREFIX}*"))
 
 
 def test_estimate_states_and_takes_its_assumptions(stac_server, cache_dir):
@@ -159,7 +160,8 @@ def test_estimate_states_and_takes_its_assumptions(stac_server, cache_dir):
     est = estimate(r, items=items)
     text = est.describe()
     assert "assumes reads at 20 MB/s" in text and "0.5 s latency per asset" in text
-    assert "10 µs per pixel-date" in text and "NetworkOptions" in text
+    assert "10 µs per pixel-date" in text and "network options' read rate" in text
+    assert "NetworkOptions(" not in text  # neutral words: the dialog shows this too
     mine = NetworkOptions(read_bytes_per_s=1e6, asset_latency=0.0, detect_seconds_per_pixel_date=0)
     own = estimate(r, items=items, network=mine)
     assert own.seconds == pytest.approx(own.bytes_to_read / 1e6)

@@ -83,8 +83,9 @@ def test_netcdf_missing_band(tmp_path):
     write_notebook_netcdf(
         tmp_path / "x.nc", dn, names=(*DEA_NAMES[:3], "nbart_nir_1", *DEA_NAMES[4:])
     )
-    with pytest.raises(InputError, match=r"lacks band\(s\) nir"):
+    with pytest.raises(InputError, match=r"lacks band\(s\) nir") as err:
         load_local(tmp_path / "x.nc")
+    assert err.value.field == "input"
 
 
 def test_corrupt_netcdf(tmp_path):
@@ -93,20 +94,23 @@ def test_corrupt_netcdf(tmp_path):
     write_notebook_netcdf(good, dn)
     bad = tmp_path / "bad.nc"
     bad.write_bytes(good.read_bytes()[:300])
-    with pytest.raises(InputError, match="damaged"):
+    with pytest.raises(InputError, match="damaged") as err:
         load_local(bad)
+    assert err.value.field == "input"
 
 
 def test_netcdf_without_time(tmp_path):
     ds = xr.Dataset({b: (("y", "x"), np.ones((Y, X), np.int16)) for b in BANDS})
     ds.to_netcdf(tmp_path / "notime.nc")
-    with pytest.raises(InputError, match="no time dimension"):
+    with pytest.raises(InputError, match="no time dimension") as err:
         load_local(tmp_path / "notime.nc")
+    assert err.value.field == "input"
 
 
 def test_missing_path(tmp_path):
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist") as err:
         load_local(tmp_path / "nothing.nc")
+    assert err.value.field == "input"
 
 
 def _write_tif(path: Path, data: np.ndarray, descriptions, tags=None, nodata=-999) -> None:
@@ -153,15 +157,18 @@ def test_geotiff_folder_per_date(tmp_path):
 def test_geotiff_folder_per_date_errors(tmp_path):
     dn = _dn(3)
     _write_tif(tmp_path / "nodate.tif", dn[:, 0], list(BANDS))
-    with pytest.raises(InputError, match="no date found"):
+    with pytest.raises(InputError, match="no date found") as err:
         load_local(tmp_path)
+    assert err.value.field == "input"
     (tmp_path / "nodate.tif").unlink()
     _write_tif(tmp_path / "2018-01-03.tif", dn[:5, 0], list(BANDS[:5]))
-    with pytest.raises(InputError, match=r"lacks band\(s\) swir2"):
+    with pytest.raises(InputError, match=r"lacks band\(s\) swir2") as err:
         load_local(tmp_path)
+    assert err.value.field == "input"
     (tmp_path / "2018-01-03.tif").write_bytes(b"II*\x00garbage")
-    with pytest.raises(InputError, match="damaged"):
+    with pytest.raises(InputError, match="damaged") as err:
         load_local(tmp_path)
+    assert err.value.field == "input"
 
 
 def test_geotiff_per_band(tmp_path):
@@ -178,13 +185,15 @@ def test_geotiff_per_band_missing_date(tmp_path):
         if name == "swir1":
             descs[2] = "2018-01-24"
         _write_tif(tmp_path / f"{name}.tif", dn[i], descs)
-    with pytest.raises(InputError, match=r"same dates.*2018-01-2"):
+    with pytest.raises(InputError, match=r"same dates.*2018-01-2") as err:
         load_local(tmp_path)
+    assert err.value.field == "input"
 
 
 def test_geotiff_per_band_missing_band(tmp_path):
     dn = _dn(6)
     for i, name in enumerate(BANDS[:-1]):
         _write_tif(tmp_path / f"{name}.tif", dn[i], [str(d)[:10] for d in DATES])
-    with pytest.raises(InputError, match=r"lacks band\(s\) swir2"):
+    with pytest.raises(InputError, match=r"lacks band\(s\) swir2") as err:
         load_local(tmp_path)
+    assert err.value.field == "input"

@@ -133,3 +133,148 @@ def test_presets_band_maps_follow_algorithm_md():
     assert next(iter(SOURCES)) == "earth-search-c1"
     with pytest.raises(InputError, match="not known"):
         get_source("dea").asset_for("coastal")
+
+
+# -- the request without the geospatial libraries (the QGIS process) ------------------------
+
+#: What the QGIS process must never import (docs/api.md), and what the request needs not.
+HEAVY = ("numpy", "pandas", "xarray", "odc", "pyproj", "rasterio", "shapely", "dask", "numba")
+
+_LIGHT_SCRIPT = """
+import base64, ctypes, ctypes.util, pickle, sys
+mode, heavy_names, url = sys.argv[1:4]
+if mode == "global-proj":  # as the QGIS binary does: Debian's PROJ in the global scope
+    ctypes.CDLL(ctypes.util.find_library("proj"), mode=ctypes.RTLD_GLOBAL)
+from tsmask_qgis.loaders import (
+    DEFAULT_SOURCE, REQUEST_HELP, SENTINEL2_START, SOURCES, NetworkOptions, Request,
+    get_source, source_names, utm_crs,
+)
+from tsmask_qgis.errors import ParameterError
+area = (149.055, -35.344, 149.155, -35.244)
+made = [Request(area, "2018-01-01", "2018-02-01", source=s) for s in source_names() if s != "custom"]
+made.append(Request(area, SENTINEL2_START, "2016-02-01", source="custom", stac_url=url,
+                    collections="sentinel-2-c1-l2a", band_map={"nir": "B8A"}))
+get_source(DEFAULT_SOURCE).asset_for("scl"), utm_crs(150, -35), NetworkOptions(timeout=3)
+if mode == "global-proj":
+    made.append(Request(area, "2018-01-01", "2018-02-01", crs="EPSG:4326", stac_url=url))
+    try:
+        Request(area, "2018-01-01", "2018-02-01", crs="  ")
+    except ParameterError as exc:
+        assert exc.field == "crs" and "not a CRS" in str(exc), exc
+    else:
+        raise AssertionError("an empty crs was accepted")
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(heavy_names.split(",")))
+print("HEAVY", ",".join(heavy))
+print("REQUEST", base64.b64encode(pickle.dumps(made[-1])).decode())
+"""
+
+
+def _light_session(mode: str, url: str = "http://127.0.0.1:9") -> tuple[list[str], Request]:
+    """Run :data:`_LIGHT_SCRIPT` in a fresh interpreter: the heavy modules it imported
+    and the last request it made (pickled, as the plugin sends it to its child)."""
+    import base64
+    import os
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-c", _LIGHT_SCRIPT, mode, ",".join(HEAVY), url],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=path),
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
+    heavy = [m for m in out["HEAVY"].split(",") if m]
+    return heavy, pickle.loads(base64.b64decode(out["REQUEST"]))
+
+
+def test_request_and_sources_import_no_heavy_library():
+    """The names the QGIS process uses import the standard library only (a fresh process)."""
+    heavy, sent = _light_session("plain")
+    assert heavy == []
+    assert sent.source == "custom" and sent.get_source().bands["nir"] == "B8A"
+
+
+def test_in_the_qgis_process_the_crs_is_checked_in_form_then_in_full_where_used(
+    stac_server, cache_dir
+):
+    import ctypes.util
+
+    from tsmask_qgis.loaders import estimate, load, search
+
+    if ctypes.util.find_library("proj") is None:
+        pytest.skip("no system PROJ library to put in the global symbol scope")
+    heavy, sent = _light_session("global-proj", stac_server.url)
+    assert heavy == []  # nothing but the standard library, even with a CRS to check
+    # the request crosses to the child process as it is; there it is checked in full
+    assert sent.crs == "EPSG:4326" and sent.stac_url == stac_server.url
+    stac_server.clear_log()
+    calls = {
+        "check": sent.check,
+        "geobox": sent.geobox,
+        "search": lambda: search(sent),
+        "load": lambda: load(sent),
+        "estimate": lambda: estimate(sent),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ParameterError, match="geographic") as err:
+            call()
+        assert err.value.field == "crs", name
+    assert stac_server.requests() == []  # refused before any network call
+
+
+def test_check_gives_the_canonical_crs():
+    r = Request(CANBERRA, D(2018, 1, 1), D(2018, 2, 1), crs=" epsg:32755 ")
+    assert r.crs == "EPSG:32755" and r.check() is r
+    named = Request(CANBERRA, D(2018, 1, 1), D(2018, 2, 1), crs="WGS 84 / UTM zone 55S")
+    assert named.crs == "EPSG:32755"  # PROJ found the code
+
+
+def test_the_qgis_binary_is_told_by_its_global_libraries():
+    """A Python that imported qgis.core (as pytest-qgis does) keeps GDAL and PROJ local to
+    it; only a program linking them itself (the QGIS desktop binary) makes them global."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if importlib.util.find_spec("qgis") is None:
+        pytest.skip("QGIS's Python bindings are not installed")
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        "import qgis.core; from tsmask_qgis.loaders._crs import _geo_libraries_global as g; "
+        "print('GLOBAL', g())"
+    )
+    path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=path),
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "GLOBAL False" in proc.stdout
+
+
+def test_band_errors_point_at_the_reference_field():
+    """Asking for what a source lacks, or for a reflectance band as an extra band."""
+    from dataclasses import replace
+
+    from tsmask_qgis.loaders import load
+
+    src = replace(get_source("earth-search-c1"), reference=None)
+    with pytest.raises(InputError, match="no scene-classification asset") as err:
+        src.asset_for("scl")
+    assert err.value.field == "reference" and "extra_bands" not in str(err.value)
+    r = Request(CANBERRA, D(2018, 1, 1), D(2018, 2, 1), stac_url="http://127.0.0.1:9")
+    with pytest.raises(ParameterError, match="red is loaded anyway") as err:
+        load(r, extra_bands=("red", "scl"))  # refused before anything is looked up
+    assert err.value.field == "reference"

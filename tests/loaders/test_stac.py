@@ -22,6 +22,7 @@ from tsmask_qgis.loaders import (
     load,
     search,
 )
+from tsmask_qgis.tempfiles import TMP_PREFIX
 
 FAST = NetworkOptions(timeout=2.0, retries=2, backoff=0.05, workers=4, page_size=2)
 D = dt.date
@@ -206,7 +207,7 @@ def test_asset_error_names_scene_and_band(stac_server, cache_dir):
         ):
             load(req(stac_server))
     assert list_cache() == []  # nothing half-written
-    assert not list(cache_dir.glob(".tmp-*"))
+    assert not list(cache_dir.glob(f"{TMP_PREFIX}*"))
 
 
 def test_asset_transient_502_is_retried(stac_server, cache_dir):

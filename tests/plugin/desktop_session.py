@@ -62,6 +62,11 @@ def quit_qgis():
         modal.close()
         QTimer.singleShot(200, quit_qgis)
         return
+    # Close the project while the main window exists, as File > Exit does before it
+    # quits: QgsApplication.exit() alone leaves the layers to ~QgisApp, and QGIS 3.40 then
+    # crashes (signal 11) in QgisApp::updateNewLayerInsertionPoint on the layer tree
+    # view it has already deleted.
+    QgsProject.instance().clear()
     QgsApplication.exit(0)
 
 

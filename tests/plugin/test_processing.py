@@ -60,9 +60,18 @@ def test_seed_filter_removes_an_isolated_pixel(processing_ready, tmp_path):
     assert (_read(out["OUTPUT"])[0] == 1).all()
 
 
-def test_output_is_styled_when_loaded(processing_ready, mask_stack, tmp_path, qgis_new_project):
+def test_output_is_styled_when_loaded(
+    processing_ready, mask_stack, tmp_path, qgis_new_project, qgis_iface, monkeypatch
+):
     import processing
+    from qgis.core import QgsLayerTreeModel
+    from qgis.gui import QgsLayerTreeView
 
+    # Post-processing passes iface.layerTreeView() to C++ (QGIS 3.44): give pytest-qgis's
+    # stand-in iface a real view of the project's layer tree, as the desktop has.
+    view = QgsLayerTreeView()
+    view.setModel(QgsLayerTreeModel(QgsProject.instance().layerTreeRoot(), view))
+    monkeypatch.setattr(qgis_iface, "layerTreeView", lambda: view)
     path, _ = mask_stack
     out = tmp_path / "styled.tif"
     context = QgsProcessingContext()

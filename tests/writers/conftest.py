@@ -8,8 +8,9 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_zeros
 
+from tsmask_qgis.bands import BANDS
+
 DATES = np.array(["2021-01-03", "2021-01-13", "2021-01-23", "2021-02-02"], dtype="datetime64[ns]")
-BANDS = ("blue", "green", "red", "nir", "swir1", "swir2")
 
 
 def make_mask(t: int = 4, h: int = 30, w: int = 40, *, seed: int = 0) -> xr.DataArray:

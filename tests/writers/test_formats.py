@@ -128,19 +128,27 @@ def _qgis_available() -> bool:
 
 
 def test_qml_loads_in_qgis_as_paletted(tmp_path, mask):
-    """QGIS itself applies the sidecar (subprocess: only plugin/ may import qgis here)."""
+    """QGIS itself applies the sidecars the registry names beside a multi-band raster
+    and a per-date COG (subprocess: only plugin/ may import qgis here): the four
+    classes of tsmask_qgis.classes, no observation transparent, in the legend."""
     if not _qgis_available():
         pytest.skip("QGIS is not importable")
     tif = writers.write_multiband(mask, tmp_path / "m.tif")
     writers.write_qml(tmp_path / "m.qml")
+    cogs = [f.path for f in writers.FORMATS["cog"].files(LABELS, out=tmp_path)]
+    writers.write_cogs(mask, tmp_path, paths=cogs)
+    cog = cogs[0]
+    for f in writers.FORMATS["qml"].files(LABELS, out=tmp_path, among=("cog",)):
+        writers.write_qml(f.path)
     code = (
         "from qgis.core import QgsApplication, QgsRasterLayer\n"
         "app = QgsApplication([], False); app.initQgis()\n"
-        f"layer = QgsRasterLayer({str(tif)!r}, 'm')\n"
-        "msg, ok = layer.loadDefaultStyle()\n"
-        "r = layer.renderer()\n"
-        "print(ok, r.type(), [(int(c.value), c.color.name(), c.color.alpha(), c.label) "
-        "for c in r.classes()])\n"
+        f"for path in ({str(tif)!r}, {str(cog)!r}):\n"
+        "    layer = QgsRasterLayer(path, 'm')\n"
+        "    msg, ok = layer.loadDefaultStyle()\n"
+        "    r = layer.renderer()\n"
+        "    print(ok, r.type(), len(r.legendSymbologyItems()), [(int(c.value), "
+        "c.color.name(), c.color.alpha(), c.label) for c in r.classes()])\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -150,7 +158,7 @@ def test_qml_loads_in_qgis_as_paletted(tmp_path, mask):
         env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     expected = [(c.value, c.color, c.alpha, c.label) for c in CLASSES]
-    assert out.stdout.strip() == f"True paletted {expected}", out.stderr
+    assert out.stdout.strip().splitlines() == [f"True paletted 4 {expected}"] * 2, out.stderr
 
 
 def test_truecolour_cogs(tmp_path, mask, refl):

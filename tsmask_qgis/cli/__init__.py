@@ -102,8 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: How the command line points at the request or job field an error concerns.
+#: How the command line points at the request or job field an error concerns: every
+#: field of ``loaders.Request`` and ``pipeline.Job`` a command-line option sets.
 FIELD_HINTS: dict[str, str] = {
+    "request": "see --bbox, --start and --end",
     "bbox": "see --bbox",
     "start": "see --start",
     "end": "see --end",
@@ -119,13 +121,16 @@ FIELD_HINTS: dict[str, str] = {
     "overwrite": "use --overwrite to replace them, or another --out folder",
     "preset": "see --preset",
     "overrides": "see --set",
+    "spatial": "see --no-spatial",
     "formats": "see --format",
+    "truecolour": "see --truecolour",
     "workers": "see --workers",
     "runner": "see --runner",
     "max_memory": "see --max-memory",
     "scheduler": "see --scheduler",
     "quicklook_dates": "see --quicklook",
     "reference": "see --with-reference",
+    "cache": "see --no-cache",
 }
 
 

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
-from tsmask_qgis.errors import ParameterError
+from tsmask_qgis.errors import ParameterError, TsmaskError
 
-__all__ = ["add_engine", "add_request", "make_request", "parse_overrides"]
+__all__ = ["add_engine", "add_request", "bad_arguments", "make_request", "parse_overrides"]
+
+
+@contextlib.contextmanager
+def bad_arguments() -> Iterator[None]:
+    """A plain ``ValueError``/``TypeError`` raised while the arguments become a request
+    or a job is a usage error (:class:`ParameterError`, exit 2) in every command."""
+    try:
+        yield
+    except TsmaskError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(str(exc)) from exc
 
 
 def _date(text: str) -> dt.date:
@@ -69,18 +83,19 @@ def make_request(args: argparse.Namespace) -> Any:
         if not sep or not name or not asset:
             raise ParameterError(f"--band {item!r}: write NAME=ASSET, e.g. nir=B8A")
         band_map[name.strip()] = asset.strip()
-    return Request(
-        tuple(args.bbox),
-        args.start,
-        args.end,
-        source=args.source,
-        resolution=args.resolution,
-        crs=args.crs,
-        cloud_cover=args.cloud_cover,
-        stac_url=args.stac_url,
-        collections=tuple(args.collection) if args.collection else None,
-        band_map=tuple(band_map.items()) or None,
-    )
+    with bad_arguments():
+        return Request(
+            tuple(args.bbox),
+            args.start,
+            args.end,
+            source=args.source,
+            resolution=args.resolution,
+            crs=args.crs,
+            cloud_cover=args.cloud_cover,
+            stac_url=args.stac_url,
+            collections=tuple(args.collection) if args.collection else None,
+            band_map=tuple(band_map.items()) or None,
+        )
 
 
 def _value(text: str) -> Any:

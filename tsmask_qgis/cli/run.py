@@ -6,7 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from tsmask_qgis.cli._args import add_engine, add_request, make_request, parse_overrides
+from tsmask_qgis.cli._args import (
+    add_engine,
+    add_request,
+    bad_arguments,
+    make_request,
+    parse_overrides,
+)
 from tsmask_qgis.errors import ParameterError
 
 __all__ = ["register"]
@@ -85,7 +91,7 @@ def formats_of(values: list[str] | None, default: tuple[str, ...]) -> tuple[str,
 
 
 def job_from_args(args: argparse.Namespace) -> object:
-    """The pipeline ``Job`` the arguments describe (``ValueError`` for bad arguments)."""
+    """The pipeline ``Job`` the arguments describe (``ParameterError`` for bad arguments)."""
     from tsmask_qgis.pipeline import DEFAULT_FORMATS, Job
 
     have_request = any(getattr(args, k) is not None for k in ("bbox", "start", "end"))
@@ -120,12 +126,8 @@ def job_from_args(args: argparse.Namespace) -> object:
 
 def build_job(args: argparse.Namespace) -> object:
     """``job_from_args`` with argument errors turned into usage errors."""
-    try:
+    with bad_arguments():
         return job_from_args(args)
-    except (ValueError, TypeError) as exc:
-        if isinstance(exc, ParameterError):
-            raise
-        raise ParameterError(str(exc)) from exc
 
 
 def execute(job: object, args: argparse.Namespace, *, title: str | None = None) -> int:

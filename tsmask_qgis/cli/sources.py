@@ -19,8 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _sources(args: argparse.Namespace) -> int:
+    from tsmask_qgis.bands import BANDS
     from tsmask_qgis.engine import get_preset, preset_names
-    from tsmask_qgis.loaders import BANDS, DEFAULT_SOURCE, SOURCES
+    from tsmask_qgis.loaders import DEFAULT_SOURCE, SOURCES
 
     for name, src in SOURCES.items():
         default = " (default)" if name == DEFAULT_SOURCE else ""

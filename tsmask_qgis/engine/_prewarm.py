@@ -18,5 +18,5 @@ try:
         _core._detect_kernel("detect", np.dtype(_dtype))
     for _name in ("seed_filter", "seed_buffer", "majority"):
         _core._spatial_kernel(_name)
-except Exception:  # pragma: no cover - reported by the worker instead
+except Exception:  # pragma: no cover - reported by the worker instead  # nosec B110: deliberate fallback
     pass

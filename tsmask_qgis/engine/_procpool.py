@@ -120,7 +120,7 @@ class SharedArray:
         """
         if self._shm is None:
             raise ValueError("the shared array is closed")
-        path = f"/dev/shm/{self.ref.name}"
+        path = f"/dev/shm/{self.ref.name}"  # nosec B108: the shared-memory segment this process created, not a temp file
         count = math.prod(self.shape)
         out: np.ndarray
         if count and os.path.exists(path):
@@ -254,7 +254,7 @@ def _worker_main(tasks: Any, results: Any) -> None:
         except BaseException as exc:  # report everything, including KeyboardInterrupt
             tb = traceback.format_exc()
             try:
-                import pickle
+                import pickle  # nosec B403: pickle only between this process and the worker children it started
 
                 pickle.dumps(exc)
                 payload: Any = exc

@@ -345,7 +345,7 @@ class ProcessExecutor:
         With ``fill`` the bands are copied into ``buf`` tile by tile just before
         each tile's task is queued, so the copy overlaps detection.
         """
-        assert buf is not None
+        assert buf is not None  # nosec B101: internal invariant (type narrowing), not a check of input
         src = self.ref(buf)
         dst = cube.ref
 

@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from tsmask_qgis.errors import InputError
+
 __all__ = ["load_mask", "match_grid"]
 
 _DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])(?!\d)")
@@ -122,7 +124,7 @@ def load_mask(
 
     Raises:
         FileNotFoundError: the path does not exist.
-        ValueError: nothing readable, or a folder mixing grids; the message says why.
+        InputError: nothing readable, or a folder mixing grids; the message says why.
     """
     p = Path(path)
     if not p.exists():
@@ -135,7 +137,7 @@ def load_mask(
     try:
         data, dates, transform, crs, nodata = _read_raster(p)
     except Exception as exc:  # rasterio's errors name the driver problem
-        raise ValueError(f"{p}: cannot read it as a raster ({exc})") from exc
+        raise InputError(f"{p}: cannot read it as a raster ({exc})") from exc
     if data.shape[0] == 1 and dates[0] is None:
         dates = [_from_name(p)]
     data = _clean_nodata(data, nodata, valid)
@@ -155,13 +157,13 @@ def _load_netcdf(p: Path, variable: str | None, valid: Sequence[int]) -> xr.Data
                     v for v in ds.data_vars if set(ds[v].dims) in ({"time", "y", "x"}, {"y", "x"})
                 ]
                 if len(names) != 1:
-                    raise ValueError(
+                    raise InputError(
                         f"{p}: cannot tell which variable is the mask among "
                         f"{list(ds.data_vars)}: pass variable=... (--variable)"
                     )
                 variable = str(names[0])
         if variable not in ds.data_vars:
-            raise ValueError(f"{p}: no variable {variable!r} (it has {list(ds.data_vars)})")
+            raise InputError(f"{p}: no variable {variable!r} (it has {list(ds.data_vars)})")
         da = ds[variable].load()
     fill = da.attrs.get("_FillValue", da.encoding.get("_FillValue"))
     da = da.copy(data=_clean_nodata(da.values, fill, valid))
@@ -174,31 +176,31 @@ def _load_netcdf(p: Path, variable: str | None, valid: Sequence[int]) -> xr.Data
 def _load_folder(p: Path, valid: Sequence[int]) -> xr.DataArray:
     files = sorted(f for f in p.rglob("*") if f.suffix in _RASTER_SUFFIXES and f.is_file())
     if not files:
-        raise ValueError(f"{p}: no GeoTIFF (*.tif) in this folder")
+        raise InputError(f"{p}: no GeoTIFF (*.tif) in this folder")
     layers = []
     grid = None
     for f in files:
         data, dates, transform, crs, nodata = _read_raster(f)
         if data.shape[0] != 1:
-            raise ValueError(
+            raise InputError(
                 f"{f}: has {data.shape[0]} bands; a folder must hold one single-band file per date"
             )
         date = dates[0] or _from_name(f.relative_to(p.parent))
         if date is None:
-            raise ValueError(
+            raise InputError(
                 f"{f}: cannot tell its date (no DATE tag, no YYYY-MM-DD or YYYYMMDD in its name)"
             )
         this = (data.shape, transform, crs)
         if grid is None:
             grid = this
         elif this != grid:
-            raise ValueError(f"{f}: is not on the same grid as {files[0].name}")
+            raise InputError(f"{f}: is not on the same grid as {files[0].name}")
         layers.append((date, _clean_nodata(data[0], nodata, valid)))
     layers.sort(key=lambda x: x[0])
     times = np.array([d for d, _ in layers], dtype="datetime64[ns]")
     if np.unique(times).size != times.size:
-        raise ValueError(f"{p}: two files have the same date")
-    assert grid is not None
+        raise InputError(f"{p}: two files have the same date")
+    assert grid is not None  # nosec B101: internal invariant (type narrowing), not a check of input
     da = xr.DataArray(
         np.stack([a for _, a in layers]),
         dims=("time", "y", "x"),
@@ -217,7 +219,7 @@ def match_grid(reference: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
     import odc.geo.xr  # noqa: F401  (registers .odc)
 
     if like.odc.crs is None or reference.odc.crs is None:
-        raise ValueError("both rasters need a CRS to be resampled onto one another")
+        raise InputError("both rasters need a CRS to be resampled onto one another")
     src = reference.astype(np.uint8) if reference.dtype.kind != "f" else reference.fillna(0)
     src = src.astype(np.uint8)
     out = src.odc.reproject(like.odc.geobox, resampling="mode", dst_nodata=0)

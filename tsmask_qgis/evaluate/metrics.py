@@ -293,6 +293,19 @@ class Evaluation:
 
         return confusion_png(self, path, dpi=dpi)
 
+    def write_report(
+        self,
+        folder: Any,
+        *,
+        stem: str = "evaluation",
+        formats: tuple[str, ...] = ("md", "json", "html", "png"),
+        title: str | None = None,
+    ) -> dict[str, Any]:
+        """Write the report files into ``folder`` (:func:`~tsmask_qgis.evaluate.write_report`)."""
+        from tsmask_qgis.evaluate.report import write_report
+
+        return write_report(self, folder, stem=stem, formats=formats, title=title)
+
 
 def _ratio(a: Any, b: Any) -> float | None:
     return float(a) / float(b) if b else None
@@ -413,7 +426,7 @@ def _align(
             )
         dates = m_dates or r_dates or tuple(f"#{i}" for i in range(m_arr.shape[0]))
         return m_arr, r_arr, dates, (), ()
-    assert m_da is not None and r_da is not None
+    assert m_da is not None and r_da is not None  # nosec B101: internal invariant (type narrowing), not a check of input
     # Match exact timestamps first, then calendar days (SCL and our mask may differ
     # by a time of day when one was written with dates only).
     m_t = np.atleast_1d(m_da["time"].values)

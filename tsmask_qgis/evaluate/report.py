@@ -13,7 +13,6 @@ import html
 import io
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tsmask_qgis.classes import CLASSES
+from tsmask_qgis.tempfiles import temp_name
 
 if TYPE_CHECKING:
     from tsmask_qgis.evaluate.metrics import Evaluation
@@ -234,15 +234,14 @@ def _draw_confusion(ev: Evaluation, target: Any, *, dpi: int) -> None:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` under the project's temporary name beside ``path``, then rename it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = temp_name(path)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is an ordinary file
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -32,7 +32,6 @@ says how the method behaves on such scenes, not on the real world.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Literal
@@ -41,7 +40,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from tsmask_qgis.bands import BANDS
 from tsmask_qgis.classes import flag_attrs
+from tsmask_qgis.evaluate._fields import (
+    COARSE,
+    date_cloud_fractions,
+    noise_fields,
+    sun_position,
+    upsample,
+)
 
 __all__ = [
     "BANDS",
@@ -50,9 +57,6 @@ __all__ = [
     "Scene",
     "make_scene",
 ]
-
-#: The six bands, in the order the engine expects them.
-BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2")
 
 #: Land-cover codes of :attr:`Scene.landcover`.
 COVER_NAMES: dict[int, str] = {
@@ -102,7 +106,6 @@ _COVER_SHARES = (
 )
 
 _NODATA_INT = -999
-_COARSE = 4  # cloud fields are synthesised on a grid this many times coarser
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,11 @@ class Scene:
     pixel (0..1), and ``shadow_strength`` the opacity of the cloud casting a
     shadow on it. ``sun_azimuth``/``sun_elevation`` (degrees),
     ``cloud_height`` (m) and ``shadow_offset`` (rows, columns: from a cloud
-    to its shadow) are per date.
+    to its shadow) are per date. ``resolution`` is the pixel size (m).
+    With ``cloud_layers`` > 1, ``cloud_heights`` (time, layers) holds every
+    layer's height and ``shadow_offsets`` (time, layers, 2) their offsets
+    (layer 0 is ``cloud_height``/``shadow_offset``); otherwise they are the
+    one-layer versions of the same.
     """
 
     ds: xr.Dataset
@@ -131,6 +138,9 @@ class Scene:
     cloud_height: np.ndarray = field(repr=False)
     shadow_offset: np.ndarray = field(repr=False)
     seed: int = 0
+    resolution: float = 20.0
+    cloud_heights: np.ndarray | None = field(default=None, repr=False)
+    shadow_offsets: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def bands(self) -> np.ndarray:
@@ -148,71 +158,13 @@ class Scene:
         return out
 
 
-def _spectral_filter(shape: tuple[int, int], scale: float, slope: float) -> np.ndarray:
-    """Amplitude filter for rfft2 noise: blobs of about ``scale`` px with fractal edges."""
-    ky = np.fft.fftfreq(shape[0])[:, None]
-    kx = np.fft.rfftfreq(shape[1])[None, :]
-    k2 = ky * ky + kx * kx
-    amp = (1.0 + k2 * (scale * scale)) ** (-slope / 2.0)
-    amp[0, 0] = 0.0
-    return amp
-
-
-def _noise_fields(
-    rng: np.random.Generator, n: int, shape: tuple[int, int], scale: float, slope: float = 1.6
-) -> np.ndarray:
-    """``n`` independent smooth Gaussian fields with zero mean and unit variance."""
-    amp = _spectral_filter(shape, scale, slope)
-    spec = rng.standard_normal((n, *amp.shape)) + 1j * rng.standard_normal((n, *amp.shape))
-    out = np.fft.irfft2(spec * amp, s=shape, axes=(-2, -1))
-    out -= out.mean(axis=(-2, -1), keepdims=True)
-    std = out.std(axis=(-2, -1), keepdims=True)
-    out /= np.where(std > 0, std, 1.0)
-    return out.astype(np.float32)
-
-
-def _upsample(coarse: np.ndarray, r0: float, c0: float, ny: int, nx: int) -> np.ndarray:
-    """Bilinear samples of a coarse grid at fine pixels ``r0 + i``, ``c0 + j`` (coarse units x4)."""
-    hc, wc = coarse.shape
-    u = (r0 + np.arange(ny)) / _COARSE
-    v = (c0 + np.arange(nx)) / _COARSE
-    i0 = np.clip(np.floor(u).astype(np.intp), 0, hc - 2)
-    j0 = np.clip(np.floor(v).astype(np.intp), 0, wc - 2)
-    wu = (u - i0).astype(np.float32)[:, None]
-    wv = (v - j0).astype(np.float32)[None, :]
-    rows = coarse[i0] * (1 - wu) + coarse[i0 + 1] * wu  # (ny, wc)
-    return rows[:, j0] * (1 - wv) + rows[:, j0 + 1] * wv
-
-
-def _sun_position(doy: np.ndarray, latitude: float) -> tuple[np.ndarray, np.ndarray]:
-    """Sun azimuth (degrees clockwise from north) and elevation at 10:30 local solar time."""
-    decl = np.radians(23.44) * np.sin(2 * np.pi * (284 + doy) / 365.0)
-    lat = math.radians(latitude)
-    hour_angle = math.radians(-22.5)  # 1.5 h before noon
-    sin_el = math.sin(lat) * np.sin(decl) + math.cos(lat) * np.cos(decl) * math.cos(hour_angle)
-    el = np.arcsin(np.clip(sin_el, -1, 1))
-    cos_az = (np.sin(decl) - np.sin(el) * math.sin(lat)) / (np.cos(el) * math.cos(lat))
-    az = np.degrees(np.arccos(np.clip(cos_az, -1, 1)))  # morning: sun in the east half
-    return az, np.degrees(el)
-
-
-def _date_cloud_fractions(rng: np.random.Generator, n: int, cloud_amount: float) -> np.ndarray:
-    """Per-date cloud fractions with mean ``cloud_amount``: many clear, some overcast dates."""
-    if cloud_amount <= 0.0:
-        return np.zeros(n)
-    if cloud_amount >= 1.0:
-        return np.ones(n)
-    kappa = 1.2
-    return rng.beta(cloud_amount * kappa, (1.0 - cloud_amount) * kappa, size=n)
-
-
 def _landcover(
     rng: np.random.Generator, ny: int, nx: int, water_fraction: float, resolution: float
 ) -> np.ndarray:
     """Land-cover codes (:data:`COVER_NAMES`) from two smooth random fields."""
     size = 1200.0 / resolution  # patches of about a kilometre
-    wet = _noise_fields(rng, 1, (ny, nx), 2.5 * size, slope=1.8)[0]
-    use = _noise_fields(rng, 1, (ny, nx), size, slope=1.4)[0]
+    wet = noise_fields(rng, 1, (ny, nx), 2.5 * size, slope=1.8)[0]
+    use = noise_fields(rng, 1, (ny, nx), size, slope=1.4)[0]
     nd = NormalDist()
     cover = np.empty((ny, nx), dtype=np.uint8)
     edges = np.cumsum([s for _, s in _COVER_SHARES])
@@ -237,6 +189,7 @@ def make_scene(
     thin_cloud_dates: float = 0.15,
     cloud_size: float = 1500.0,
     cloud_height: tuple[float, float] = (800.0, 2500.0),
+    cloud_layers: int = 1,
     sun_azimuth: float | None = None,
     sun_elevation: float | None = None,
     latitude: float = -35.3,
@@ -265,6 +218,10 @@ def make_scene(
             opacity 0.25..0.55; they cast no shadow above ``shadow_threshold``).
         cloud_size: typical cloud size in metres.
         cloud_height: range (m) of the per-date cloud-base height.
+        cloud_layers: clouds of one date at this many heights (each drawn
+            from ``cloud_height``): a smooth random field several cloud sizes
+            across splits the date's sky into equal shares, each casting its
+            shadow from its own height. 1 (default): one height per date.
         sun_azimuth, sun_elevation: fixed sun position in degrees; ``None``
             computes it per date for a 10:30 overpass at ``latitude``.
         latitude: for the sun position (default Canberra).
@@ -293,21 +250,30 @@ def make_scene(
         raise ValueError(f"dtype must be 'int16' or 'float32', got {dtype!r}")
     if revisit_days < 1:
         raise ValueError(f"revisit_days must be at least 1, got {revisit_days!r}")
+    if isinstance(cloud_layers, bool) or not isinstance(cloud_layers, int) or cloud_layers < 1:
+        raise ValueError(f"cloud_layers must be a positive integer, got {cloud_layers!r}")
 
     rng = np.random.default_rng(seed)
     times = pd.date_range(pd.Timestamp(start), periods=nt, freq=f"{int(revisit_days)}D")
     doy = times.dayofyear.to_numpy().astype(np.float64)
 
     # ---- sun, cloud heights and shadow offsets per date ------------------------------
-    az_calc, el_calc = _sun_position(doy, latitude)
+    az_calc, el_calc = sun_position(doy, latitude)
     az = np.full(nt, sun_azimuth, dtype=np.float64) if sun_azimuth is not None else az_calc
     el = np.full(nt, sun_elevation, dtype=np.float64) if sun_elevation is not None else el_calc
     el = np.clip(el, 5.0, 90.0)
     heights = rng.uniform(cloud_height[0], cloud_height[1], size=nt)
-    ground = heights / np.tan(np.radians(el)) / resolution  # cloud-to-shadow distance, pixels
-    d_row = np.rint(ground * np.cos(np.radians(az))).astype(np.intp)  # rows grow southwards
-    d_col = np.rint(-ground * np.sin(np.radians(az))).astype(np.intp)
-    pad = int(max(np.abs(d_row).max(initial=0), np.abs(d_col).max(initial=0))) + 1
+    # Extra layers draw from their own stream: one layer gives the same scene as before.
+    layer_rng = np.random.default_rng([int(seed), 11]) if cloud_layers > 1 else None
+    layer_h = heights[:, None]
+    if layer_rng is not None:
+        more = layer_rng.uniform(cloud_height[0], cloud_height[1], size=(nt, cloud_layers - 1))
+        layer_h = np.concatenate([layer_h, more], axis=1)
+    ground = layer_h / np.tan(np.radians(el))[:, None] / resolution  # cloud to shadow, pixels
+    d_rows = np.rint(ground * np.cos(np.radians(az))[:, None]).astype(np.intp)  # rows: south
+    d_cols = np.rint(-ground * np.sin(np.radians(az))[:, None]).astype(np.intp)
+    d_row, d_col = d_rows[:, 0], d_cols[:, 0]
+    pad = int(max(np.abs(d_rows).max(initial=0), np.abs(d_cols).max(initial=0))) + 1
 
     # ---- the landscape ----------------------------------------------------------------
     cover = _landcover(rng, ny, nx, water_fraction, resolution)
@@ -347,7 +313,7 @@ def make_scene(
     fx = (np.arange(nx) + ox) // fw
     phase[is_crop] = peaks[fy[:, None], fx[None, :]][is_crop].astype(np.float32)
     # Static per-pixel brightness texture: urban is rough, bright ground varies most.
-    texture = _noise_fields(rng, 1, (ny, nx), 3.0, slope=1.0)[0]
+    texture = noise_fields(rng, 1, (ny, nx), 3.0, slope=1.0)[0]
     rough = np.select(
         [cover == 5, cover == 6, cover == 0], [0.22, 0.12, 0.03], default=0.07
     ).astype(np.float32)
@@ -357,11 +323,11 @@ def make_scene(
     delta *= bright
 
     # ---- clouds: one coarse field per date over a padded domain ------------------------
-    hc = (ny + 2 * pad) // _COARSE + 3
-    wc = (nx + 2 * pad) // _COARSE + 3
-    clouds = _noise_fields(rng, nt, (hc, wc), cloud_size / resolution / _COARSE, slope=1.5)
-    fine = _noise_fields(rng, 1, (ny + 2 * pad + 32, nx + 2 * pad + 32), 1.5, slope=1.0)[0]
-    fractions = _date_cloud_fractions(rng, nt, cloud_amount)
+    hc = (ny + 2 * pad) // COARSE + 3
+    wc = (nx + 2 * pad) // COARSE + 3
+    clouds = noise_fields(rng, nt, (hc, wc), cloud_size / resolution / COARSE, slope=1.5)
+    fine = noise_fields(rng, 1, (ny + 2 * pad + 32, nx + 2 * pad + 32), 1.5, slope=1.0)[0]
+    fractions = date_cloud_fractions(rng, nt, cloud_amount)
     thin = rng.random(nt) < thin_cloud_dates
     peak_opacity = np.where(thin, rng.uniform(0.25, 0.55, nt), 1.0)
     width = np.where(thin, 1.5, 0.45)  # opacity ramp width, in standard deviations
@@ -374,6 +340,11 @@ def make_scene(
     edge_side = rng.random(nt) < 0.5
     date_gain = rng.uniform(0.97, 1.03, nt).astype(np.float32)
     nd = NormalDist()
+    layer_fields = None
+    if layer_rng is not None:
+        layer_scale = 3.0 * cloud_size / resolution / COARSE
+        layer_fields = noise_fields(layer_rng, nt, (hc, wc), layer_scale, slope=1.5)
+        layer_cuts = np.array([nd.inv_cdf(k / cloud_layers) for k in range(1, cloud_layers)])
 
     days = 2 * np.pi / 365.0
     out_dtype = np.int16 if dtype == "int16" else np.float32
@@ -386,7 +357,7 @@ def make_scene(
     cols = np.arange(nx, dtype=np.float32)[None, :]
 
     def opacity_at(t: int, r0: int, c0: int, thr: float) -> np.ndarray:
-        g = _upsample(clouds[t], r0, c0, ny, nx)
+        g = upsample(clouds[t], r0, c0, ny, nx)
         a, b = r0 + tex_off[t, 0], c0 + tex_off[t, 1]
         g = g + 0.12 * fine[a : a + ny, b : b + nx]
         return np.clip((g - thr) / width[t], 0.0, 1.0) * peak_opacity[t]
@@ -420,7 +391,15 @@ def make_scene(
         if fractions[t] <= 0.0:
             thr = 1e9
         opacity = opacity_at(t, pad, pad, thr)
-        shadow = opacity_at(t, pad - int(d_row[t]), pad - int(d_col[t]), thr)
+        if layer_fields is None:
+            shadow = opacity_at(t, pad - int(d_row[t]), pad - int(d_col[t]), thr)
+        else:
+            shadow = np.zeros((ny, nx), dtype=np.float32)
+            for k in range(cloud_layers):
+                r0, c0 = pad - int(d_rows[t, k]), pad - int(d_cols[t, k])
+                layer = np.digitize(upsample(layer_fields[t], r0, c0, ny, nx), layer_cuts)
+                cast = opacity_at(t, r0, c0, thr)
+                np.maximum(shadow, np.where(layer == k, cast, 0.0), out=shadow)
         if shadow.any():
             refl *= 1.0 - shadow[None] * (1.0 - _DIFFUSE[:, None, None])
         if opacity.any():
@@ -506,4 +485,7 @@ def make_scene(
         cloud_height=heights,
         shadow_offset=np.stack([d_row, d_col], axis=1),
         seed=int(seed),
+        resolution=float(resolution),
+        cloud_heights=layer_h,
+        shadow_offsets=np.stack([d_rows, d_cols], axis=2),
     )

@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import pickle
+import pickle  # nosec B403: pickle only with the parent process that started this child
 import queue
 import signal
 import sys

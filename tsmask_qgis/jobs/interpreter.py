@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
+import subprocess  # nosec B404: runs only our own Python interpreter, with a fixed argument list
 import sys
 from pathlib import Path
 
@@ -27,7 +27,7 @@ _VERSION_SCRIPT = (
 def _probe(exe: str) -> tuple[int, int, bool] | None:
     """(major, minor, has numba) of an interpreter, or None if it does not run as Python."""
     try:
-        res = subprocess.run(
+        res = subprocess.run(  # nosec B603: argv is our own interpreter and fixed arguments, no shell
             [exe, "-c", _VERSION_SCRIPT],
             capture_output=True,
             text=True,

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
+import pickle  # nosec B403: frames between a tsmask parent and the child it started
 from typing import Any, BinaryIO
 
 __all__ = [
@@ -92,7 +92,7 @@ def read_frame(stream: BinaryIO) -> Any:
     data = _read_exactly(stream, size)
     if data is None:
         return None
-    return pickle.loads(data)
+    return pickle.loads(data)  # nosec B301: the child reads what its own parent wrote on its stdin
 
 
 _PATHS = frozenset({"Path", "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath"})

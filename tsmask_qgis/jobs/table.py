@@ -33,56 +33,12 @@ def _plain(value: Any) -> Any:
         return str(value)
 
 
-def _plain_result(result: Any, job: Any) -> dict[str, Any]:
-    """The run's result in its plain form (HOUSE.md's contract, ``JobResult.to_plain()``).
-
-    Until the output branch's ``JobResult.to_plain()`` lands this builds the same
-    dict from today's ``JobResult`` and the pipeline's own layout; the lead
-    replaces the call with ``result.to_plain()`` at merge and deletes this.
-    """
-    if hasattr(result, "to_plain"):
-        return dict(result.to_plain())
-    import dataclasses
-
-    from tsmask_qgis.pipeline import output_layout
-
-    dates = [str(d) for d in result.dates]
-    files: list[dict[str, Any]] = []
-    for fmt, paths in output_layout(job, dates).items():
-        per_date = fmt in ("cog", "truecolour") and len(paths) == len(dates)
-        for i, path in enumerate(paths):
-            if Path(path).exists():
-                files.append(
-                    {"format": fmt, "path": Path(path), "date": dates[i] if per_date else None}
-                )
-    times = []
-    for label in dates:  # the writers' labels: a day, or day and time where days repeat
-        day, _, clock = label.partition("T")
-        digits = (clock + "000000")[:6]
-        times.append(f"{day}T{digits[:2]}:{digits[2:4]}:{digits[4:6]}")
-    summary = []
-    for row in result.summary:
-        is_row = dataclasses.is_dataclass(row) and not isinstance(row, type)
-        item = dataclasses.asdict(row) if is_row else dict(row)
-        summary.append({k: _plain(v) for k, v in item.items()})
-    return {
-        "out": Path(result.out),
-        "dates": dates,
-        "times": times,
-        "summary": summary,
-        "files": files,
-        "reused": [Path(p) for p in result.reused],
-        "notes": [str(n) for n in result.notes],
-    }
-
-
 def run_pipeline(*, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """``pipeline.run(Job(**job))``; the result's plain form."""
+    """``pipeline.run(Job(**job))``; the result's plain form (``JobResult.to_plain()``:
+    files keyed by format and date, the dates' acquisition times, the summary)."""
     from tsmask_qgis import pipeline
 
-    the_job = pipeline.Job(**job)
-    result = pipeline.run(the_job, progress=progress)
-    return _plain_result(result, the_job)
+    return dict(pipeline.run(pipeline.Job(**job), progress=progress).to_plain())
 
 
 def estimate(
@@ -119,9 +75,9 @@ def mask_tool(
 ) -> dict[str, Any]:
     """A spatial step (``seed_filter``, ``buffer``, ``majority``) on a mask raster file."""
     from tsmask_qgis import engine
-    from tsmask_qgis.jobs.rasters import read_stack, write_stack
+    from tsmask_qgis.writers import read_mask_raster, write_mask_raster
 
-    stack = read_stack(src)
+    stack = read_mask_raster(src)
     options: dict[str, Any] = {"workers": workers, "runner": runner, "progress": progress}
     if step == "seed_filter":
         result = engine.spatial_filter(stack.data.copy(), "seed", **options)
@@ -132,7 +88,7 @@ def mask_tool(
     else:
         raise ValueError(f"unknown mask tool {step!r}")
     emit(progress, "write", None, "writing")
-    write_stack(out, result, stack.profile, stack.names)
+    write_mask_raster(out, result, stack.profile, stack.names, overwrite=True)
     return {"changed": int((result != stack.data).sum()), "bands": int(result.shape[0])}
 
 
@@ -141,9 +97,9 @@ def summary_rows(*, src: str, progress: Progress) -> dict[str, Any]:
     import numpy as np
 
     from tsmask_qgis.classes import CLASSES, CLOUD, NO_OBSERVATION, SHADOW
-    from tsmask_qgis.jobs.rasters import read_stack
+    from tsmask_qgis.writers import read_mask_raster
 
-    stack = read_stack(src)
+    stack = read_mask_raster(src)
     rows: list[list[Any]] = []
     n = stack.data.shape[0]
     for i in range(n):

@@ -3,10 +3,12 @@
 An entry is a folder named by the hash of the request's key (source, URL, collections,
 assets, bbox, dates, CRS, resolution, cloud-cover filter, bands): one ``.npy`` array
 per band ``(time, y, x)`` and ``meta.json`` (key, grid, times, sizes, use times).
-Entries are written into a temporary folder beside the cache and renamed when complete,
-so an interrupted download never leaves a half entry. The cache is bounded: after each
-new entry the least recently used entries are removed until the total fits
-``max_bytes`` (``TSMASK_CACHE_MAX_BYTES``, default 20 GB).
+Entries are written into a temporary folder in the cache (named by
+:func:`tsmask_qgis.tempfiles.temp_name`) and renamed when complete, so an interrupted
+download never leaves a half entry; temporaries left by killed runs are removed once
+they are a day old. The cache is bounded: after each new entry the least recently used
+entries are removed until the total fits ``max_bytes`` (``TSMASK_CACHE_MAX_BYTES``,
+default 20 GB).
 
 Folder: ``TSMASK_CACHE_DIR``, else ``$XDG_CACHE_HOME/tsmask``, else ``~/.cache/tsmask``.
 """
@@ -18,7 +20,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tsmask_qgis.tempfiles import TMP_PREFIX, temp_name
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -39,6 +42,10 @@ __all__ = [
 
 DEFAULT_MAX_BYTES = 20 * 1024**3
 _META = "meta.json"
+#: Age after which a temporary folder in the cache is a leftover of a killed run.
+STALE_AFTER_S = 86400.0
+#: Temporary folders of versions before the one temporary-name scheme (cleaned the same way).
+_OLD_TMP_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,11 @@ def list_cache() -> list[CacheEntry]:
     root = cache_dir()
     if not root.is_dir():
         return []
-    entries = [e for p in root.iterdir() if p.is_dir() and (e := _entry(p)) is not None]
+    entries = [
+        e
+        for p in root.iterdir()
+        if p.is_dir() and not _is_temporary(p) and (e := _entry(p)) is not None
+    ]
     return sorted(entries, key=lambda e: e.last_used, reverse=True)
 
 
@@ -177,7 +188,8 @@ class EntryWriter:
         self.key = dict(key)
         self.root = cache_dir()
         self.root.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
+        self.final = self.root / cache_key(self.key)
+        self.tmp = _make_temporary_dir(self.final)
         self.arrays: dict[str, np.memmap] = {}
 
     def array(self, band: str, shape: tuple[int, int, int], dtype: Any, fill: Any) -> np.ndarray:
@@ -199,10 +211,10 @@ class EntryWriter:
             "size_bytes": size,
             "created": dt.datetime.now().isoformat(timespec="seconds"),
         }
-        tmp_meta = self.tmp / (_META + ".part")
+        tmp_meta = temp_name(self.tmp / _META)
         tmp_meta.write_text(json.dumps(full, indent=1))
         os.replace(tmp_meta, self.tmp / _META)
-        final = self.root / cache_key(self.key)
+        final = self.final
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(self.tmp, final)
@@ -239,12 +251,43 @@ def evict(*, keep: str | None = None, limit: int | None = None) -> list[str]:
         shutil.rmtree(e.path, ignore_errors=True)
         total -= e.size_bytes
         removed.append(e.key)
-    # temporary folders older than a day are leftovers of killed runs
-    root = cache_dir()
-    for p in root.glob(".tmp-*"):
+    remove_stale_temporaries()
+    return removed
+
+
+def _is_temporary(path: Path) -> bool:
+    return path.name.startswith((TMP_PREFIX, _OLD_TMP_PREFIX))
+
+
+def _make_temporary_dir(final: Path) -> Path:
+    """A new, empty temporary folder beside ``final`` (:func:`temp_name`)."""
+    while True:
+        tmp = temp_name(final)
         try:
-            if time.time() - p.stat().st_mtime > 86400:
+            tmp.mkdir()
+        except FileExistsError:  # the same random name twice: draw again
+            continue
+        return tmp
+
+
+def remove_stale_temporaries(*, older_than: float = STALE_AFTER_S) -> list[str]:
+    """Remove temporary folders of killed runs (older than ``older_than`` seconds).
+
+    A younger one may belong to a download still running and is left alone. Returns the
+    names removed.
+    """
+    root = cache_dir()
+    if not root.is_dir():
+        return []
+    removed = []
+    now = time.time()
+    for p in root.iterdir():
+        if not _is_temporary(p):
+            continue
+        try:
+            if now - p.stat().st_mtime > older_than:
                 shutil.rmtree(p, ignore_errors=True)
+                removed.append(p.name)
         except OSError:
             pass
     return removed

@@ -37,22 +37,30 @@ declared value, 0 for L2A, -999 for DEA) and non-finite values become NaN.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from tsmask_qgis.loaders._sources import Source
+
 __all__ = [
     "BASELINE_04_DATE",
     "DARK_FRACTION",
     "Harmonisation",
+    "decide",
     "offset_for",
     "offset_from_pixels",
     "processing_baseline",
+    "settle",
     "to_reflectance",
 ]
+
+log = logging.getLogger(__name__)
 
 #: First acquisitions processed with baseline 04.00.
 BASELINE_04_DATE = dt.date(2022, 1, 25)
@@ -166,6 +174,29 @@ def offset_from_pixels(
     if dark >= max(1, DARK_FRACTION * n):
         return 0.0, f"{dark}/{n} valid DNs below 1000: offset already removed"
     return BOA_ADD_OFFSET, f"{dark}/{n} valid DNs below 1000: offset present"
+
+
+def decide(item: Any, src: Source, assets: Sequence[str]) -> list[Harmonisation]:
+    """What the item's metadata says about each of its reflectance ``assets``
+    (:func:`offset_for` under the source's policy); some may be undecided."""
+    return [offset_for(item, a, policy=src.offset_policy, nodata=src.nodata) for a in assets]
+
+
+def _flag(item: Any) -> bool | None:
+    v = item.properties.get("earthsearch:boa_offset_applied")
+    return bool(v) if v is not None else None
+
+
+def settle(hs: list[Harmonisation], raws: Sequence[np.ndarray], item: Any) -> list[Harmonisation]:
+    """``hs`` with the undecided offsets settled from the item's raw DNs (all six bands,
+    any resolution: :func:`offset_from_pixels`); ``hs`` itself when all are decided."""
+    if all(h.decided for h in hs):
+        return hs
+    nodata = next((h.nodata for h in hs if h.nodata is not None), 0)
+    stack = np.stack([np.asarray(r, dtype=np.float64) for r in raws])
+    off, why = offset_from_pixels(stack, nodata, flag_applied=_flag(item))
+    log.info("offset of %s decided from pixels: %s", item.id, why)
+    return [h if h.decided else Harmonisation(h.scale, off, h.nodata, f"pixels: {why}") for h in hs]
 
 
 def to_reflectance(dn: np.ndarray, h: Harmonisation) -> np.ndarray:

@@ -27,44 +27,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from tsmask_qgis.bands import BANDS, band_name
 from tsmask_qgis.loaders._errors import InputError
-from tsmask_qgis.loaders._sources import BANDS
 
-__all__ = ["BAND_ALIASES", "band_name", "load_local"]
-
-#: Accepted names for each band (case-insensitive; ``-``/``_``/spaces ignored).
-BAND_ALIASES: dict[str, tuple[str, ...]] = {
-    "blue": ("blue", "b02", "b2", "band2", "nbartblue", "nbarblue"),
-    "green": ("green", "b03", "b3", "band3", "nbartgreen", "nbargreen"),
-    "red": ("red", "b04", "b4", "band4", "nbartred", "nbarred"),
-    "nir": (
-        "nir",
-        "b8a",
-        "band8a",
-        "nir08",
-        "nir2",
-        "nbartnir2",
-        "nbarnir2",
-        "nirnarrow",
-        "narrownir",
-    ),
-    "swir1": ("swir1", "b11", "band11", "swir16", "nbartswir2", "nbarswir2"),
-    "swir2": ("swir2", "b12", "band12", "swir22", "nbartswir3", "nbarswir3"),
-}
-_ALIAS_TO_BAND = {alias: band for band, aliases in BAND_ALIASES.items() for alias in aliases}
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_\-\.]", "", name.strip().lower())
-
-
-def band_name(name: str) -> str | None:
-    """The tsmask band a variable/description/file name stands for, or ``None``."""
-    key = _norm(name)
-    if key in _ALIAS_TO_BAND:
-        return _ALIAS_TO_BAND[key]
-    # tsmask's own names win: "swir_2" is swir2 (B12), while DEA's "nbart_swir_2" is B11.
-    return None
+__all__ = ["load_local"]
 
 
 def _missing_bands_error(
@@ -76,7 +42,8 @@ def _missing_bands_error(
     return InputError(
         f"{where} lacks band(s) {', '.join(missing)}; found {', '.join(found) or 'nothing'}. "
         "Each of blue, green, red, nir (B8A), swir1 (B11), swir2 (B12) must be present "
-        "(accepted names include B02/B03/B04/B8A/B11/B12, nbart_* and Earth Search names)."
+        "(accepted names include B02/B03/B04/B8A/B11/B12, nbart_* and Earth Search names).",
+        field="input",
     )
 
 
@@ -111,7 +78,7 @@ def load_local(path: str | Path, *, chunks: dict[str, int] | None = None) -> xr.
             ncs = sorted(q for q in p.iterdir() if q.suffix.lower() in (".nc", ".nc4"))
             if len(ncs) == 1:
                 return _load_netcdf(ncs[0], chunks)
-            raise InputError(f"folder {p} holds no GeoTIFF (.tif) files")
+            raise InputError(f"folder {p} holds no GeoTIFF (.tif) files", field="input")
         return _load_tif_folder(tifs, chunks)
     if p.suffix.lower() in (".tif", ".tiff"):
         return _load_tif_folder([p], chunks)
@@ -129,7 +96,8 @@ def _load_netcdf(path: Path, chunks: dict[str, int] | None) -> xr.Dataset:
     except Exception as exc:  # netCDF4/h5netcdf raise many types for a damaged file
         raise InputError(
             f"cannot read {path} as NetCDF ({type(exc).__name__}: {exc}); "
-            "the file is damaged or not NetCDF — re-export or re-download it"
+            "the file is damaged or not NetCDF — re-export or re-download it",
+            field="input",
         ) from None
     found: dict[str, str] = {}
     for var in raw.data_vars:
@@ -142,7 +110,8 @@ def _load_netcdf(path: Path, chunks: dict[str, int] | None) -> xr.Dataset:
     if tdim is None:
         raise InputError(
             f"NetCDF {path} has no time dimension (dims: {', '.join(map(str, raw.dims))}); "
-            "one variable per band on (time, y, x) is expected, with the dates as time"
+            "one variable per band on (time, y, x) is expected, with the dates as time",
+            field="input",
         )
     rename = {tdim: "time"} if tdim != "time" else {}
     for cand_y, cand_x in (("latitude", "longitude"), ("lat", "lon"), ("northing", "easting")):
@@ -150,7 +119,9 @@ def _load_netcdf(path: Path, chunks: dict[str, int] | None) -> xr.Dataset:
             rename.update({cand_y: "y", cand_x: "x"})
     raw = raw.rename(rename) if rename else raw
     if "time" not in raw.coords:
-        raise InputError(f"NetCDF {path} has a time dimension but no dates (time coordinate)")
+        raise InputError(
+            f"NetCDF {path} has a time dimension but no dates (time coordinate)", field="input"
+        )
     try:
         times = xr.decode_cf(raw[["time"]]).time.values if raw.time.dtype.kind != "M" else None
     except Exception:
@@ -160,16 +131,20 @@ def _load_netcdf(path: Path, chunks: dict[str, int] | None) -> xr.Dataset:
     if raw.time.dtype.kind != "M":
         raise InputError(
             f"NetCDF {path}: the time coordinate is not dates (units missing?); "
-            "give CF units such as 'days since 1970-01-01'"
+            "give CF units such as 'days since 1970-01-01'",
+            field="input",
         )
     if bool(np.isnat(raw.time.values).any()):
-        raise InputError(f"NetCDF {path} has missing (NaT) dates in its time coordinate")
+        raise InputError(
+            f"NetCDF {path} has missing (NaT) dates in its time coordinate", field="input"
+        )
     out = xr.Dataset()
     for band in BANDS:
         da = raw[found[band]]
         if set(da.dims) != {"time", "y", "x"}:
             raise InputError(
-                f"NetCDF {path}: variable {found[band]} has dims {da.dims}; expected (time, y, x)"
+                f"NetCDF {path}: variable {found[band]} has dims {da.dims}; expected (time, y, x)",
+                field="input",
             )
         nodata = da.attrs.get("nodata", da.attrs.get("_FillValue"))
         scale = da.attrs.get("scale_factor")
@@ -209,10 +184,12 @@ def _tidy_time(ds: xr.Dataset, where: str) -> xr.Dataset:
     ds = ds.sortby("time")
     t = ds.time.values
     if len(t) == 0:
-        raise InputError(f"{where} holds no dates")
+        raise InputError(f"{where} holds no dates", field="input")
     if len(np.unique(t)) != len(t):
         dup = sorted({str(v)[:19] for v in t[1:][t[1:] == t[:-1]]})
-        raise InputError(f"{where} has the same date more than once: {', '.join(dup)}")
+        raise InputError(
+            f"{where} has the same date more than once: {', '.join(dup)}", field="input"
+        )
     return ds
 
 
@@ -253,7 +230,8 @@ def _open_tif(path: Path) -> Any:
         return rasterio.open(path)
     except Exception as exc:
         raise InputError(
-            f"cannot read {path} as GeoTIFF ({exc}); the file is damaged or not a GeoTIFF"
+            f"cannot read {path} as GeoTIFF ({exc}); the file is damaged or not a GeoTIFF",
+            field="input",
         ) from None
 
 
@@ -297,7 +275,9 @@ def _dask_read(path: Path, bidx: int, shape: tuple[int, int], dtype: Any, chunks
             with rasterio.open(p) as src:
                 return src.read(b)
         except Exception as exc:
-            raise InputError(f"cannot read band {b} of {p} ({exc}); the file is damaged") from None
+            raise InputError(
+                f"cannot read band {b} of {p} ({exc}); the file is damaged", field="input"
+            ) from None
 
     arr = da.from_delayed(dask.delayed(_read)(), shape=shape, dtype=dtype)
     return arr.rechunk(chunks) if chunks else arr
@@ -348,7 +328,8 @@ def _load_per_date(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
             if when is None:
                 raise InputError(
                     f"{path}: no date found (no TIFFTAG_DATETIME/date tag and no YYYY-MM-DD or "
-                    "YYYYMMDD in the file name); add one"
+                    "YYYYMMDD in the file name); add one",
+                    field="input",
                 )
             g = _grid_of(src)
             if grid is None:
@@ -356,7 +337,8 @@ def _load_per_date(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
             elif g != grid:
                 raise InputError(
                     f"{path} is on a different grid (CRS, transform or size) than {tifs[0]}; "
-                    "all dates must share one grid"
+                    "all dates must share one grid",
+                    field="input",
                 )
             descs = [d or "" for d in src.descriptions]
             idx = {}
@@ -376,7 +358,7 @@ def _load_per_date(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
                     (_dask_read(path, i, shape, src.dtypes[i - 1], _yx(chunks)), nodata)
                 )
             times.append(when)
-    assert grid is not None
+    assert grid is not None  # nosec B101: internal invariant (type narrowing), not a check of input
     return _build(stacks, times, grid, f"{len(tifs)} GeoTIFFs in {tifs[0].parent}")
 
 
@@ -409,14 +391,17 @@ def _load_per_band(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
             if grid is None:
                 grid = g
             elif g != grid:
-                raise InputError(f"{path} is on a different grid than {files['blue']}")
+                raise InputError(
+                    f"{path} is on a different grid than {files['blue']}", field="input"
+                )
             whens = []
             for i, d in enumerate(src.descriptions, start=1):
                 w = _parse_date(d)
                 if w is None:
                     raise InputError(
                         f"{path}: band {i} has no date in its description ({d!r}); "
-                        "each band's description must be its date, e.g. 2018-01-31"
+                        "each band's description must be its date, e.g. 2018-01-31",
+                        field="input",
                     )
                 whens.append(w)
             if times_ref is None:
@@ -425,7 +410,8 @@ def _load_per_band(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
                 missing = sorted({str(t)[:10] for t in set(times_ref) ^ set(whens)})
                 raise InputError(
                     f"{path} does not hold the same dates as {files['blue']}: "
-                    f"differs on {', '.join(missing) or 'the order of dates'}"
+                    f"differs on {', '.join(missing) or 'the order of dates'}",
+                    field="input",
                 )
             shape = (src.height, src.width)
             for i in range(1, src.count + 1):
@@ -435,7 +421,7 @@ def _load_per_band(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
                         src.nodatavals[i - 1],
                     )
                 )
-    assert grid is not None and times_ref is not None
+    assert grid is not None and times_ref is not None  # nosec B101: internal invariant (type narrowing), not a check of input
     return _build(stacks, times_ref, grid, f"per-band GeoTIFFs in {tifs[0].parent}")
 
 

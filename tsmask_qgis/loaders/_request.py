@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tsmask_qgis.bands import BANDS
 from tsmask_qgis.errors import ParameterError
-from tsmask_qgis.loaders._sources import BANDS, DEFAULT_SOURCE, Source, get_source
+from tsmask_qgis.loaders._crs import crs_text, proj_allowed, projected_crs
+from tsmask_qgis.loaders._sources import DEFAULT_SOURCE, Source, get_source
 
 __all__ = ["REQUEST_HELP", "SENTINEL2_START", "Request", "utm_crs"]
 
@@ -161,7 +163,8 @@ class Request:
             )
         set_(self, "resolution", res)
         if self.crs is not None:
-            set_(self, "crs", _check_crs(self.crs))
+            # in full where PROJ may run now; else in form, and in full by check()
+            set_(self, "crs", projected_crs(self.crs) if proj_allowed() else crs_text(self.crs))
         if self.cloud_cover is not None:
             cc = float(self.cloud_cover)
             if not 0.0 <= cc <= 100.0:
@@ -196,6 +199,19 @@ class Request:
                     field="collections",
                 )
 
+    def check(self) -> Request:
+        """The request checked in full, its CRS in canonical form (``self`` if it is).
+
+        Construction checks everything but the meaning of ``crs`` where PROJ may not be
+        imported (the QGIS desktop, see ``_crs``); this checks that too, raising the same
+        :class:`ParameterError`. ``search``, ``load``, ``estimate`` and :meth:`geobox` call
+        it first, so a bad CRS is refused before anything is read.
+        """
+        if self.crs is None:
+            return self
+        canonical = projected_crs(self.crs)
+        return self if canonical == self.crs else replace(self, crs=canonical)
+
     # -- derived values -------------------------------------------------------------------
 
     def get_source(self) -> Source:
@@ -207,8 +223,6 @@ class Request:
             stac_url=self.stac_url, collections=self.collections, band_map=bm or None
         )
         if ref is not None:
-            from dataclasses import replace
-
             src = replace(src, reference=ref)
         return src
 
@@ -224,12 +238,16 @@ class Request:
         return self.crs if self.crs is not None else utm_crs(*self.centre)
 
     def geobox(self) -> Any:
-        """The output pixel grid (an ``odc.geo.geobox.GeoBox``), snapped to the resolution."""
+        """The output pixel grid (an ``odc.geo.geobox.GeoBox``), snapped to the resolution.
+
+        Raises :class:`ParameterError` for a CRS only PROJ can refuse (see :meth:`check`).
+        """
         from odc.geo.geobox import GeoBox
         from odc.geo.geom import box
 
-        poly = box(*self.bbox, "EPSG:4326").to_crs(self.output_crs)
-        return GeoBox.from_geopolygon(poly, resolution=self.resolution, crs=self.output_crs)
+        crs = self.check().output_crs
+        poly = box(*self.bbox, "EPSG:4326").to_crs(crs)
+        return GeoBox.from_geopolygon(poly, resolution=self.resolution, crs=crs)
 
     def datetime_range(self) -> str:
         """The STAC ``datetime`` interval covering whole days ``start``..``end`` (UTC)."""
@@ -251,24 +269,3 @@ class Request:
             "resolution": self.resolution,
             "cloud_cover": self.cloud_cover,
         }
-
-
-def _check_crs(crs: Any) -> str:
-    from odc.geo import CRS
-
-    if isinstance(crs, int):
-        crs = f"EPSG:{crs}"
-    try:
-        parsed = CRS(str(crs))
-    except Exception:
-        raise ParameterError(
-            f"crs {crs!r} is not a CRS; give e.g. EPSG:32755", field="crs"
-        ) from None
-    if parsed.geographic:
-        raise ParameterError(
-            f"crs {crs!r} is geographic (degrees); give a projected CRS in metres, "
-            "e.g. the UTM zone EPSG:327zz, or leave crs unset",
-            field="crs",
-        )
-    epsg = parsed.epsg
-    return f"EPSG:{epsg}" if epsg is not None else parsed.to_wkt()

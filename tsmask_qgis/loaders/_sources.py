@@ -1,7 +1,7 @@
 """Catalogue presets: where Sentinel-2 L2A lives and what its assets are called.
 
 Band maps follow the Inputs table of ``algorithm.md``. Each source also names its
-scene-classification asset (loadable with ``load(..., extra_bands=("scl",))``) for
+scene-classification asset (loaded as the extra band ``scl``) for
 evaluation against the provider's own mask.
 """
 
@@ -14,16 +14,12 @@ from typing import Any
 from tsmask_qgis.loaders._errors import InputError, ParameterError
 
 __all__ = [
-    "BANDS",
     "DEFAULT_SOURCE",
     "SOURCES",
     "Source",
     "get_source",
     "source_names",
 ]
-
-#: The six bands tsmask reads, in this order.
-BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2")
 
 #: The name of the default catalogue preset.
 DEFAULT_SOURCE = "earth-search-c1"
@@ -37,7 +33,7 @@ def _pairs(mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 class Source:
     """One catalogue preset.
 
-    ``band_map`` maps tsmask's band names (``BANDS``) to the catalogue's asset keys.
+    ``band_map`` maps tsmask's band names (:data:`tsmask_qgis.bands.BANDS`) to the catalogue's asset keys.
     ``reference`` is the asset holding the provider's scene classification and
     ``reference_kind`` says which classes it uses (``"scl"`` or ``"fmask"``).
 
@@ -83,12 +79,14 @@ class Source:
             if self.reference is None:
                 raise InputError(
                     f"source {self.name!r} has no scene-classification asset; "
-                    "load without extra_bands or choose another source"
+                    "load without the scene classification or choose another source",
+                    field="reference",
                 )
             return self.reference
         raise InputError(
             f"band {band!r} is not known to source {self.name!r}; "
-            f"known bands: {', '.join([*bands, 'scl'])}"
+            f"known bands: {', '.join([*bands, 'scl'])}",
+            field="reference",
         )
 
     def with_overrides(

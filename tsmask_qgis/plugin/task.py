@@ -142,7 +142,7 @@ class TsmaskTask(QgsTask):
                 self._on_cancel()
 
     def _report_error(self) -> None:
-        assert self.error is not None
+        assert self.error is not None  # nosec B101: internal invariant (type narrowing), not a check of input
         QgsMessageLog.logMessage(
             f"{self.description()} failed: {self.error}\n{self.error_details}",
             LOG_TAG,

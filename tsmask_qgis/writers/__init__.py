@@ -1,9 +1,13 @@
 """Writers: the mask and its companions in the formats people open.
 
+:data:`FORMATS` is the registry of output formats: each :class:`Format` names the
+files it writes for a job's dates and writes them from one :class:`WriteContext`.
 Every writer writes atomically (a temporary name in the target folder, renamed
 when complete), refuses to replace an existing file unless ``overwrite=True``
 and reads class values, names and colours from :mod:`tsmask_qgis.classes`.
-Importing this package does not import numba or qgis.
+:func:`read_mask_raster` and :func:`write_mask_raster` carry a class raster file
+to and from memory for the mask tools. Importing this package does not import
+numba or qgis.
 """
 
 from tsmask_qgis.writers._atomic import (
@@ -18,6 +22,7 @@ from tsmask_qgis.writers._atomic import (
     ensure_writable_dir,
 )
 from tsmask_qgis.writers._envi import write_envi
+from tsmask_qgis.writers._formats import FORMATS, Format, OutputFile, WriteContext, get_format
 from tsmask_qgis.writers._grid import Grid, date_labels, grid_of
 from tsmask_qgis.writers._netcdf import read_netcdf_mask, write_netcdf
 from tsmask_qgis.writers._pictures import pick_dates, write_chart, write_quicklook
@@ -31,16 +36,22 @@ from tsmask_qgis.writers._raster import (
     write_multiband,
     write_truecolour,
 )
+from tsmask_qgis.writers._stack import MaskRaster, read_mask_raster, write_mask_raster
 from tsmask_qgis.writers._summary import DateSummary, format_table, summarise, write_summary
 
 __all__ = [
+    "FORMATS",
     "MANIFEST_NAME",
     "DateSummary",
+    "Format",
     "Grid",
     "Manifest",
+    "MaskRaster",
     "OutputError",
     "OutputExistsError",
+    "OutputFile",
     "OutputNotWritableError",
+    "WriteContext",
     "atomic_output",
     "check_overwrite",
     "clean_temporaries",
@@ -48,9 +59,11 @@ __all__ = [
     "date_labels",
     "ensure_writable_dir",
     "format_table",
+    "get_format",
     "grid_of",
     "pick_dates",
     "qml_text",
+    "read_mask_raster",
     "read_netcdf_mask",
     "reflectance",
     "summarise",
@@ -59,6 +72,7 @@ __all__ = [
     "write_clear_count",
     "write_cogs",
     "write_envi",
+    "write_mask_raster",
     "write_multiband",
     "write_netcdf",
     "write_qml",

@@ -12,7 +12,6 @@ import contextlib
 import errno
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from tsmask_qgis.errors import (
     OutputExistsError,
     OutputNotWritableError,
 )
+from tsmask_qgis.tempfiles import TMP_PREFIX, temp_name
 
 __all__ = [
     "MANIFEST_NAME",
@@ -39,7 +39,9 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "tsmask-manifest.json"
-_TMP_PREFIX = ".tsmask-tmp-"
+#: The old private name of :data:`tsmask_qgis.tempfiles.TMP_PREFIX` (the plugin's
+#: isolation test compares the worker's copy with it until that copy goes).
+_TMP_PREFIX = TMP_PREFIX
 
 
 def _explain(exc: OSError, where: Path) -> OutputError:
@@ -74,7 +76,7 @@ def ensure_writable_dir(folder: str | os.PathLike[str]) -> Path:
         path.mkdir(parents=True, exist_ok=True)
         if not path.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
-        probe = path / f"{_TMP_PREFIX}probe-{secrets.token_hex(4)}"
+        probe = temp_name(path / "probe")
         with open(probe, "wb") as fh:
             fh.write(b"ok")
         probe.unlink()
@@ -83,11 +85,6 @@ def ensure_writable_dir(folder: str | os.PathLike[str]) -> Path:
     except OSError as exc:
         raise _explain(exc, path) from exc
     return path
-
-
-def _tmp_name(final: Path) -> Path:
-    # Keep the real suffix so drivers that look at it (and sidecars such as .hdr) behave.
-    return final.with_name(f"{_TMP_PREFIX}{secrets.token_hex(4)}-{final.name}")
 
 
 def check_overwrite(paths: Sequence[Path], *, overwrite: bool) -> None:
@@ -126,7 +123,7 @@ def atomic_output(
     folder = ensure_writable_dir(final.parent)
     finals = [final.with_suffix(s) for s in sidecars] + [final]
     check_overwrite(finals, overwrite=overwrite)
-    tmp = _tmp_name(final)
+    tmp = temp_name(final)
     tmps = [tmp.with_suffix(s) for s in sidecars] + [tmp]
     try:
         yield tmp
@@ -166,7 +163,7 @@ def _remove(path: Path) -> None:
 def clean_temporaries(folder: str | os.PathLike[str]) -> int:
     """Remove temporary files left by a run that was killed outright; return how many."""
     n = 0
-    for p in Path(folder).glob(f"{_TMP_PREFIX}*"):
+    for p in Path(folder).glob(f"{TMP_PREFIX}*"):
         _remove(p)
         n += 1
     return n

@@ -44,9 +44,10 @@ def as_mask(mask: xr.DataArray) -> xr.DataArray:
     return mask.transpose("time", "y", "x")
 
 
-def date_slice(mask: xr.DataArray, t: int) -> np.ndarray:
-    """Date ``t`` of ``mask`` as a uint8 numpy array, checked to hold class values only."""
-    a = np.asarray(mask.isel(time=t).values)
+def date_slice(mask: xr.DataArray | np.ndarray, t: int) -> np.ndarray:
+    """Date ``t`` of ``mask`` (a (time, y, x) mask, or a (dates, y, x) array of classes)
+    as a uint8 numpy array, checked to hold class values only."""
+    a = np.asarray(mask[t] if isinstance(mask, np.ndarray) else mask.isel(time=t).values)
     if a.size and (a.min() < 0 or a.max() > max(c.value for c in CLASSES)):
         raise ValueError(
             f"date {t} of the mask holds values outside the classes 0..3 "

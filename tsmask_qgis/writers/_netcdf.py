@@ -33,7 +33,7 @@ def _grid_mapping_attrs(crs: Any, transform: Any) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     try:
         attrs.update({k: v for k, v in pcrs.to_cf().items() if v is not None})
-    except Exception:  # pyproj cannot describe every CRS in CF terms; crs_wkt suffices
+    except Exception:  # pyproj cannot describe every CRS in CF terms; crs_wkt suffices  # nosec B110: deliberate fallback
         pass
     wkt = pcrs.to_wkt()
     attrs["crs_wkt"] = wkt

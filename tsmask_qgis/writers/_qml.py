@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
+import xml.etree.ElementTree as ET  # nosec B405: only builds and writes XML, never parses any
 from pathlib import Path
 
 from tsmask_qgis.classes import CLASSES

@@ -4,7 +4,7 @@ true-colour COGs and the clear-observation count."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -91,10 +91,24 @@ def _write_cog(
             )
 
 
+def _date_paths(
+    folder: str | os.PathLike[str],
+    prefix: str,
+    labels: Sequence[str],
+    paths: Sequence[str | os.PathLike[str]] | None,
+) -> list[Path]:
+    """``paths`` (one per date label), or ``{folder}/{prefix}_{label}.tif``."""
+    if paths is None:
+        return [Path(folder) / f"{prefix}_{label}.tif" for label in labels]
+    if len(paths) != len(labels):
+        raise ValueError(f"{len(paths)} file names for {len(labels)} dates")
+    return [Path(p) for p in paths]
+
+
 def _dates_to_write(
     paths: Sequence[Path],
     *,
-    skip: Sequence[Path],
+    skip: Collection[Path],
     progress: Progress | None,
     on_written: Callable[[Path], None] | None,
     what: str,
@@ -123,11 +137,13 @@ def write_cogs(
     overwrite: bool = False,
     blocksize: int = 512,
     resampling: str = "MODE",
-    skip: Sequence[Path] = (),
+    paths: Sequence[str | os.PathLike[str]] | None = None,
+    skip: Collection[Path] = (),
     progress: Progress | None = None,
     on_written: Callable[[Path], None] | None = None,
 ) -> list[Path]:
-    """One Cloud-Optimized GeoTIFF per date: ``{folder}/{prefix}_{date}.tif``.
+    """One Cloud-Optimized GeoTIFF per date: ``{folder}/{prefix}_{date}.tif``, or
+    ``paths`` (one per date, in time order) when given.
 
     uint8, nodata 0 (no observation), a colour table from ``tsmask_qgis.classes``,
     DEFLATE compression and internal overviews resampled with ``resampling``
@@ -141,10 +157,9 @@ def write_cogs(
     mask = as_mask(mask)
     grid = grid_of(mask)
     labels = date_labels(mask.time)
-    folder = Path(folder)
-    paths = [folder / f"{prefix}_{label}.tif" for label in labels]
+    files = _date_paths(folder, prefix, labels, paths)
     for t, path in _dates_to_write(
-        paths, skip=skip, progress=progress, on_written=on_written, what="mask COG"
+        files, skip=skip, progress=progress, on_written=on_written, what="mask COG"
     ):
         label = labels[t]
         data = date_slice(mask, t)[np.newaxis]
@@ -160,7 +175,7 @@ def write_cogs(
                 descriptions=[label],
                 tags={**class_tags(), "DATE": label},
             )
-    return paths
+    return files
 
 
 def write_multiband(
@@ -249,11 +264,13 @@ def write_truecolour(
     stretch: tuple[float, float] = (0.0, 0.3),
     overwrite: bool = False,
     blocksize: int = 512,
-    skip: Sequence[Path] = (),
+    paths: Sequence[str | os.PathLike[str]] | None = None,
+    skip: Collection[Path] = (),
     progress: Progress | None = None,
     on_written: Callable[[Path], None] | None = None,
 ) -> list[Path]:
-    """A true-colour COG per date (RGB uint8 + alpha) from the reflectance dataset.
+    """A true-colour COG per date (RGB uint8 + alpha) from the reflectance dataset:
+    ``{folder}/{prefix}_{date}.tif``, or ``paths`` (one per date) when given.
 
     Red, green and blue reflectance ``stretch[0]..stretch[1]`` map linearly to
     1..255 on every date; nodata is transparent (alpha 0). Overviews are averaged.
@@ -263,11 +280,10 @@ def write_truecolour(
         raise ValueError(f"true colour needs the bands red, green, blue; missing {missing}")
     grid = grid_of(ds)
     labels = date_labels(ds.time)
-    folder = Path(folder)
-    paths = [folder / f"{prefix}_{label}.tif" for label in labels]
+    files = _date_paths(folder, prefix, labels, paths)
     interp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
     for t, path in _dates_to_write(
-        paths, skip=skip, progress=progress, on_written=on_written, what="true-colour COG"
+        files, skip=skip, progress=progress, on_written=on_written, what="true-colour COG"
     ):
         rgba = truecolour_rgba(ds, t, stretch=stretch)
         with atomic_output(path, overwrite=overwrite) as tmp:
@@ -282,15 +298,25 @@ def write_truecolour(
                 tags={"DATE": labels[t], "STRETCH": f"{stretch[0]}..{stretch[1]} reflectance"},
                 colorinterp=interp,
             )
-    return paths
+    return files
 
 
-def clear_count(mask: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel: the number of clear dates and of observed dates (uint16 each)."""
-    mask = as_mask(mask)
-    clear = np.zeros((mask.sizes["y"], mask.sizes["x"]), dtype="uint16")
+def clear_count(mask: xr.DataArray | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel: the number of clear dates and of observed dates (uint16 each).
+
+    ``mask`` is a (time, y, x) mask or a (dates, y, x) array of classes, such as
+    the ``data`` of :func:`read_mask_raster`.
+    """
+    if isinstance(mask, np.ndarray):
+        if mask.ndim != 3:
+            raise ValueError(f"a mask array is (dates, y, x); this one has shape {mask.shape}")
+        n, shape = mask.shape[0], mask.shape[1:]
+    else:
+        mask = as_mask(mask)
+        n, shape = mask.sizes["time"], (mask.sizes["y"], mask.sizes["x"])
+    clear = np.zeros(shape, dtype="uint16")
     observed = np.zeros_like(clear)
-    for t in range(mask.sizes["time"]):
+    for t in range(n):
         a = date_slice(mask, t)
         clear += a == CLEAR.value
         observed += a != NO_OBSERVATION.value

@@ -1,0 +1,127 @@
+"""Searching a STAC API (pystac-client) and grouping the items it finds by solar day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tsmask_qgis.loaders._errors import InputError, SearchError
+from tsmask_qgis.loaders._network import NetworkOptions
+from tsmask_qgis.loaders._request import Request
+from tsmask_qgis.loaders._sources import Source
+from tsmask_qgis.progress import Progress, emit
+
+__all__ = ["item_time", "search_items", "solar_day", "solar_days"]
+
+
+def _client(src: Source, net: NetworkOptions) -> Any:
+    from pystac_client import Client
+    from pystac_client.stac_api_io import StacApiIO
+    from urllib3 import Retry
+
+    retry = Retry(
+        total=net.retries,
+        connect=net.retries,
+        read=net.retries,
+        status=net.retries,
+        backoff_factor=net.backoff,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=None,  # retry POST searches too
+        raise_on_status=True,
+    )
+    io = StacApiIO(timeout=net.timeout, max_retries=retry)
+    # Client.open resets the io's timeout unless it is given here too
+    return Client.open(src.stac_url, stac_io=io, timeout=net.timeout)
+
+
+def _search_error(url: str, exc: BaseException, net: NetworkOptions) -> SearchError:
+    text = f"{type(exc).__name__}: {exc}"
+    low = text.lower()
+    if "timeout" in low or "timed out" in low:
+        why = f"the server did not answer within {net.timeout:g} s ({net.retries} retries)"
+    elif m := re.search(r"too many (\d+) error responses|status(?: code)?[ =:]+(\d{3})", low):
+        code = m.group(1) or m.group(2)
+        why = f"the server kept answering HTTP {code} ({net.retries} retries)"
+    elif "connection" in low and ("refused" in low or "failed to establish" in low):
+        why = "no server answers at that address"
+    else:
+        why = text[:300]
+    return SearchError(
+        f"searching the STAC catalogue {url} failed: {why}. Check your network connection "
+        "and the catalogue URL, or try again later (the catalogue may be down)."
+    )
+
+
+def search_items(request: Request, net: NetworkOptions, progress: Progress | None) -> list[Any]:
+    """The catalogue's items for ``request``, sorted by (time, id), duplicates removed
+    (see :func:`tsmask_qgis.loaders.search`)."""
+    src = request.get_source()
+    emit(progress, "search", 0.0, f"searching {src.stac_url}")
+    try:
+        client = _client(src, net)
+        found = client.search(
+            collections=list(src.collections),
+            bbox=list(request.bbox),
+            datetime=request.datetime_range(),
+            limit=net.page_size,
+        )
+        items: dict[str, Any] = {}
+        for page in found.pages():
+            for item in page.items:
+                items.setdefault(item.id, item)
+            emit(progress, "search", None, f"found {len(items)} scenes")
+    except (SearchError, InputError):
+        raise
+    except Exception as exc:  # requests/urllib3/pystac-client raise many types
+        raise _search_error(src.stac_url, exc, net) from None
+    out = list(items.values())
+    if request.cloud_cover is not None:
+        out = [
+            i
+            for i in out
+            if float(i.properties.get(src.cloud_cover_property, 0.0) or 0.0) <= request.cloud_cover
+        ]
+    out.sort(key=lambda i: (item_time(i), i.id))
+    emit(progress, "search", 1.0, f"found {len(out)} scenes")
+    return out
+
+
+# -- solar days ---------------------------------------------------------------------------
+
+
+def item_time(item: Any) -> dt.datetime:
+    """The acquisition time of an item (UTC, timezone-aware)."""
+    when = item.datetime or item.common_metadata.start_datetime
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when
+
+
+def _item_lon(item: Any) -> float:
+    if item.bbox:
+        return (item.bbox[0] + item.bbox[2]) / 2.0
+    return 0.0
+
+
+def solar_day(item: Any) -> dt.date:
+    """The local solar date of an acquisition: UTC time + longitude/15 hours."""
+    return (item_time(item) + dt.timedelta(hours=_item_lon(item) / 15.0)).date()
+
+
+def solar_days(items: Sequence[Any]) -> list[tuple[np.datetime64, list[Any]]]:
+    """Group items by solar day (UTC time + longitude/15 hours), in time order.
+
+    Each group's time is the earliest acquisition time of its items (UTC, naive).
+    """
+    groups: dict[dt.date, list[Any]] = {}
+    for item in sorted(items, key=lambda i: (item_time(i), i.id)):
+        groups.setdefault(solar_day(item), []).append(item)
+    out = []
+    for _, members in sorted(groups.items()):
+        first = min(item_time(i) for i in members)
+        out.append((np.datetime64(first.replace(tzinfo=None), "ns"), members))
+    return out

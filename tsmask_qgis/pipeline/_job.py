@@ -1,0 +1,170 @@
+"""The job: everything one run needs, as plain values, checked when it is made."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tsmask_qgis import __version__, writers
+from tsmask_qgis.errors import ParameterError
+
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "REFERENCE_KINDS", "Job", "parse_size"]
+
+#: Output formats a job can ask for in ``formats``, and what each writes in the output
+#: folder (from the writers' registry; true colour and the evaluation have options of
+#: their own).
+FORMATS: dict[str, str] = {
+    name: fmt.description for name, fmt in writers.FORMATS.items() if fmt.selectable
+}
+DEFAULT_FORMATS: tuple[str, ...] = ("netcdf", "cog", "qml", "summary", "count", "chart")
+
+#: The references a job can evaluate its masks against (from the catalogue).
+REFERENCE_KINDS = ("scl",)
+
+
+def parse_size(text: str | int | None) -> int | None:
+    """``"4GB"`` (4e9), ``"512MiB"``, ``"1.5g"`` or a number of bytes -> bytes (``None`` stays).
+
+    The same reading as the engine's ``max_memory``: KB/MB/GB are powers of ten,
+    KiB/MiB/GiB powers of two.
+    """
+    if text is None:
+        return None
+    from tsmask_qgis.engine import parse_memory
+
+    try:
+        return parse_memory(text)
+    except ValueError:
+        raise ParameterError(
+            f"cannot read {text!r} as a size; write e.g. 4GB, 512MB or 2GiB", field="max_memory"
+        ) from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """Everything one run needs, as plain values (safe to build on the QGIS side).
+
+    Give either ``request`` (a :class:`tsmask_qgis.loaders.Request`) or ``input``
+    (a local stack :func:`tsmask_qgis.loaders.load_local` reads). ``overrides``
+    are threshold overrides of ``preset`` (name -> value). ``formats`` come from
+    :data:`FORMATS`; ``truecolour`` adds a true-colour COG per date; quicklooks
+    are drawn for ``quicklook_dates`` (``None``: a few telling dates chosen from
+    the summary; ``("all",)``: every date). ``runner``, ``workers``,
+    ``max_memory`` (bytes or ``"4GB"``) and ``scheduler`` (a dask.distributed
+    address) tune the engine. ``reference="scl"`` loads the catalogue's scene
+    classification beside the bands and evaluates the masks against it.
+    """
+
+    out: Path
+    request: Any = None
+    input: Path | None = None
+    preset: str = "seed"
+    overrides: tuple[tuple[str, Any], ...] = ()
+    spatial: bool = True
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    truecolour: bool = False
+    quicklook_dates: tuple[str, ...] | None = None
+    workers: int | None = None
+    runner: str = "auto"
+    max_memory: int | None = None
+    scheduler: str | None = None
+    overwrite: bool = False
+    reference: str | None = None
+    cache: bool = True
+    meta: tuple[tuple[str, str], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "out", Path(self.out))
+        if (self.request is None) == (self.input is None):
+            raise ParameterError(
+                "a job needs exactly one source: a catalogue search (an area and dates) "
+                "or a local stack",
+                field="input",
+            )
+        if self.input is not None:
+            set_(self, "input", Path(self.input))
+        ov = self.overrides
+        pairs = ov.items() if isinstance(ov, Mapping) else ov
+        set_(self, "overrides", tuple(sorted((str(k), v) for k, v in pairs)))
+        from tsmask_qgis.engine import get_preset  # pure dataclasses: no numba
+
+        get_preset(self.preset, **dict(self.overrides))  # unknown names fail here, clearly
+        formats = (self.formats,) if isinstance(self.formats, str) else tuple(self.formats)
+        unknown = [f for f in formats if f not in FORMATS]
+        if unknown:
+            raise ParameterError(
+                f"unknown output format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}",
+                field="formats",
+            )
+        set_(self, "formats", tuple(dict.fromkeys(formats)))
+        if self.quicklook_dates is not None:
+            qd = self.quicklook_dates
+            set_(self, "quicklook_dates", (qd,) if isinstance(qd, str) else tuple(map(str, qd)))
+        set_(self, "max_memory", parse_size(self.max_memory))
+        if self.workers is not None and int(self.workers) < 1:
+            raise ParameterError("workers must be 1 or more (or all cores)", field="workers")
+        if self.reference is not None:
+            if self.reference not in REFERENCE_KINDS:
+                raise ParameterError(
+                    f"reference {self.reference!r} is not supported; use "
+                    f"{' or '.join(REFERENCE_KINDS)}",
+                    field="reference",
+                )
+            if self.request is None:
+                raise ParameterError(
+                    "a reference (scl) comes from the catalogue: it needs a catalogue search, "
+                    "not a local stack (evaluate local masks against a reference with the "
+                    "evaluate tool)",
+                    field="reference",
+                )
+        if isinstance(self.meta, Mapping):
+            set_(self, "meta", tuple(sorted((str(k), str(v)) for k, v in self.meta.items())))
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The registry's formats this job writes, in the order it writes them:
+        its ``formats``, true colour if asked for, the evaluation with a reference."""
+        wanted = {*self.formats}
+        if self.truecolour:
+            wanted.add("truecolour")
+        if self.reference:
+            wanted.add("evaluation")
+        return tuple(name for name in writers.FORMATS if name in wanted)
+
+    def key(self) -> str:
+        """A digest of the parameters that decide the outputs' content (for resume)."""
+        return hashlib.sha256(
+            json.dumps(self.describe(), sort_keys=True, default=str).encode()
+        ).hexdigest()[:20]
+
+    def describe(self) -> dict[str, Any]:
+        """The content-deciding parameters as plain JSON values."""
+        d: dict[str, Any] = {
+            "preset": self.preset,
+            "overrides": dict(self.overrides),
+            "spatial": self.spatial,
+            "truecolour": self.truecolour,
+            "reference": self.reference,
+            "version": __version__,
+        }
+        if self.input is not None:
+            st = self.input.stat() if self.input.exists() else None
+            d["input"] = {
+                "path": str(self.input.resolve()),
+                "size": st.st_size if st else None,
+                "mtime": int(st.st_mtime) if st else None,
+            }
+        else:
+            d["request"] = self.request.key()
+        return d
+
+    def preset_values(self) -> Any:
+        """The preset with its overrides (an ``engine.Preset``)."""
+        from tsmask_qgis.engine import get_preset
+
+        return get_preset(self.preset, **dict(self.overrides))
