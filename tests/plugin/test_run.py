@@ -14,8 +14,9 @@ from qgis.core import QgsPalettedRasterRenderer, QgsProject, QgsTask
 import tsmask_qgis
 from tests.plugin.test_task import _wait
 from tsmask_qgis.jobs import client
+from tsmask_qgis.pipeline import Job
 from tsmask_qgis.plugin.convert import LOCAL, RunSettings
-from tsmask_qgis.plugin.jobs import ALWAYS_FORMATS, to_job
+from tsmask_qgis.plugin.jobs import ALWAYS_FORMATS, job_options
 
 
 def _settings(path, out, **kw):
@@ -36,6 +37,11 @@ def _outcome(task):
     task.taskCompleted.connect(lambda: outcome.append(QgsTask.Complete))
     task.taskTerminated.connect(lambda: outcome.append(QgsTask.Terminated))
     return outcome
+
+
+def to_job(settings):
+    """The pipeline Job the child builds from the plugin's plain job options."""
+    return Job(**job_options(settings))
 
 
 def test_settings_become_a_pipeline_job(qgis_app, scene_nc, tmp_path):

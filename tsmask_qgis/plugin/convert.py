@@ -229,7 +229,7 @@ class RunSettings:
 
     def to_request(self) -> Any:
         """The loaders' plain ``Request`` for a catalogue source (not for local files)."""
-        from tsmask_qgis.loaders import Request
+        from tsmask_qgis.loaders._request import Request
 
         if self.source == LOCAL or self.bbox is None:
             raise ValueError("local files have no catalogue request")

@@ -73,7 +73,7 @@ def source_choices() -> list[tuple[str, str]]:
     """(name, label) of the catalogue presets, then custom STAC and local files."""
     out: list[tuple[str, str]] = []
     try:
-        from tsmask_qgis.loaders import SOURCES
+        from tsmask_qgis.loaders._sources import SOURCES
     except Exception:  # a dependency is missing: only local files can be offered
         SOURCES = {}
     for name, source in SOURCES.items():

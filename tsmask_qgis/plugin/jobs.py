@@ -35,7 +35,6 @@ __all__ = [
     "job_options",
     "job_work",
     "result_layers",
-    "to_job",
 ]
 
 #: Outputs every plugin run writes: per-date COGs (the map layers), their ``.qml``
@@ -71,13 +70,6 @@ def job_options(settings: RunSettings) -> dict[str, Any]:
         overwrite=settings.overwrite,
         meta=(("qgis_group", settings.area_name()),),
     )
-
-
-def to_job(settings: RunSettings) -> Any:
-    """The pipeline ``Job`` for ``settings`` (imports the pipeline: not for the QGIS process)."""
-    from tsmask_qgis.pipeline import Job
-
-    return Job(**job_options(settings))
 
 
 def files_of(result: Mapping[str, Any], fmt: str) -> list[tuple[str | None, Path]]:

@@ -249,7 +249,7 @@ class DetectStacAlgorithm(_DetectAlgorithm):
     def sources() -> list[str]:
         """Catalogue preset names offered, then ``custom``."""
         try:
-            from tsmask_qgis.loaders import SOURCES
+            from tsmask_qgis.loaders._sources import SOURCES
 
             names = [n for n in SOURCES if n != "custom"]
         except Exception:
@@ -307,7 +307,7 @@ class DetectStacAlgorithm(_DetectAlgorithm):
 
     def request(self, parameters, context) -> Any:
         """The loaders' ``Request`` for these parameters (``QgsProcessingException`` if bad)."""
-        from tsmask_qgis.loaders import Request
+        from tsmask_qgis.loaders._request import Request
 
         extent = self.parameterAsExtent(parameters, self.EXTENT, context, WGS84)
         if extent.isNull() or extent.isEmpty():
