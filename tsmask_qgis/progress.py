@@ -59,6 +59,10 @@ STEPS: tuple[Step, ...] = (
     Step("detect", "Detecting cloud and shadow", 0.40),
     Step("spatial", "Spatial filter and buffer", 0.05),
     Step("write", "Writing outputs", 0.20),
+    # Set up tsmask (tsmask_qgis.jobs.setup_env), and a run's first use of the kernels
+    Step("venv", "Creating the environment", 0.05),
+    Step("install", "Installing the packages", 0.45),
+    Step("compile", "Compiling the kernels (first run only)", 0.50),
 )
 _BY_NAME: dict[str, Step] = {s.name: s for s in STEPS}
 

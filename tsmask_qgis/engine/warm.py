@@ -10,14 +10,41 @@ cached machine code and takes well under a few seconds.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import sys
 import time
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "warm"]
+__all__ = ["main", "needs_compile", "warm"]
 
 SPATIAL_KERNELS = ("seed_filter", "seed_buffer", "majority")
+
+_HERE = Path(__file__).resolve().parent
+#: The modules whose kernels numba caches (its cache is keyed by their source stamps).
+_KERNEL_SOURCES = ("_kernels.py", "_core.py", "_buffer_kernels.py", "_shadow_kernels.py")
+
+
+def _stamp() -> Path:
+    """A file that says :func:`warm` completed for these sources, this numba and Python."""
+    parts = [sys.version, metadata.version("numba"), os.environ.get("NUMBA_CACHE_DIR", "")]
+    for name in _KERNEL_SOURCES:
+        with contextlib.suppress(OSError):
+            st = (_HERE / name).stat()
+            parts.append(f"{name}:{st.st_mtime_ns}:{st.st_size}")
+    key = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    base = Path(os.environ.get("NUMBA_CACHE_DIR") or _HERE / "__pycache__")
+    return base / f"tsmask-warm-{key}.stamp"
+
+
+def needs_compile() -> bool:
+    """True when the kernels have not been compiled into the cache for this interpreter
+    (the first run after an install, or after the kernels' sources changed)."""
+    return not _stamp().is_file()
 
 
 def warm(*, verbose: bool = False) -> float:
@@ -40,6 +67,10 @@ def warm(*, verbose: bool = False) -> float:
     cube = rng.integers(0, 5000, size=(6, 12, 4, 4)).astype(np.int16)
     for preset in ("seed", "dea"):
         _core.classify_array(cube, preset=preset, workers=1)
+    stamp = _stamp()
+    with contextlib.suppress(OSError):  # a read-only install: numba caches elsewhere
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text("compiled\n")
     return time.perf_counter() - start
 
 

@@ -85,8 +85,10 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(python: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    if python:  # the engine's own worker processes (in the child) use the same interpreter
+        env["TSMASK_PYTHON"] = python
     root = _package_root()
     parts = [root, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]]
     env["PYTHONPATH"] = os.pathsep.join(parts)
@@ -150,7 +152,7 @@ class Child:
                 stdin=subprocess.PIPE,
                 stdout=self.log,
                 stderr=subprocess.STDOUT,
-                env=_child_env(),
+                env=_child_env(python),
                 pass_fds=(write_fd,),
                 start_new_session=True,  # its own process group: killed as one
                 close_fds=True,

@@ -37,7 +37,11 @@ def run_pipeline(*, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """``pipeline.run(Job(**job))``; the result's plain form (``JobResult.to_plain()``:
     files keyed by format and date, the dates' acquisition times, the summary)."""
     from tsmask_qgis import pipeline
+    from tsmask_qgis.engine import warm
 
+    if warm.needs_compile():  # say so rather than sit at "opening …" (Set up compiles them)
+        emit(progress, "compile", None, "compiling the kernels (first run only)")
+        warm.warm()
     return dict(pipeline.run(pipeline.Job(**job), progress=progress).to_plain())
 
 

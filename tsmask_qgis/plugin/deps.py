@@ -1,31 +1,32 @@
-"""Which Python packages the plugin needs, which are missing, and how to install them.
+"""Which Python packages the plugin's features need, and which the worker lacks.
 
-Only :func:`importlib.util.find_spec` is used, so checking never imports a
-package (numba in particular must never be imported into the QGIS process).
-This module does not import ``qgis``.
+The packages are looked for **in the worker interpreter** (the plain Python the
+jobs run in, :mod:`tsmask_qgis.jobs.interpreter`), by a probe in a subprocess:
+nothing is imported into the QGIS process, and QGIS's own Python may have none
+of them. The fix offered is *Set up tsmask* (:mod:`tsmask_qgis.plugin.engine_env`),
+never a ``pip install`` into QGIS's Python. This module does not import ``qgis``.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import shlex
-import sys
 from dataclasses import dataclass
+
+from tsmask_qgis.errors import DependencyError
+from tsmask_qgis.jobs import interpreter
 
 __all__ = [
     "FEATURES",
     "PACKAGES",
     "Dependency",
-    "install_command",
     "missing",
     "missing_message",
-    "python_for_pip",
+    "worker_python",
 ]
 
 
 @dataclass(frozen=True)
 class Dependency:
-    """A Python package: the module to look for and the requirement to install."""
+    """A Python package: the module to look for and the distribution that provides it."""
 
     module: str
     requirement: str
@@ -34,22 +35,22 @@ class Dependency:
 PACKAGES: dict[str, Dependency] = {
     d.module: d
     for d in (
-        Dependency("numpy", "numpy>=1.24,<2"),
-        Dependency("numba", "numba>=0.58"),
-        Dependency("xarray", "xarray>=2024.1"),
-        Dependency("dask", "dask[array]>=2024.1"),
-        Dependency("rasterio", "rasterio>=1.3"),
-        Dependency("netCDF4", "netCDF4>=1.6"),
-        Dependency("pystac_client", "pystac-client>=0.7"),
-        Dependency("odc.stac", "odc-stac>=0.3.9"),
-        Dependency("psutil", "psutil>=5.9"),
+        Dependency("numpy", "numpy"),
+        Dependency("numba", "numba"),
+        Dependency("xarray", "xarray"),
+        Dependency("dask", "dask"),
+        Dependency("rasterio", "rasterio"),
+        Dependency("netCDF4", "netCDF4"),
+        Dependency("pystac_client", "pystac-client"),
+        Dependency("odc.stac", "odc-stac"),
+        Dependency("psutil", "psutil"),
     )
 }
 
 _RASTER = ("numpy", "rasterio", "xarray")
 _DETECT = (*_RASTER, "numba", "dask", "netCDF4", "psutil")
 
-#: The modules each feature needs (numba only in the worker processes).
+#: The modules each feature needs (in the worker interpreter).
 FEATURES: dict[str, tuple[str, ...]] = {
     "detect_stac": (*_DETECT, "pystac_client", "odc.stac"),
     "detect_local": _DETECT,
@@ -59,46 +60,32 @@ FEATURES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _present(module: str) -> bool:
+def worker_python() -> str:
+    """The worker interpreter, or the reason there is none (its error text)."""
     try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
+        return interpreter.python_executable()
+    except DependencyError as exc:
+        return str(exc)
 
 
 def missing(feature: str | None = None) -> list[Dependency]:
-    """The packages a feature needs (all features when ``None``) that cannot be found."""
+    """The packages a feature needs (all features when ``None``) that the worker lacks."""
     if feature is None:
-        modules = list(dict.fromkeys(m for ms in FEATURES.values() for m in ms))
+        modules = tuple(dict.fromkeys(m for ms in FEATURES.values() for m in ms))
     else:
-        modules = list(FEATURES[feature])
-    return [PACKAGES[m] for m in modules if not _present(m)]
-
-
-def python_for_pip() -> str:
-    """The Python interpreter that QGIS runs, as a path pip can be run with.
-
-    Inside the QGIS desktop ``sys.executable`` is the QGIS binary, so this asks
-    the one interpreter probe (:mod:`tsmask_qgis.jobs.interpreter`).
-    """
-    from tsmask_qgis.jobs.interpreter import python_executable
-
+        modules = FEATURES[feature]
     try:
-        return str(python_executable())
-    except Exception:  # no interpreter of the right version: name the usual one
-        return f"python{sys.version_info.major}.{sys.version_info.minor}"
-
-
-def install_command(deps: list[Dependency]) -> str:
-    """The exact shell command that installs ``deps`` for the Python QGIS runs."""
-    reqs = " ".join(shlex.quote(d.requirement) for d in deps)
-    return f"{shlex.quote(python_for_pip())} -m pip install --user {reqs}"
+        _, lacking = interpreter.missing_modules(tuple(modules))
+    except DependencyError:
+        lacking = tuple(modules)
+    return [PACKAGES[m] for m in modules if m in lacking]
 
 
 def missing_message(deps: list[Dependency]) -> str:
-    """One clear message naming what is missing and the command that fixes it."""
-    names = ", ".join(d.requirement.split(">")[0].split("=")[0].split("[")[0] for d in deps)
+    """One clear message naming what is missing and what fixes it."""
+    names = ", ".join(d.requirement for d in deps)
     return (
-        f"tsmask needs Python packages that QGIS's Python cannot find: {names}. "
-        f"Install them, then restart QGIS:\n{install_command(deps)}"
+        f"tsmask's worker Python ({worker_python()}) lacks {names}. Click “Set up tsmask” "
+        "to install them into the plugin's own environment (nothing goes into QGIS's "
+        "Python), or choose a Python that has them under Advanced in the tsmask dialog."
     )

@@ -16,31 +16,20 @@ from typing import Any
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsProject,
     QgsRectangle,
     QgsSettings,
 )
-from qgis.gui import QgsCollapsibleGroupBox, QgsExtentGroupBox, QgsFileWidget
 from qgis.PyQt.QtCore import QDate, Qt, pyqtSignal
-from qgis.PyQt.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDateEdit,
-    QDialog,
-    QDialogButtonBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from qgis.PyQt.QtWidgets import QDialog, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from tsmask_qgis.plugin.convert import LOCAL, RUNNERS, STAC, RunSettings, rect_to_wgs84
+from tsmask_qgis.plugin import dialog_sections as sections
+from tsmask_qgis.plugin.convert import LOCAL, STAC, RunSettings, rect_to_wgs84
+from tsmask_qgis.plugin.dialog_sections import (
+    ERROR_STYLE,
+    FIXED_FORMATS,
+    FORMATS,
+    source_choices,
+)
 from tsmask_qgis.plugin.memory import available_memory, memory_advice, rough_bytes
 
 __all__ = [
@@ -53,35 +42,6 @@ __all__ = [
 ]
 
 SETTINGS_PREFIX = "tsmask/dialog/"
-
-#: Output formats offered: pipeline format name -> label. ``cog`` is always
-#: written (the map layers are the per-date COGs), so its box is ticked and fixed.
-FORMATS: dict[str, str] = {
-    "cog": "GeoTIFF per date (COG)",
-    "multiband": "Multi-band GeoTIFF",
-    "netcdf": "NetCDF (CF flags)",
-    "envi": "ENVI (as the notebook)",
-    "chart": "Cloud chart (PNG)",
-}
-_FIXED_FORMATS = ("cog",)
-
-_ERROR_STYLE = "color: #b00020;"
-_WARN_STYLE = "color: #8a5a00;"
-
-
-def source_choices() -> list[tuple[str, str]]:
-    """(name, label) of the catalogue presets, then custom STAC and local files."""
-    out: list[tuple[str, str]] = []
-    try:
-        from tsmask_qgis.loaders._sources import SOURCES
-    except Exception:  # a dependency is missing: only local files can be offered
-        SOURCES = {}
-    for name, source in SOURCES.items():
-        if name != STAC:
-            out.append((name, f"{getattr(source, 'title', name)} ({name})"))
-    out.append((STAC, "Custom STAC API…"))
-    out.append((LOCAL, "Local files (NetCDF, GeoTIFF stack or folder)"))
-    return out
 
 
 def _estimate_key(settings: RunSettings) -> tuple[Any, ...]:
@@ -105,6 +65,12 @@ class TsmaskDialog(QDialog):
     runRequested = pyqtSignal(object)
     #: Emitted with the plain RunSettings when the user presses Estimate.
     estimateRequested = pyqtSignal(object)
+    #: Emitted when the user presses Set up tsmask.
+    setupRequested = pyqtSignal()
+    #: Emitted when the user presses Cancel during a run or a set-up.
+    cancelRequested = pyqtSignal()
+    #: Emitted when the worker Python chosen under Advanced changes (saved already).
+    pythonChanged = pyqtSignal()
 
     def __init__(
         self,
@@ -121,6 +87,7 @@ class TsmaskDialog(QDialog):
         self._iface = iface
         self._settings = settings or QgsSettings()
         self._disabled_reason = disabled_reason
+        self._running = False
         self._available_memory = available_memory
         #: (settings key, memory bytes) of the last Estimate.
         self._estimate: tuple[tuple[Any, ...], int] | None = None
@@ -132,173 +99,39 @@ class TsmaskDialog(QDialog):
     # -- construction ------------------------------------------------------
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        if self._disabled_reason:
-            banner = QLabel(self._disabled_reason)
-            banner.setWordWrap(True)
-            banner.setTextInteractionFlags(Qt.TextSelectableByMouse)
-            banner.setStyleSheet(_ERROR_STYLE)
-            banner.setObjectName("missingDependencies")
-            layout.addWidget(banner)
-
-        self.extent_box = QgsExtentGroupBox(self)
-        self.extent_box.setTitle("Area")
-        self.extent_box.setCheckable(False)
-        project_crs = QgsProject.instance().crs()
-        if not project_crs.isValid():
-            project_crs = QgsCoordinateReferenceSystem("EPSG:4326")
-        canvas = self._iface.mapCanvas() if self._iface is not None else None
-        if canvas is not None:
-            crs = canvas.mapSettings().destinationCrs()
-            self.extent_box.setOriginalExtent(canvas.extent(), crs)
-            self.extent_box.setCurrentExtent(canvas.extent(), crs)
-            self.extent_box.setOutputCrs(crs)
-            self.extent_box.setMapCanvas(canvas)
-        else:
-            self.extent_box.setOutputCrs(project_crs)
-        layout.addWidget(self.extent_box)
-        self.area_error = self._error_label("areaError")
-        layout.addWidget(self.area_error)
-
-        form_box = QGroupBox("Dates and data", self)
-        form = QFormLayout(form_box)
-        dates = QHBoxLayout()
-        self.start_edit = QDateEdit(self)
-        self.end_edit = QDateEdit(self)
-        for edit in (self.start_edit, self.end_edit):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setMinimumDate(QDate(2015, 6, 23))
-        dates.addWidget(self.start_edit)
-        dates.addWidget(QLabel("to"))
-        dates.addWidget(self.end_edit)
-        form.addRow("Dates", dates)
-        self.dates_error = self._error_label("datesError")
-        form.addRow("", self.dates_error)
-
-        self.source_combo = QComboBox(self)
-        for name, label in source_choices():
-            self.source_combo.addItem(label, name)
-        form.addRow("Source", self.source_combo)
-        self.stac_url_edit = QLineEdit(self)
-        self.stac_url_edit.setPlaceholderText("https://example.com/stac/v1")
-        self.collection_edit = QLineEdit(self)
-        self.collection_edit.setPlaceholderText("sentinel-2-l2a")
-        form.addRow("STAC API", self.stac_url_edit)
-        form.addRow("Collection", self.collection_edit)
-        self.local_widget = QgsFileWidget(self)
-        self.local_widget.setStorageMode(QgsFileWidget.GetFile)
-        self.local_widget.setFilter("Stacks (*.nc *.nc4 *.tif *.tiff);;All files (*)")
-        form.addRow("Local stack", self.local_widget)
-        self.source_error = self._error_label("sourceError")
-        form.addRow("", self.source_error)
-        self.resolution_spin = QDoubleSpinBox(self)
-        self.resolution_spin.setRange(10.0, 1000.0)
-        self.resolution_spin.setSuffix(" m")
-        self.resolution_spin.setDecimals(0)
-        form.addRow("Resolution", self.resolution_spin)
-        layout.addWidget(form_box)
-
-        method_box = QGroupBox("Method and output", self)
-        mform = QFormLayout(method_box)
-        self.preset_combo = QComboBox(self)
-        self.preset_combo.addItem("seed — the original method (notebook)", "seed")
-        self.preset_combo.addItem("dea — DEA's production form", "dea")
-        mform.addRow("Preset", self.preset_combo)
-        self.spatial_check = QCheckBox("Spatial steps (filter and buffer / majority)", self)
-        mform.addRow("", self.spatial_check)
-        self.out_widget = QgsFileWidget(self)
-        self.out_widget.setStorageMode(QgsFileWidget.GetDirectory)
-        mform.addRow("Output folder", self.out_widget)
-        self.out_error = self._error_label("outError")
-        mform.addRow("", self.out_error)
-        fmt_row = QHBoxLayout()
-        self.format_checks: dict[str, QCheckBox] = {}
-        for name, label in FORMATS.items():
-            check = QCheckBox(label, self)
-            if name in _FIXED_FORMATS:
-                check.setChecked(True)
-                check.setEnabled(False)
-                check.setToolTip("Always written: the map layers are these files.")
-            self.format_checks[name] = check
-            fmt_row.addWidget(check)
-        mform.addRow("Formats", fmt_row)
-        self.formats_error = self._error_label("formatsError")
-        mform.addRow("", self.formats_error)
-        self.truecolour_check = QCheckBox("Add true-colour images under the masks", self)
-        mform.addRow("", self.truecolour_check)
-        self.workers_spin = QSpinBox(self)
-        self.workers_spin.setRange(1, max(os.cpu_count() or 1, 1) * 2)
-        self.workers_spin.setToolTip(
-            "Workers for detection: threads or processes of the worker Python process "
-            "(see Advanced: Runner)."
+        sections.build_banner(self, layout)
+        scroll = QScrollArea(self)
+        scroll.setObjectName("sectionsScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QWidget(scroll)
+        inner_layout = QVBoxLayout(inner)
+        inner_layout.setContentsMargins(0, 0, 0, 0)
+        for build in (
+            sections.build_area,
+            sections.build_data,
+            sections.build_method,
+            sections.build_advanced,
+        ):
+            build(self, inner_layout)
+        inner_layout.addStretch(1)
+        scroll.setWidget(inner)
+        # as wide as the sections (no horizontal scrolling); as tall as a 768 px screen allows
+        scroll.setMinimumWidth(
+            inner.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
         )
-        mform.addRow("Workers", self.workers_spin)
-        self.memory_spin = QDoubleSpinBox(self)
-        self.memory_spin.setRange(0.0, 4096.0)
-        self.memory_spin.setDecimals(1)
-        self.memory_spin.setSingleStep(0.5)
-        self.memory_spin.setSuffix(" GB")
-        self.memory_spin.setSpecialValueText("automatic (half the available memory)")
-        self.memory_spin.setToolTip(
-            "The engine's memory budget: a run larger than this streams tile by tile."
-        )
-        mform.addRow("Max memory", self.memory_spin)
-        self.overwrite_check = QCheckBox("Overwrite existing outputs (of another run)", self)
-        self.overwrite_check.setToolTip(
-            "Without it, a run into a folder holding another run's outputs stops with a "
-            "message; the same run resumes, reusing the files it completed."
-        )
-        mform.addRow("", self.overwrite_check)
-        layout.addWidget(method_box)
-
-        self.advanced_box = QgsCollapsibleGroupBox("Advanced", self)
-        self.advanced_box.setObjectName("advancedBox")
-        aform = QFormLayout(self.advanced_box)
-        self.runner_combo = QComboBox(self)
-        for name, label in RUNNERS.items():
-            self.runner_combo.addItem(label, name)
-        self.runner_combo.setToolTip(
-            "How the engine runs the kernels in the worker process. Automatic chooses "
-            "threads (or dask for a lazy stack larger than the memory budget)."
-        )
-        aform.addRow("Runner", self.runner_combo)
-        self.advanced_box.setCollapsed(True)
-        layout.addWidget(self.advanced_box)
-
-        est_row = QHBoxLayout()
-        self.estimate_button = QPushButton("Estimate", self)
-        self.estimate_button.setToolTip(
-            "Search the catalogue and show dates, pixels, data to read and memory — "
-            "nothing is downloaded."
-        )
-        self.estimate_label = QLabel("", self)
-        self.estimate_label.setWordWrap(True)
-        self.estimate_label.setObjectName("estimateLabel")
-        est_row.addWidget(self.estimate_button)
-        est_row.addWidget(self.estimate_label, 1)
-        layout.addLayout(est_row)
-        self.memory_error = self._error_label("memoryError")
-        layout.addWidget(self.memory_error)
-        self.memory_warning = self._error_label("memoryWarning")
-        self.memory_warning.setStyleSheet(_WARN_STYLE)
-        layout.addWidget(self.memory_warning)
-        self.status_label = QLabel("", self)
-        self.status_label.setObjectName("statusLabel")
-        self.status_label.setWordWrap(True)
-        layout.addWidget(self.status_label)
-
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
-        self.run_button = self.buttons.addButton("Run", QDialogButtonBox.AcceptRole)
-        self.buttons.rejected.connect(self.reject)
-        self.run_button.clicked.connect(self._on_run)
-        self.estimate_button.clicked.connect(self._on_estimate)
-        layout.addWidget(self.buttons)
+        layout.addWidget(scroll, 1)
+        sections.build_run_panel(self, layout)
+        self.setup_button.clicked.connect(self.setupRequested.emit)
+        self.cancel_button.clicked.connect(self.cancelRequested.emit)
+        self.set_disabled_reason(self._disabled_reason)
 
     def _error_label(self, name: str) -> QLabel:
         label = QLabel("", self)
         label.setObjectName(name)
         label.setWordWrap(True)
-        label.setStyleSheet(_ERROR_STYLE)
+        label.setStyleSheet(ERROR_STYLE)
         label.setVisible(False)
         return label
 
@@ -315,6 +148,7 @@ class TsmaskDialog(QDialog):
         self.memory_spin.valueChanged.connect(self.validate)
         for check in self.format_checks.values():
             check.toggled.connect(self.validate)
+        self.python_widget.fileChanged.connect(self._python_changed)
 
     # -- values ------------------------------------------------------------
     def source(self) -> str:
@@ -425,7 +259,7 @@ class TsmaskDialog(QDialog):
         for label, text in ((self.memory_error, error), (self.memory_warning, warning)):
             label.setText(text or "")
             label.setVisible(bool(text))
-        can_run = not problems and not self._disabled_reason
+        can_run = not problems and not self._disabled_reason and not self._running
         self.run_button.setEnabled(can_run)
         self.estimate_button.setEnabled(not problems.get("bbox") and not problems.get("source"))
         return problems
@@ -455,18 +289,57 @@ class TsmaskDialog(QDialog):
         """
         text = getattr(info, "text", info)
         memory = getattr(info, "memory_bytes", None)
-        self.estimate_label.setStyleSheet(_ERROR_STYLE if error else "")
+        self.estimate_label.setStyleSheet(ERROR_STYLE if error else "")
         self.estimate_label.setText(str(text))
         if settings is not None and memory is not None and not error:
             self._estimate = (_estimate_key(settings), int(memory))
             self.validate()
 
     def show_status(self, step: str, message: str) -> None:
-        """Show what a running task is doing (connected to ``TsmaskTask.status``)."""
+        """Show what a running task is doing (connected to ``TsmaskTask.status``): the step
+        on the progress bar, the message under it."""
         self.status_label.setText(f"{step}: {message}" if step and message else step or message)
+        if step:
+            self.progress_bar.setFormat(f"{step} — %p%")
+
+    def show_progress(self, percent: float) -> None:
+        """The running task's progress (connected to ``QgsTask.progressChanged``)."""
+        self.progress_bar.setValue(round(percent))
+
+    def set_running(self, running: bool, *, setup: bool = False) -> None:
+        """A run (or *Set up tsmask*) is going: Run disabled, progress and Cancel shown."""
+        self._running = running
+        self.progress_bar.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        self.setup_button.setEnabled(not running)
+        if running:
+            self.progress_bar.setValue(0)
+            self.progress_bar.setFormat(("Setting up tsmask" if setup else "Starting") + " — %p%")
+        self.validate()
+
+    def is_running(self) -> bool:
+        """A run or a set-up is going (Run is disabled)."""
+        return self._running
+
+    def set_disabled_reason(self, text: str | None) -> None:
+        """Why Run cannot work (the worker lacks packages), shown with Set up; ``None``: it can."""
+        self._disabled_reason = text
+        self.missing_label.setText(text or "")
+        self.missing_box.setVisible(bool(text))
+        if hasattr(self, "run_button"):
+            self.validate()
+
+    def _python_changed(self, path: str) -> None:
+        from tsmask_qgis.plugin.engine_env import PYTHON_KEY
+
+        self._settings.setValue(PYTHON_KEY, path.strip())
+        self.pythonChanged.emit()
 
     # -- buttons -----------------------------------------------------------
     def _on_run(self) -> None:
+        if self._running:  # a second click while a run starts: one run only
+            return
         try:
             settings = self.run_settings()
         except ValueError as exc:
@@ -524,7 +397,7 @@ class TsmaskDialog(QDialog):
         self.out_widget.setFilePath(str(s.value(p + "out_dir", "")))
         formats = str(s.value(p + "formats", "cog")).split(",")
         for name, check in self.format_checks.items():
-            check.setChecked(name in formats or name in _FIXED_FORMATS)
+            check.setChecked(name in formats or name in FIXED_FORMATS)
         self.truecolour_check.setChecked(s.value(p + "truecolour", False, type=bool))
         default_workers = max((os.cpu_count() or 2), 1)
         self.workers_spin.setValue(s.value(p + "workers", default_workers, type=int))
@@ -532,3 +405,6 @@ class TsmaskDialog(QDialog):
         index = self.runner_combo.findData(str(s.value(p + "runner", "auto")))
         self.runner_combo.setCurrentIndex(max(index, 0))
         self.overwrite_check.setChecked(s.value(p + "overwrite", False, type=bool))
+        from tsmask_qgis.plugin.engine_env import PYTHON_KEY
+
+        self.python_widget.setFilePath(str(s.value(PYTHON_KEY, "") or ""))

@@ -9,9 +9,9 @@ from qgis.core import Qgis, QgsApplication, QgsMessageLog
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
-from tsmask_qgis.plugin import deps
+from tsmask_qgis.plugin import deps, engine_env
 from tsmask_qgis.plugin.convert import RunSettings
-from tsmask_qgis.plugin.task import LOG_TAG, TsmaskTask
+from tsmask_qgis.plugin.task import LOG_TAG, TsmaskTask, quiet_flags
 
 __all__ = ["ICON", "MENU", "TsmaskPlugin", "stop_children"]
 
@@ -49,9 +49,24 @@ class TsmaskPlugin:
         #: Tasks started and not yet finished (Python must hold a reference).
         self.tasks: list[TsmaskTask] = []
         self._quit_hooked = False
+        #: False once unloaded (or QGIS quits): callbacks then touch no interface.
+        self.alive = True
+        #: The running Run and Set up tasks (at most one of each).
+        self.run_task: TsmaskTask | None = None
+        self.setup_task: TsmaskTask | None = None
+        self._setup_bar: Any = None
+        self.missing: list[deps.Dependency] = []
+        self.missing_text: str | None = None
+        self.refresh_engine()
+
+    def refresh_engine(self) -> None:
+        """Ask the worker interpreter (not QGIS's Python) which packages it lacks."""
+        engine_env.apply_settings()
         #: Packages missing for detection (empty when everything is installed).
         self.missing = deps.missing("detect_local")
         self.missing_text = deps.missing_message(self.missing) if self.missing else None
+        if self.dialog is not None:
+            self.dialog.set_disabled_reason(self.missing_text)
 
     # -- QGIS hooks --------------------------------------------------------
     def initProcessing(self) -> None:
@@ -64,6 +79,7 @@ class TsmaskPlugin:
 
         app = QgsApplication.instance()
         if app is not None and not self._quit_hooked:
+            app.aboutToQuit.connect(self._quitting)
             app.aboutToQuit.connect(stop_children)
             self._quit_hooked = True
         if self.provider is None:
@@ -85,20 +101,39 @@ class TsmaskPlugin:
         self.iface.addPluginToRasterMenu(MENU, self.action)
         if self.missing_text:
             QgsMessageLog.logMessage(self.missing_text, LOG_TAG, Qgis.Warning)
-            self.iface.messageBar().pushMessage(
-                "tsmask", self.missing_text.replace("\n", " "), Qgis.Warning, 0
-            )
+            self._offer_setup(self.missing_text)
+
+    def _offer_setup(self, text: str) -> None:
+        """A message bar item with the *Set up tsmask* button."""
+        from qgis.PyQt.QtWidgets import QPushButton
+
+        bar = self.iface.messageBar()
+        item = bar.createMessage("tsmask", text.replace("\n", " "))
+        button = QPushButton("Set up tsmask", item)
+        button.setObjectName("tsmaskSetupButton")
+        button.clicked.connect(self.setup)
+        item.layout().addWidget(button)
+        bar.pushWidget(item, Qgis.Warning, 0)
+        self._setup_bar = item
+
+    def _quitting(self) -> None:
+        """QGIS quits: cancel the tasks (their files are removed); touch no interface later."""
+        self.alive = False
+        for task in list(self.tasks):
+            task.cancel()
 
     def unload(self) -> None:
         """Remove everything :meth:`initGui` added, cancel running tasks, stop the children."""
+        self.alive = False
         for task in list(self.tasks):
             task.cancel()
         app = QgsApplication.instance()
         if app is not None and self._quit_hooked:
-            try:
-                app.aboutToQuit.disconnect(stop_children)
-            except TypeError:  # not connected
-                pass
+            for slot in (stop_children, self._quitting):
+                try:
+                    app.aboutToQuit.disconnect(slot)
+                except TypeError:  # not connected
+                    pass
             self._quit_hooked = False
         if self.action is not None:
             self.iface.removePluginRasterMenu(MENU, self.action)
@@ -125,6 +160,9 @@ class TsmaskPlugin:
             )
             self.dialog.runRequested.connect(self.start)
             self.dialog.estimateRequested.connect(self.estimate)
+            self.dialog.setupRequested.connect(self.setup)
+            self.dialog.cancelRequested.connect(self.cancel_run)
+            self.dialog.pythonChanged.connect(self.refresh_engine)
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()
@@ -141,6 +179,83 @@ class TsmaskPlugin:
         QgsApplication.taskManager().addTask(task)
         return task
 
+    def _guarded(self, callback: Any) -> Any:
+        """``callback`` that does nothing once the plugin is unloaded or QGIS quits."""
+
+        def call(*args: Any) -> None:
+            if self.alive:
+                callback(*args)
+
+        return call
+
+    def cancel_run(self) -> None:
+        """Cancel the running Run or Set up (the dialog's Cancel)."""
+        for task in (self.run_task, self.setup_task):
+            if task is not None:
+                task.cancel()
+
+    def setup(self) -> TsmaskTask | None:
+        """*Set up tsmask*: the plugin's own environment, in a task (see :mod:`engine_env`)."""
+        if self.setup_task is not None:
+            return self.setup_task
+        work = engine_env.setup_work()
+        venv = engine_env.venv_dir()
+
+        def done(python: Any) -> None:
+            self._setup_ended()
+            stop_children()  # warm children of the old interpreter
+            self.refresh_engine()
+            if self.missing_text:
+                self._error(f"Set up finished but {self.missing_text}")
+                return
+            self.iface.messageBar().pushSuccess(
+                "tsmask", f"set up: the worker runs {python}; Run is ready"
+            )
+
+        def failed(exc: BaseException, details: str) -> None:
+            self._setup_ended()
+            self._error(f"Set up tsmask failed: {exc}")
+
+        def cancelled() -> None:
+            self._setup_ended()
+            self.iface.messageBar().pushInfo("tsmask", "Set up tsmask cancelled; nothing was kept")
+
+        task = TsmaskTask(
+            f"Set up tsmask in {venv}",
+            work,
+            on_success=self._guarded(done),
+            on_error=self._guarded(failed),
+            on_cancel=self._guarded(cancelled),
+            flags=quiet_flags(),
+        )
+        task.status.connect(self._status)
+        task.progressChanged.connect(self._progress)
+        if self._setup_bar is not None:
+            with_bar = self._setup_bar
+            self._setup_bar = None
+            try:
+                self.iface.messageBar().popWidget(with_bar)
+            except RuntimeError:  # already closed by the user
+                pass
+        self.iface.messageBar().pushInfo(
+            "tsmask",
+            f"setting up tsmask in {venv} (progress in the task bar and the tsmask dialog)",
+        )
+        self.setup_task = task
+        if self.dialog is not None:
+            self.dialog.set_running(True, setup=True)
+        return self._add_task(task)
+
+    def _setup_ended(self) -> None:
+        self.setup_task = None
+        if self.dialog is not None:
+            self.dialog.set_running(False)
+            self.dialog.show_status("", "")
+
+    def _progress(self, value: float) -> None:
+        if self.dialog is not None and self.alive:
+            self.dialog.show_progress(value)
+
     def start(self, settings: RunSettings) -> TsmaskTask | None:
         """Start a background run for ``settings``; layers are added when it finishes.
 
@@ -150,6 +265,8 @@ class TsmaskPlugin:
         """
         if self.missing_text:
             self._error(self.missing_text)
+            return None
+        if self.run_task is not None:  # one run at a time (Run is disabled meanwhile)
             return None
         from tsmask_qgis.plugin.jobs import friendly_error, job_work
         from tsmask_qgis.plugin.layers import add_result_layers
@@ -162,15 +279,18 @@ class TsmaskPlugin:
             return None
 
         def on_success(result: Any) -> None:
+            self._run_ended()
             add_result_layers(result, group_name=group)
             self._status("", f"{group}: done, {len(result.masks)} dates added to the map")
             self.iface.messageBar().pushSuccess("tsmask", f"{group}: masks added to the map")
 
         def on_error(exc: BaseException, details: str) -> None:
+            self._run_ended()
             self._status("", f"{group} failed")
             self._error(f"{group} failed: {friendly_error(exc)}")
 
         def on_cancel() -> None:
+            self._run_ended()
             self._status("", f"{group}: cancelled")
             self.iface.messageBar().pushInfo(
                 "tsmask",
@@ -179,13 +299,27 @@ class TsmaskPlugin:
             )
 
         task = TsmaskTask(
-            group, work, on_success=on_success, on_error=on_error, on_cancel=on_cancel
+            group,
+            work,
+            on_success=self._guarded(on_success),
+            on_error=self._guarded(on_error),
+            on_cancel=self._guarded(on_cancel),
+            flags=quiet_flags(),
         )
         task.status.connect(self._status)
+        task.progressChanged.connect(self._progress)
+        self.run_task = task
+        if self.dialog is not None:
+            self.dialog.set_running(True)
         return self._add_task(task)
 
-    def _status(self, step: str, message: str) -> None:
+    def _run_ended(self) -> None:
+        self.run_task = None
         if self.dialog is not None:
+            self.dialog.set_running(False)
+
+    def _status(self, step: str, message: str) -> None:
+        if self.dialog is not None and self.alive:
             self.dialog.show_status(step, message)
 
     def estimate(self, settings: RunSettings) -> TsmaskTask | None:
@@ -214,6 +348,21 @@ class TsmaskPlugin:
         return self._add_task(task)
 
     def _error(self, text: str) -> None:
-        self.iface.messageBar().pushMessage(
-            "tsmask", f"{text} (details in the log panel, tab “{LOG_TAG}”)", Qgis.Critical, 0
-        )
+        """Show ``text`` in the message bar, after (so above) QGIS's own task notice."""
+        if not self.alive:
+            return
+        from qgis.PyQt.QtCore import QTimer
+
+        def push() -> None:
+            if self.alive:
+                self.iface.messageBar().pushMessage(
+                    "tsmask",
+                    f"{text} (details in the log panel, tab “{LOG_TAG}”)",
+                    Qgis.Critical,
+                    0,
+                )
+
+        if QgsApplication.instance() is None:
+            push()
+        else:
+            QTimer.singleShot(0, push)

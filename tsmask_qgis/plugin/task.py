@@ -25,13 +25,21 @@ from qgis.PyQt.QtCore import pyqtSignal
 
 from tsmask_qgis.progress import Cancelled, CancelToken, Progress, Report
 
-__all__ = ["LOG_TAG", "TsmaskTask"]
+__all__ = ["LOG_TAG", "TsmaskTask", "quiet_flags"]
 
 #: The log panel tab the plugin writes to.
 LOG_TAG = "tsmask"
 
 
 Work = Callable[[Progress], Any]
+
+
+def quiet_flags() -> Any:
+    """``CanCancel``, and ``Silent`` where QGIS has it (3.26+): no "Task complete/failed"
+    notice of QGIS's own over the plugin's message (which says what happened and why)."""
+    flags = QgsTask.CanCancel
+    silent = getattr(QgsTask, "Silent", None)
+    return flags | silent if silent is not None else flags
 
 
 class TsmaskTask(QgsTask):
@@ -54,8 +62,9 @@ class TsmaskTask(QgsTask):
         on_success: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException, str], None] | None = None,
         on_cancel: Callable[[], None] | None = None,
+        flags: Any = None,
     ) -> None:
-        super().__init__(description, QgsTask.CanCancel)
+        super().__init__(description, QgsTask.CanCancel if flags is None else flags)
         self._work = work
         self._token = CancelToken()
         self._on_success = on_success
