@@ -3,7 +3,9 @@
 #   1. Debian's QGIS Python bindings and what headless tests need, when missing;
 #   2. ./.venv made from Debian's Python with --system-site-packages (so `import qgis` works);
 #   3. the pinned Python dependencies chosen by Debian release, and the package itself;
-#   4. the numba kernels compiled into their on-disk cache, so no user waits for it.
+#   4. the numba kernels compiled into their on-disk cache, so no user waits for it;
+#   5. build/wheels: the wheels of the worker's pinned packages (tsmask_qgis/jobs/
+#      engine-requirements.txt), for the plugin's "Set up tsmask" offline (and its test).
 # Re-running is cheap: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +52,18 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   fi
   "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
+fi
+
+# The worker environment's wheels, for an offline "Set up tsmask" (skipped when complete).
+WHEELS=${TSMASK_WHEELS:-build/wheels}
+engine_req=tsmask_qgis/jobs/engine-requirements.txt
+wstamp=$WHEELS/.tsmask-wheels-stamp
+wwant=$(sha256sum "$engine_req" | cut -c1-16)
+if [ "$(cat "$wstamp" 2>/dev/null)" != "$wwant" ]; then
+  echo "setup-env: downloading the worker's wheels into $WHEELS"
+  mkdir -p "$WHEELS"
+  "$VENV/bin/python" -m pip download -q --only-binary=:all: -r "$engine_req" -d "$WHEELS"
+  echo "$wwant" > "$wstamp"
 fi
 
 # Compile the kernels once, into numba's cache next to the sources.

@@ -178,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _setup(args.venv, args.wheels, args.requirements, args.system_site_packages)
     except Exception as exc:
+        shutil.rmtree(args.venv.with_name(args.venv.name + ".partial"), ignore_errors=True)
         print(json.dumps({"error": str(exc), "type": type(exc).__name__}), flush=True)
         return 1
     print(json.dumps({"done": str(_venv_python(args.venv))}), flush=True)
