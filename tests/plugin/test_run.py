@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from qgis.core import QgsPalettedRasterRenderer, QgsProject, QgsTask
+from qgis.PyQt.QtWidgets import QScrollArea
 
 import tsmask_qgis
 from tests.plugin.test_task import _wait
@@ -217,3 +218,52 @@ def test_existing_outputs_of_another_run_are_refused_clearly(
     assert "clear_count.tif" in text and "Overwrite existing outputs" in text
     assert "--overwrite" not in text
     assert (out / "clear_count.tif").read_bytes() == b"not ours"
+
+
+def test_dialog_run_shows_progress_refuses_a_second_start_and_cancels(
+    qgis_app, qgis_iface, clean_settings, big_nc, tmp_path
+):
+    plugin = tsmask_qgis.classFactory(qgis_iface)
+    plugin.initGui()
+    started = []
+    try:
+        plugin.show_dialog()
+        dlg = plugin.dialog
+        # fits a 768 px laptop screen: the sections scroll, the run panel stays
+        assert dlg.sizeHint().height() <= 700, dlg.sizeHint()
+        assert dlg.findChild(QScrollArea, "sectionsScroll") is not None
+        dlg.set_source(LOCAL)
+        dlg.local_widget.setFilePath(str(big_nc))
+        dlg.out_widget.setFilePath(str(tmp_path / "out"))
+        assert dlg.validate() == {} and dlg.run_button.isEnabled()
+        assert dlg.progress_bar.isHidden() and dlg.cancel_button.isHidden()
+        real_start = plugin.start
+        plugin.dialog.runRequested.disconnect()
+        plugin.dialog.runRequested.connect(lambda s: started.append(real_start(s)))
+        dlg.run_button.click()
+        dlg.run_button.click()  # a double click: one run
+        (task,) = [t for t in started if t is not None]
+        assert len(started) == 1 and not dlg.run_button.isEnabled()
+        assert plugin.start(dlg.run_settings()) is None  # nor from anywhere else
+        assert not dlg.progress_bar.isHidden() and dlg.cancel_button.isEnabled()
+        outcome = _outcome(task)
+        end = time.monotonic() + 120
+        while task.step != "detect":
+            qgis_app.processEvents()
+            time.sleep(0.02)
+            assert not outcome and time.monotonic() < end, task.messages[-3:]
+        end = time.monotonic() + 10
+        while "Detecting" not in dlg.progress_bar.format() and time.monotonic() < end:
+            qgis_app.processEvents()
+            time.sleep(0.02)
+        # the step names a local stack honestly (no catalogue, no download)
+        assert task.steps[0] == "read" and "Reading the stack" not in dlg.progress_bar.format()
+        assert "Detecting cloud and shadow" in dlg.progress_bar.format()
+        assert dlg.progress_bar.value() > 0
+        dlg.cancel_button.click()
+        assert _wait(outcome, qgis_app, timeout=60) == QgsTask.Terminated
+        qgis_app.processEvents()
+        assert dlg.run_button.isEnabled() and dlg.progress_bar.isHidden()
+        assert "cancelled" in dlg.status_label.text()
+    finally:
+        plugin.unload()

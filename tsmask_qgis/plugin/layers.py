@@ -75,8 +75,13 @@ def set_date_range(layer: QgsRasterLayer, day: dt.date | dt.datetime) -> None:
     props.setIsActive(True)
 
 
-def _load(path: Path, name: str) -> QgsRasterLayer:
-    layer = QgsRasterLayer(str(path), name, "gdal")
+def _load(path: Path, name: str, *, band: int | None = None) -> QgsRasterLayer:
+    """The raster at ``path``; with ``band``, that band alone (GDAL's ``vrt://`` subset)."""
+    # The count file's second band ("observations") is often constant: QGIS's default
+    # multiband renderer then asks GDAL for its histogram and GDAL prints "ERROR 5 …
+    # dfMax should be strictly greater than dfMin". The layer shows band 1 only anyway.
+    uri = str(path) if band is None else f"vrt://{path.resolve().as_posix()}?bands={band}"
+    layer = QgsRasterLayer(uri, name, "gdal")
     if not layer.isValid():
         raise OSError(f"QGIS cannot open the result file {path}")
     return layer
@@ -119,7 +124,7 @@ def add_result_layers(
             project.addMapLayer(layer, False)
             sub.addLayer(layer)
     if result.count is not None:
-        layer = _load(Path(result.count), "clear observations")
+        layer = _load(Path(result.count), "clear observations", band=1)
         apply_count_style(layer, maximum=max(len(labels), 1))
         project.addMapLayer(layer, False)
         node = group.addLayer(layer)

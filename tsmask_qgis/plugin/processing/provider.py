@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingProvider
+from pathlib import Path
+
+from qgis.core import QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-__all__ = ["TsmaskProvider"]
+__all__ = ["MODELS", "TsmaskProvider"]
+
+#: The models shipped with the plugin (shown in the toolbox under the provider).
+MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 class TsmaskProvider(QgsProcessingProvider):
@@ -33,3 +38,9 @@ class TsmaskProvider(QgsProcessingProvider):
 
         for cls in ALGORITHMS:
             self.addAlgorithm(cls())
+        for path in sorted(MODELS.glob("*.model3")):
+            model = QgsProcessingModelAlgorithm()
+            if model.fromFile(str(path)):
+                self.addAlgorithm(model)
+            else:
+                QgsMessageLog.logMessage(f"cannot read the model {path}", "tsmask")
