@@ -147,7 +147,7 @@ def _setup(venv: Path, wheels: Path | None, requirements: Path, system_site: boo
     _say("install", 1.0, "packages installed")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHOME"}
     env["PYTHONPATH"] = str(_ROOT)
-    _say("compile", 0.0, "compiling the kernels (first run only)")
+    _say("compile", 0.0, "numba compiles them once, into its cache; runs then load them")
     _stream([str(python), "-m", "tsmask_qgis.engine.warm"], "compile", 8, env)
     from tsmask_qgis.jobs.interpreter import ENGINE_MODULES, _probe
 

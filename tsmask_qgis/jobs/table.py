@@ -40,7 +40,7 @@ def run_pipeline(*, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
     from tsmask_qgis.engine import warm
 
     if warm.needs_compile():  # say so rather than sit at "opening …" (Set up compiles them)
-        emit(progress, "compile", None, "compiling the kernels (first run only)")
+        emit(progress, "compile", None, "once per install; later runs load them from the cache")
         warm.warm()
     return dict(pipeline.run(pipeline.Job(**job), progress=progress).to_plain())
 

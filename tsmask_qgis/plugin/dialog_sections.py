@@ -20,6 +20,7 @@ from qgis.PyQt.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -178,17 +179,17 @@ def build_method(dlg: Any, layout: QVBoxLayout) -> None:
     mform.addRow("Output folder", dlg.out_widget)
     dlg.out_error = dlg._error_label("outError")
     mform.addRow("", dlg.out_error)
-    fmt_row = QHBoxLayout()
+    fmt_grid = QGridLayout()
     dlg.format_checks = {}
-    for name, label in FORMATS.items():
+    for i, (name, label) in enumerate(FORMATS.items()):
         check = QCheckBox(label, dlg)
         if name in FIXED_FORMATS:
             check.setChecked(True)
             check.setEnabled(False)
             check.setToolTip("Always written: the map layers are these files.")
         dlg.format_checks[name] = check
-        fmt_row.addWidget(check)
-    mform.addRow("Formats", fmt_row)
+        fmt_grid.addWidget(check, i // 3, i % 3)
+    mform.addRow("Formats", fmt_grid)
     dlg.formats_error = dlg._error_label("formatsError")
     mform.addRow("", dlg.formats_error)
     dlg.truecolour_check = QCheckBox("Add true-colour images under the masks", dlg)

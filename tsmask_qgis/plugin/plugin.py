@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsTask
+from qgis.PyQt.QtCore import QCoreApplication, QEvent, QTimer
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
@@ -16,6 +18,10 @@ from tsmask_qgis.plugin.task import LOG_TAG, TsmaskTask, quiet_flags
 __all__ = ["ICON", "MENU", "TsmaskPlugin", "stop_children"]
 
 MENU = "&tsmask"
+#: How long after a task ends the plugin's message is shown (after QGIS's own notice).
+NOTICE_DELAY_MS = 300
+#: Seconds QGIS's quit waits for cancelled tasks to end (their files are then removed).
+QUIT_WAIT = 10.0
 #: The plugin icon (inside the package when installed from the zip, else the checkout's).
 _HERE = Path(__file__).resolve().parent
 ICON = next(
@@ -117,10 +123,21 @@ class TsmaskPlugin:
         self._setup_bar = item
 
     def _quitting(self) -> None:
-        """QGIS quits: cancel the tasks (their files are removed); touch no interface later."""
+        """QGIS quits: cancel the tasks and wait for them to end (their child jobs are
+        cancelled, their temporary files removed), so no Python task outlives Python;
+        touch no interface from then on."""
         self.alive = False
         for task in list(self.tasks):
             task.cancel()
+        if self.tasks:
+            stop_children()
+        deadline = time.monotonic() + QUIT_WAIT
+        while self.tasks and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.02)
+        # the task manager deletes a finished task later (deleteLater): do it now, while
+        # Python runs, rather than in ~QgsTaskManager after Python has gone (an abort)
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     def unload(self) -> None:
         """Remove everything :meth:`initGui` added, cancel running tasks, stop the children."""
@@ -163,6 +180,8 @@ class TsmaskPlugin:
             self.dialog.setupRequested.connect(self.setup)
             self.dialog.cancelRequested.connect(self.cancel_run)
             self.dialog.pythonChanged.connect(self.refresh_engine)
+            if self.setup_task is not None or self.run_task is not None:
+                self.dialog.set_running(True, setup=self.setup_task is not None)
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()
@@ -208,9 +227,7 @@ class TsmaskPlugin:
             if self.missing_text:
                 self._error(f"Set up finished but {self.missing_text}")
                 return
-            self.iface.messageBar().pushSuccess(
-                "tsmask", f"set up: the worker runs {python}; Run is ready"
-            )
+            self._push(f"set up: the worker runs {python}; Run is ready", Qgis.Success)
 
         def failed(exc: BaseException, details: str) -> None:
             self._setup_ended()
@@ -218,7 +235,7 @@ class TsmaskPlugin:
 
         def cancelled() -> None:
             self._setup_ended()
-            self.iface.messageBar().pushInfo("tsmask", "Set up tsmask cancelled; nothing was kept")
+            self._push("Set up tsmask cancelled; nothing was kept")
 
         task = TsmaskTask(
             f"Set up tsmask in {venv}",
@@ -282,7 +299,7 @@ class TsmaskPlugin:
             self._run_ended()
             add_result_layers(result, group_name=group)
             self._status("", f"{group}: done, {len(result.masks)} dates added to the map")
-            self.iface.messageBar().pushSuccess("tsmask", f"{group}: masks added to the map")
+            self._push(f"{group}: masks added to the map", Qgis.Success)
 
         def on_error(exc: BaseException, details: str) -> None:
             self._run_ended()
@@ -292,10 +309,9 @@ class TsmaskPlugin:
         def on_cancel() -> None:
             self._run_ended()
             self._status("", f"{group}: cancelled")
-            self.iface.messageBar().pushInfo(
-                "tsmask",
+            self._push(
                 f"{group}: cancelled; no half-written file was left (run it again to "
-                "resume from the outputs it completed)",
+                "resume from the outputs it completed)"
             )
 
         task = TsmaskTask(
@@ -348,21 +364,22 @@ class TsmaskPlugin:
         return self._add_task(task)
 
     def _error(self, text: str) -> None:
-        """Show ``text`` in the message bar, after (so above) QGIS's own task notice."""
+        """Show ``text`` as an error that stays, with where the details are."""
+        self._push(f"{text} (details in the log panel, tab “{LOG_TAG}”)", Qgis.Critical)
+
+    def _push(self, text: str, level: Any = Qgis.Info) -> None:
+        """Show ``text`` in the message bar a moment later, so above QGIS's own "Task
+        complete/failed" notice (QGIS < 3.26 has no Silent task flag): the plugin's
+        message, which says what happened, is the one the user sees."""
         if not self.alive:
             return
-        from qgis.PyQt.QtCore import QTimer
 
         def push() -> None:
             if self.alive:
-                self.iface.messageBar().pushMessage(
-                    "tsmask",
-                    f"{text} (details in the log panel, tab “{LOG_TAG}”)",
-                    Qgis.Critical,
-                    0,
-                )
+                duration = 0 if level == Qgis.Critical else 10
+                self.iface.messageBar().pushMessage("tsmask", text, level, duration)
 
-        if QgsApplication.instance() is None:
+        if QgsApplication.instance() is None or quiet_flags() != QgsTask.CanCancel:
             push()
         else:
-            QTimer.singleShot(0, push)
+            QTimer.singleShot(NOTICE_DELAY_MS, push)
