@@ -215,6 +215,9 @@ def at_quit():
     from tsmask_qgis.jobs import client
 
     report["children_at_quit"] = client.pids()
+    report["tasks_at_quit"] = [
+        [t.description(), int(t.status())] for t in QgsApplication.taskManager().tasks()
+    ]
     report["stage"] = "quit"
     banned = client.BANNED_MODULES
     report["banned"] = sorted(

@@ -76,6 +76,7 @@ def test_new_user_sets_up_tsmask_then_runs_the_sample(tmp_path):
         "--code", str(HERE / "desktop_session.py"),
     ]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
+    (tmp_path / "qgis.stderr").write_text(proc.stderr)
     logs = proc.stdout[-1500:] + proc.stderr[-3000:]
     assert report.exists(), f"no report (exit code {proc.returncode}):\n{logs}"
     got = json.loads(report.read_text())

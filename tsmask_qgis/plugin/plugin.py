@@ -13,7 +13,7 @@ from qgis.PyQt.QtWidgets import QAction
 
 from tsmask_qgis.plugin import deps, engine_env
 from tsmask_qgis.plugin.convert import RunSettings
-from tsmask_qgis.plugin.task import LOG_TAG, TsmaskTask, quiet_flags
+from tsmask_qgis.plugin.task import LOG_TAG, TsmaskTask, application_quits, quiet_flags
 
 __all__ = ["ICON", "MENU", "TsmaskPlugin", "stop_children"]
 
@@ -127,6 +127,7 @@ class TsmaskPlugin:
         cancelled, their temporary files removed), so no Python task outlives Python;
         touch no interface from then on."""
         self.alive = False
+        application_quits()
         for task in list(self.tasks):
             task.cancel()
         if self.tasks:

@@ -25,13 +25,22 @@ from qgis.PyQt.QtCore import pyqtSignal
 
 from tsmask_qgis.progress import Cancelled, CancelToken, Progress, Report
 
-__all__ = ["LOG_TAG", "TsmaskTask", "quiet_flags"]
+__all__ = ["LOG_TAG", "TsmaskTask", "application_quits", "quiet_flags"]
 
 #: The log panel tab the plugin writes to.
 LOG_TAG = "tsmask"
 
 
 Work = Callable[[Progress], Any]
+
+#: Set when QGIS quits (:func:`application_quits`): a task then logs nothing and calls
+#: no callback — QGIS's task manager cancels what is left after its message log is gone.
+_QUITTING = {"now": False}
+
+
+def application_quits() -> None:
+    """QGIS quits: from now on the tasks stop at their next report, silently."""
+    _QUITTING["now"] = True
 
 
 def quiet_flags() -> Any:
@@ -86,7 +95,7 @@ class TsmaskTask(QgsTask):
 
     # -- background thread -------------------------------------------------
     def _progress(self, r: Report) -> None:
-        if self.isCanceled():
+        if self.isCanceled() or _QUITTING["now"]:
             self._token.cancel()
         self._token.check()
         if not r.step:  # a heartbeat: only a cancel point
@@ -133,7 +142,9 @@ class TsmaskTask(QgsTask):
 
     # -- main thread -------------------------------------------------------
     def finished(self, result: bool) -> None:
-        """Hand the outcome to the callbacks (main thread)."""
+        """Hand the outcome to the callbacks (main thread); nothing once QGIS quits."""
+        if _QUITTING["now"]:
+            return
         if result:
             if self._on_success is not None:
                 try:
