@@ -106,7 +106,7 @@ class TsmaskPlugin:
         self.iface.addRasterToolBarIcon(self.action)
         self.iface.addPluginToRasterMenu(MENU, self.action)
         if self.missing_text:
-            QgsMessageLog.logMessage(self.missing_text, LOG_TAG, Qgis.Warning)
+            QgsMessageLog.logMessage(self.missing_text, LOG_TAG, Qgis.MessageLevel.Warning)
             self._offer_setup(self.missing_text)
 
     def _offer_setup(self, text: str) -> None:
@@ -119,7 +119,7 @@ class TsmaskPlugin:
         button.setObjectName("tsmaskSetupButton")
         button.clicked.connect(self.setup)
         item.layout().addWidget(button)
-        bar.pushWidget(item, Qgis.Warning, 0)
+        bar.pushWidget(item, Qgis.MessageLevel.Warning, 0)
         self._setup_bar = item
 
     def _quitting(self) -> None:
@@ -228,7 +228,7 @@ class TsmaskPlugin:
             if self.missing_text:
                 self._error(f"Set up finished but {self.missing_text}")
                 return
-            self._push(f"set up: the worker runs {python}; Run is ready", Qgis.Success)
+            self._push(f"set up: the worker runs {python}; Run is ready", Qgis.MessageLevel.Success)
 
         def failed(exc: BaseException, details: str) -> None:
             self._setup_ended()
@@ -300,7 +300,7 @@ class TsmaskPlugin:
             self._run_ended()
             add_result_layers(result, group_name=group)
             self._status("", f"{group}: done, {len(result.masks)} dates added to the map")
-            self._push(f"{group}: masks added to the map", Qgis.Success)
+            self._push(f"{group}: masks added to the map", Qgis.MessageLevel.Success)
 
         def on_error(exc: BaseException, details: str) -> None:
             self._run_ended()
@@ -366,9 +366,11 @@ class TsmaskPlugin:
 
     def _error(self, text: str) -> None:
         """Show ``text`` as an error that stays, with where the details are."""
-        self._push(f"{text} (details in the log panel, tab “{LOG_TAG}”)", Qgis.Critical)
+        self._push(
+            f"{text} (details in the log panel, tab “{LOG_TAG}”)", Qgis.MessageLevel.Critical
+        )
 
-    def _push(self, text: str, level: Any = Qgis.Info) -> None:
+    def _push(self, text: str, level: Any = Qgis.MessageLevel.Info) -> None:
         """Show ``text`` in the message bar a moment later, so above QGIS's own "Task
         complete/failed" notice (QGIS < 3.26 has no Silent task flag): the plugin's
         message, which says what happened, is the one the user sees."""
@@ -377,10 +379,10 @@ class TsmaskPlugin:
 
         def push() -> None:
             if self.alive:
-                duration = 0 if level == Qgis.Critical else 10
+                duration = 0 if level == Qgis.MessageLevel.Critical else 10
                 self.iface.messageBar().pushMessage("tsmask", text, level, duration)
 
-        if QgsApplication.instance() is None or quiet_flags() != QgsTask.CanCancel:
+        if QgsApplication.instance() is None or quiet_flags() != QgsTask.Flag.CanCancel:
             push()
         else:
             QTimer.singleShot(NOTICE_DELAY_MS, push)

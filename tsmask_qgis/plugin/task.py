@@ -46,8 +46,8 @@ def application_quits() -> None:
 def quiet_flags() -> Any:
     """``CanCancel``, and ``Silent`` where QGIS has it (3.26+): no "Task complete/failed"
     notice of QGIS's own over the plugin's message (which says what happened and why)."""
-    flags = QgsTask.CanCancel
-    silent = getattr(QgsTask, "Silent", None)
+    flags = QgsTask.Flag.CanCancel
+    silent = getattr(QgsTask.Flag, "Silent", None)
     return flags | silent if silent is not None else flags
 
 
@@ -73,7 +73,7 @@ class TsmaskTask(QgsTask):
         on_cancel: Callable[[], None] | None = None,
         flags: Any = None,
     ) -> None:
-        super().__init__(description, QgsTask.CanCancel if flags is None else flags)
+        super().__init__(description, QgsTask.Flag.CanCancel if flags is None else flags)
         self._work = work
         self._token = CancelToken()
         self._on_success = on_success
@@ -113,11 +113,13 @@ class TsmaskTask(QgsTask):
             self.step = r.step
             if r.step not in self.steps:
                 self.steps.append(r.step)
-            QgsMessageLog.logMessage(f"{self.description()}: {r.label}…", LOG_TAG, Qgis.Info)
+            QgsMessageLog.logMessage(
+                f"{self.description()}: {r.label}…", LOG_TAG, Qgis.MessageLevel.Info
+            )
             self._last_log = 0.0
         if now - self._last_log > 0.5 or r.fraction in (0.0, 1.0):
             self._last_log = now
-            QgsMessageLog.logMessage(f"{self.description()}: {r}", LOG_TAG, Qgis.Info)
+            QgsMessageLog.logMessage(f"{self.description()}: {r}", LOG_TAG, Qgis.MessageLevel.Info)
             self.status.emit(r.label, message)
 
     def run(self) -> bool:
@@ -157,7 +159,9 @@ class TsmaskTask(QgsTask):
         if self.error is not None:
             self._report_error()
         else:
-            QgsMessageLog.logMessage(f"{self.description()}: cancelled", LOG_TAG, Qgis.Info)
+            QgsMessageLog.logMessage(
+                f"{self.description()}: cancelled", LOG_TAG, Qgis.MessageLevel.Info
+            )
             if self._on_cancel is not None:
                 self._on_cancel()
 
@@ -166,7 +170,7 @@ class TsmaskTask(QgsTask):
         QgsMessageLog.logMessage(
             f"{self.description()} failed: {self.error}\n{self.error_details}",
             LOG_TAG,
-            Qgis.Critical,
+            Qgis.MessageLevel.Critical,
         )
         if self._on_error is not None:
             self._on_error(self.error, self.error_details)
