@@ -133,7 +133,7 @@ class TsmaskPlugin:
         if self.tasks:
             stop_children()
         deadline = time.monotonic() + QUIT_WAIT
-        while self.tasks and time.monotonic() < deadline:
+        while self.tasks and time.monotonic() < deadline:  # its end reaches the manager
             QCoreApplication.processEvents()
             time.sleep(0.02)
         # the task manager deletes a finished task later (deleteLater): do it now, while
