@@ -43,6 +43,7 @@ __all__ = [
     "WorkerError",
     "WorkerPool",
     "acquire_pool",
+    "open_ref",
     "prestart_workers",
     "python_executable",
     "recycle",
@@ -165,6 +166,13 @@ def open_file_array(ref: ArrayRef, *, write: bool = True) -> Iterator[np.ndarray
 
 
 @contextmanager
+def open_ref(ref: ArrayRef, *, write: bool = True) -> Iterator[np.ndarray]:
+    """Map a shared array (memory segment or file) for one task only (see :func:`_open`)."""
+    with _open(ref, write=write) as arr:
+        yield arr
+
+
+@contextmanager
 def _open(ref: ArrayRef, *, write: bool = True) -> Iterator[np.ndarray]:
     """Map a shared array for one task only.
 
@@ -223,6 +231,25 @@ def _task_spatial(dst: ArrayRef, t0: int, t1: int, preset: Any, step: str) -> in
     return t1 - t0
 
 
+#: Packages whose functions the ``call`` task may run in a worker.
+CALLABLE_PACKAGES = ("tsmask_qgis.",)
+
+
+def _task_call(target: str, *args: Any) -> Any:
+    """Run ``target`` (``"package.module:function"``) in a worker with ``args``.
+
+    The extension point for tile work of other packages (the products' composites):
+    the engine names no such package; arrays travel as :class:`ArrayRef` values
+    the function maps with :func:`open_ref`.
+    """
+    import importlib
+
+    module, _, name = target.partition(":")
+    if not module.startswith(CALLABLE_PACKAGES) or not name:
+        raise ValueError(f"a worker runs only tsmask_qgis functions, not {target!r}")
+    return getattr(importlib.import_module(module), name)(*args)
+
+
 def _task_fail(message: str) -> None:
     """Raise in a worker (tests use it to check errors surface)."""
     raise ValueError(message)
@@ -237,6 +264,7 @@ def _task_sleep(seconds: float) -> float:
 _TASKS: dict[str, Callable[..., Any]] = {
     "detect": _task_detect,
     "spatial": _task_spatial,
+    "call": _task_call,
     "fail": _task_fail,
     "sleep": _task_sleep,
 }

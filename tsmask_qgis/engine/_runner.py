@@ -329,6 +329,16 @@ class ProcessExecutor:
         self._shared.remove(sa)
         return sa.take()
 
+    def run_tasks(
+        self,
+        tasks: Any,
+        on_done: Callable[[Any], None] | None = None,
+        tick: Callable[[], None] | None = None,
+    ) -> list[Any]:
+        """Run ``(name, args)`` tasks on the workers (``"call"`` runs a named function,
+        see :func:`~._procpool._task_call`); results in task order."""
+        return list(self._pool.run(tasks, on_done, tick))
+
     def detect(
         self,
         stack: BandStack,
