@@ -8,5 +8,22 @@ processes).
 from tsmask_qgis.products._composite import METHODS, composite
 from tsmask_qgis.products._inputs import check_mask, find_bands
 from tsmask_qgis.products._periods import PERIODS, Period, periods
+from tsmask_qgis.products._series import INDICES, index_series, masked
+from tsmask_qgis.products._zones import Zone, ZoneRow, read_zones, zonal_means
 
-__all__ = ["METHODS", "PERIODS", "Period", "check_mask", "composite", "find_bands", "periods"]
+__all__ = [
+    "INDICES",
+    "METHODS",
+    "PERIODS",
+    "Period",
+    "Zone",
+    "ZoneRow",
+    "check_mask",
+    "composite",
+    "find_bands",
+    "index_series",
+    "masked",
+    "periods",
+    "read_zones",
+    "zonal_means",
+]

@@ -24,6 +24,14 @@ from tsmask_qgis.writers._common import report_date
 from tsmask_qgis.writers._envi import write_envi
 from tsmask_qgis.writers._netcdf import write_netcdf
 from tsmask_qgis.writers._pictures import write_chart, write_quicklook
+from tsmask_qgis.writers._products import (
+    write_composite_cog,
+    write_composite_qml,
+    write_composite_quicklook,
+    write_masked_cogs,
+    write_product_netcdf,
+    write_zonal_csv,
+)
 from tsmask_qgis.writers._qml import write_qml
 from tsmask_qgis.writers._raster import (
     write_clear_count,
@@ -35,6 +43,7 @@ from tsmask_qgis.writers._summary import DateSummary, write_summary
 
 __all__ = [
     "FORMATS",
+    "PRODUCT_FORMATS",
     "Format",
     "OutputFile",
     "WriteContext",
@@ -87,6 +96,9 @@ class WriteContext:
     dataset (true colour, quicklooks) and ``evaluation`` computes the comparison
     with a reference when first called (only when its files are to be written).
     ``progress`` receives this writer's part of the ``write`` step (0..1).
+    ``products`` holds what the product formats write: ``composite`` (a Dataset on
+    ``(period, y, x)``), ``masked`` (the masked reflectance), ``series`` (an index
+    DataArray), ``zonal`` (its zonal rows) and ``index`` (the index name).
     """
 
     out: Path
@@ -102,6 +114,7 @@ class WriteContext:
     skip: frozenset[Path] = frozenset()
     on_written: Callable[[Path], None] | None = None
     progress: Progress | None = None
+    products: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def paths(self) -> list[Path]:
@@ -136,7 +149,8 @@ class Format:
     and ``evaluation`` follow options of their own), ``picked_dates`` (per-date
     files only for the dates the job picks), ``styled`` (class rasters QGIS styles
     with a ``.qml`` beside each: every per-date file, or the first ``once`` file),
-    ``reads_reflectance`` (reads the reflectance again while writing).
+    ``reads_reflectance`` (reads the reflectance again while writing). ``per`` says
+    what the ``{date}`` of per-date files stands for: a date, or a composite ``period``.
     """
 
     name: str
@@ -152,6 +166,7 @@ class Format:
     picked_dates: bool = False
     styled: bool = False
     reads_reflectance: bool = False
+    per: str = "date"
 
     def files(
         self, dates: Sequence[str], *, out: Path = Path(), among: Collection[str] = ()
@@ -286,6 +301,54 @@ def _evaluation(ctx: WriteContext) -> None:
         raise InternalError(f"the evaluation report wrote {sorted(written.values())}")
 
 
+def _product(ctx: WriteContext, name: str) -> Any:
+    if name not in ctx.products:
+        raise InternalError(f"the {name} product was not made, but its format was asked for")
+    return ctx.products[name]
+
+
+def _per_period(write: Callable[..., object]) -> Writer:
+    """A writer of one file per composite period (``f.date`` is the period label)."""
+
+    def run(ctx: WriteContext) -> None:
+        comp = _product(ctx, "composite")
+        todo = ctx.todo()
+        for i, f in enumerate(todo):
+            report_date(ctx.progress, i, len(todo), "composite")
+            write(comp, str(f.date), f.path, overwrite=ctx.overwrite)
+            ctx.written(f.path)
+
+    return run
+
+
+def _masked(ctx: WriteContext) -> None:
+    (path,) = ctx.paths
+    write_product_netcdf(_product(ctx, "masked"), path, overwrite=ctx.overwrite)
+
+
+def _masked_cog(ctx: WriteContext) -> None:
+    write_masked_cogs(
+        _product(ctx, "masked"),
+        ctx.paths,
+        overwrite=ctx.overwrite,
+        skip=ctx.skip,
+        progress=ctx.progress,
+        on_written=ctx.on_written,
+    )
+
+
+def _series(ctx: WriteContext) -> None:
+    (path,) = ctx.paths
+    write_product_netcdf(_product(ctx, "series"), path, overwrite=ctx.overwrite)
+
+
+def _zonal(ctx: WriteContext) -> None:
+    (path,) = ctx.paths
+    write_zonal_csv(
+        _product(ctx, "zonal"), path, str(_product(ctx, "index")), overwrite=ctx.overwrite
+    )
+
+
 def _qml_files(dates: Sequence[str], among: Collection[str], out: Path) -> list[OutputFile]:
     """A ``.qml`` beside every class raster of the job, and ``tsmask.qml`` (for the NetCDF)."""
     found = []
@@ -398,5 +461,79 @@ FORMATS: dict[str, Format] = {
             selectable=False,
             reads_reflectance=True,
         ),
+        Format(
+            "composite",
+            "composite COGs",
+            "one multi-band COG per period: each band's composite and the clear count",
+            _per_period(write_composite_cog),
+            per_date="composite/composite_{date}.tif",
+            by_file=True,
+            selectable=False,
+            per="period",
+        ),
+        Format(
+            "composite_qml",
+            "composite styles",
+            "a true-colour QGIS style beside each composite COG",
+            _per_period(write_composite_qml),
+            per_date="composite/composite_{date}.qml",
+            by_file=True,
+            selectable=False,
+            per="period",
+        ),
+        Format(
+            "composite_quicklook",
+            "composite quicklooks",
+            "a true-colour PNG of each composite period",
+            _per_period(write_composite_quicklook),
+            per_date="composite/composite_{date}.png",
+            by_file=True,
+            selectable=False,
+            per="period",
+        ),
+        Format(
+            "masked",
+            "masked reflectance",
+            "the reflectance with cloud, shadow and no observation as nodata (NetCDF)",
+            _masked,
+            once=("masked/masked.nc",),
+            selectable=False,
+        ),
+        Format(
+            "masked_cog",
+            "masked reflectance COGs",
+            "a multi-band COG of the masked reflectance per date",
+            _masked_cog,
+            per_date="masked/masked_{date}.tif",
+            by_file=True,
+            selectable=False,
+        ),
+        Format(
+            "series",
+            "index series",
+            "the index per date, NaN where not clear (NetCDF)",
+            _series,
+            once=("series/series.nc",),
+            selectable=False,
+        ),
+        Format(
+            "zonal",
+            "zonal means",
+            "per zone and date, the index's mean over clear pixels and the clear share (CSV)",
+            _zonal,
+            once=("series/zonal.csv",),
+            selectable=False,
+        ),
     )
 }
+
+#: The formats of the products (made by :mod:`tsmask_qgis.products`).
+PRODUCT_FORMATS = (
+    "composite",
+    "composite_qml",
+    "composite_quicklook",
+    "masked",
+    "masked_cog",
+    "series",
+    "zonal",
+)
