@@ -57,6 +57,8 @@ class Job:
     ``max_memory`` (bytes or ``"4GB"``) and ``scheduler`` (a dask.distributed
     address) tune the engine. ``reference="scl"`` loads the catalogue's scene
     classification beside the bands and evaluates the masks against it.
+    ``products`` (a :class:`~tsmask_qgis.pipeline.ProductOptions`) adds composites,
+    a masked stack or an index series made from the reflectance and the masks.
     """
 
     out: Path
@@ -76,6 +78,7 @@ class Job:
     reference: str | None = None
     cache: bool = True
     meta: tuple[tuple[str, str], ...] = field(default=())
+    products: Any = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -122,6 +125,8 @@ class Job:
                     "evaluate tool)",
                     field="reference",
                 )
+        if self.products is not None and not self.products.any:
+            set_(self, "products", None)
         if isinstance(self.meta, Mapping):
             set_(self, "meta", tuple(sorted((str(k), str(v)) for k, v in self.meta.items())))
 
@@ -134,6 +139,9 @@ class Job:
             wanted.add("truecolour")
         if self.reference:
             wanted.add("evaluation")
+        from tsmask_qgis.pipeline._products import product_formats
+
+        wanted.update(product_formats(self.products))
         return tuple(name for name in writers.FORMATS if name in wanted)
 
     def key(self) -> str:
@@ -152,6 +160,8 @@ class Job:
             "reference": self.reference,
             "version": __version__,
         }
+        if self.products is not None:
+            d["products"] = self.products.describe()
         if self.input is not None:
             st = self.input.stat() if self.input.exists() else None
             d["input"] = {

@@ -9,6 +9,7 @@ from tsmask_qgis.errors import NoDataError
 from tsmask_qgis.pipeline._detect import detect
 from tsmask_qgis.pipeline._job import Job
 from tsmask_qgis.pipeline._load import load
+from tsmask_qgis.pipeline._products import products_of
 from tsmask_qgis.pipeline._result import (
     JobResult,
     acquisition_times,
@@ -49,7 +50,8 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     :class:`~tsmask_qgis.errors.Cancelled` when ``progress`` raises it (no
     half-written file remains in any case).
     """
-    progress = JobProgress(progress, plan(catalogue=job.request is not None, spatial=job.spatial))
+    steps = plan(catalogue=job.request is not None, spatial=job.spatial, products=bool(job.products))
+    progress = JobProgress(progress, steps)
     out = writers.ensure_writable_dir(job.out)
     writers.clean_temporaries(out)
     previous, recorder = _start(job, out)
@@ -66,16 +68,23 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     mask = detect(job, loaded.ds, progress, earlier=earlier)
 
     summary = writers.summarise(mask)
+    found, notes = ({}, [])
+    if job.products is not None:
+        found, notes = products_of(
+            job.products, loaded.ds, mask, workers=job.workers, runner=job.runner,
+            max_memory=job.max_memory, progress=progress,
+        )  # fmt: skip
     write_outputs(
-        job, recorder, mask, summary, loaded.ds, streamed=loaded.streamed, progress=progress
-    )
+        job, recorder, mask, summary, loaded.ds, streamed=loaded.streamed, progress=progress,
+        products=found,
+    )  # fmt: skip
     result = JobResult(
         out=out,
         dates=tuple(s.date for s in summary),
         summary=tuple(summary),
         files=tuple(recorder.files),
         reused=tuple(recorder.reused),
-        notes=tuple(loaded.notes),
+        notes=(*loaded.notes, *notes),
         times=acquisition_times(mask),
     )
     return finished(job, recorder.manifest, result)

@@ -9,7 +9,7 @@ the manifest current, so an interruption keeps every complete file.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import xarray as xr
 from tsmask_qgis import writers
 from tsmask_qgis.errors import InputError, LoadError, ParameterError
 from tsmask_qgis.pipeline._job import Job
+from tsmask_qgis.pipeline._products import period_labels
 from tsmask_qgis.progress import Progress, emit, scaled
 from tsmask_qgis.writers import DateSummary, Format, Manifest, OutputFile, WriteContext
 
@@ -52,13 +53,14 @@ def quicklook_dates(job: Job, summary: Sequence[DateSummary]) -> list[str]:
     return list(dict.fromkeys(picked))
 
 
-def _planned(job: Job, dates: Sequence[str], picked: Sequence[str]) -> Planned:
+def _planned(
+    job: Job, dates: Sequence[str], picked: Sequence[str], periods: Sequence[str] = ()
+) -> Planned:
     found: Planned = []
     for name in job.outputs:
         fmt = writers.FORMATS[name]
-        found.append(
-            (fmt, fmt.files(picked if fmt.picked_dates else dates, out=job.out, among=job.outputs))
-        )
+        labels = periods if fmt.per == "period" else picked if fmt.picked_dates else dates
+        found.append((fmt, fmt.files(labels, out=job.out, among=job.outputs)))
     return found
 
 
@@ -179,13 +181,15 @@ def write_outputs(
     *,
     streamed: bool,
     progress: Progress | None,
+    products: Mapping[str, Any] | None = None,
 ) -> None:
     """Write every format of ``job`` in the registry's order, each with its share of
     the ``write`` step. A failed read of a streamed input while drawing the
     reflectance removes every file of the formats that draw it."""
     labels = [s.date for s in summary]
     picked = quicklook_dates(job, summary) if "quicklook" in job.outputs else []
-    planned = _planned(job, labels, picked)
+    products = dict(products or {})
+    planned = _planned(job, labels, picked, period_labels(products))
     base = WriteContext(
         out=job.out,
         files=(),
@@ -196,6 +200,7 @@ def write_outputs(
         attrs=_attrs(job),
         meta={"preset": job.preset, "spatial": job.spatial, "overrides": dict(job.overrides)},
         mask_name=f"tsmask {job.preset}",
+        products=products,
     )
     total = sum(len(files) for _fmt, files in planned) or 1
     at = 0
