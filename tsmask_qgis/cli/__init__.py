@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: Subcommand modules (``tsmask_qgis.cli.<name>``), in the order --help lists them.
-SUBCOMMANDS: tuple[str, ...] = ("run", "estimate", "sources", "demo", "cache", "evaluate")
+SUBCOMMANDS: tuple[str, ...] = ("run", "estimate", "sources", "demo", "cache", "evaluate", "products")
 
 OK, ERROR, USAGE, BAD_INPUT, NO_DATA, UNREACHABLE, OUTPUT, CANCELLED = 0, 1, 2, 3, 4, 5, 6, 130
 
@@ -123,6 +123,13 @@ FIELD_HINTS: dict[str, str] = {
     "overrides": "see --set",
     "spatial": "see --no-spatial",
     "formats": "see --format",
+    "mask": "see --mask",
+    "period": "see --period (or the period of --composite)",
+    "method": "see --method (or the method of --composite)",
+    "composite": "see --composite",
+    "max_cloud": "see --max-cloud",
+    "index": "see --index or --series",
+    "zones": "see --zones",
     "truecolour": "see --truecolour",
     "workers": "see --workers",
     "runner": "see --runner",

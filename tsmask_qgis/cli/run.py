@@ -13,6 +13,7 @@ from tsmask_qgis.cli._args import (
     make_request,
     parse_overrides,
 )
+from tsmask_qgis.cli.products import add_product_options, options_from_args
 from tsmask_qgis.errors import ParameterError
 
 __all__ = ["register"]
@@ -24,6 +25,7 @@ examples:
   tsmask run --input stack.nc --preset dea --format netcdf cog qml --out masks
   tsmask run --input tifs/ --set cloud_spike=0.5 --no-spatial --out masks --overwrite
   tsmask run --bbox ... --start ... --end ... --with-reference scl --truecolour --out checked
+  tsmask run --input stack.nc --composite year:median --series ndvi --zones fields.geojson --out m
 """
 
 
@@ -74,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report (evaluation.md/.json/.html, confusion PNG) beside the outputs",
     )
     o.add_argument("--no-cache", dest="cache", action="store_false", help="bypass the cache")
+    add_product_options(p)
     o.add_argument("--overwrite", action="store_true", help="replace outputs that exist already")
     p.set_defaults(func=_run)
 
@@ -121,6 +124,7 @@ def job_from_args(args: argparse.Namespace) -> object:
         overwrite=args.overwrite,
         reference=args.reference,
         cache=args.cache,
+        products=options_from_args(args),
     )
 
 

@@ -130,10 +130,7 @@ def write_composite_quicklook(
 ) -> Path:
     """A true-colour PNG of ``period``'s composite (2-98 % stretch; no clear observation
     transparent)."""
-    with warnings.catch_warnings():
-        # Debian's mpl_toolkits beside pip's matplotlib warns about Axes3D; we draw 2-D only.
-        warnings.filterwarnings("ignore", message="Unable to import Axes3D")
-        import matplotlib.image
+    import matplotlib.image
 
     i = _period_index(comp, period)
     stretch = composite_stretch(comp, period)
@@ -145,7 +142,9 @@ def write_composite_quicklook(
     alpha = (np.asarray(comp["count"][i]) > 0).astype(np.float32)
     image = np.dstack([*rgb, alpha])
     path = Path(path)
-    with atomic_output(path, overwrite=overwrite) as tmp:
+    with atomic_output(path, overwrite=overwrite) as tmp, warnings.catch_warnings():
+        # Debian's mpl_toolkits beside pip's matplotlib warns about Axes3D; we draw 2-D only.
+        warnings.filterwarnings("ignore", message="Unable to import Axes3D")
         matplotlib.image.imsave(tmp, image, format="png")
     return path
 
