@@ -166,7 +166,8 @@ def zonal_means(series: Any, mask: Any, zones_path: str | Path) -> tuple[list[Zo
     rows: list[ZoneRow] = []
     notes: list[str] = []
     left, top = grid.transform.c, grid.transform.f
-    right, bottom = grid.transform * (grid.width, grid.height)
+    right = left + grid.transform.a * grid.width
+    bottom = top + grid.transform.e * grid.height
     for z in zones:
         inside = _burn(z, grid)
         if not inside.any():
