@@ -41,7 +41,7 @@ def test_geomedian_and_medoid_match_the_plain_references():
     ds, mask = cube(2, t=30, y=6, x=7)
     gm = composite(ds, mask, period="all", method="geomedian", workers=2)
     md = composite(ds, mask, period="all", method="medoid", workers=1)
-    values, clear = _clear_values(ds, mask, slice(None))
+    values, _ = _clear_values(ds, mask, slice(None))
     for yy in range(6):
         for xx in range(7):
             obs = values[:, :, yy, xx].T

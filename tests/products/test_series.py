@@ -93,7 +93,7 @@ def test_zonal_means_over_clear_pixels_with_the_clear_share(tmp_path):
             assert np.isnan(r.mean)
     tree = [r for r in rows if r.zone == "tree"]
     assert [r.pixels for r in tree] == [1] * ds.sizes["time"]
-    with pytest.raises(InputError, match="every feature of out.geojson lies outside"):
+    with pytest.raises(InputError, match=r"every feature of out\.geojson lies outside"):
         zonal_means(series, mask, _geojson(tmp_path / "out.geojson", [("far", outside)]))
 
 

@@ -27,7 +27,15 @@ __all__ = [
 ]
 
 #: Subcommand modules (``tsmask_qgis.cli.<name>``), in the order --help lists them.
-SUBCOMMANDS: tuple[str, ...] = ("run", "estimate", "sources", "demo", "cache", "evaluate", "products")
+SUBCOMMANDS: tuple[str, ...] = (
+    "run",
+    "estimate",
+    "sources",
+    "demo",
+    "cache",
+    "evaluate",
+    "products",
+)
 
 OK, ERROR, USAGE, BAD_INPUT, NO_DATA, UNREACHABLE, OUTPUT, CANCELLED = 0, 1, 2, 3, 4, 5, 6, 130
 

@@ -213,7 +213,12 @@ def write_products(
 
     periods = period_labels(found)
     planned = [
-        (writers.FORMATS[n], writers.FORMATS[n].files(periods if writers.FORMATS[n].per == "period" else dates, out=out))
+        (
+            writers.FORMATS[n],
+            writers.FORMATS[n].files(
+                periods if writers.FORMATS[n].per == "period" else dates, out=out
+            ),
+        )
         for n in names
     ]
     total = sum(len(f) for _fmt, f in planned) or 1

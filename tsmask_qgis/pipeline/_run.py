@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tsmask_qgis import writers
 from tsmask_qgis.errors import NoDataError
@@ -50,7 +51,9 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     :class:`~tsmask_qgis.errors.Cancelled` when ``progress`` raises it (no
     half-written file remains in any case).
     """
-    steps = plan(catalogue=job.request is not None, spatial=job.spatial, products=bool(job.products))
+    steps = plan(
+        catalogue=job.request is not None, spatial=job.spatial, products=bool(job.products)
+    )
     progress = JobProgress(progress, steps)
     out = writers.ensure_writable_dir(job.out)
     writers.clean_temporaries(out)
@@ -68,7 +71,8 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     mask = detect(job, loaded.ds, progress, earlier=earlier)
 
     summary = writers.summarise(mask)
-    found, notes = ({}, [])
+    found: dict[str, Any] = {}
+    notes: list[str] = []
     if job.products is not None:
         found, notes = products_of(
             job.products, loaded.ds, mask, workers=job.workers, runner=job.runner,

@@ -84,8 +84,9 @@ def _threads(workers: int) -> Callable[..., None]:
     def run(arrays: tuple[np.ndarray, ...], strips: list[Any], options: tuple, done: Any) -> None:
         from tsmask_qgis.products._work import composite_strip
 
+        work: Callable[..., int] = composite_strip
         with ThreadPoolExecutor(workers, thread_name_prefix="tsmask-products") as pool:
-            futures = {pool.submit(composite_strip, *arrays, s, *options) for s in strips}
+            futures = {pool.submit(work, *arrays, s, *options) for s in strips}
             try:
                 while futures:
                     finished, futures = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -267,7 +268,9 @@ def _run(
             shapes_now = _shapes(nb, nsel, npr, h, w)
             data, use, o, c = (_prefix(a, s) for a, s in zip(full, shapes_now, strict=True))
             bands.read_into(data, sel, tile.ys, tile.xs)
-            np.equal(np.asarray(mask[sel, tile.ys, tile.xs]), CLEAR.value, out=use, casting="unsafe")
+            np.equal(
+                np.asarray(mask[sel, tile.ys, tile.xs]), CLEAR.value, out=use, casting="unsafe"
+            )
             use &= ok_sel[:, None, None]
             run((data, use, o, c), _strips(h, w, workers, span), options, done)
             out[:, :, tile.ys, tile.xs] = o

@@ -39,8 +39,8 @@ class Bands:
     def raw(self) -> bool:
         """True when the kernels read the raw values: one dtype and one nodata value."""
         dtypes = {np.dtype(a.dtype) for a in self.arrays}
-        return len(dtypes) == 1 and len(set(self.nodata)) == 1 and (
-            next(iter(dtypes)) in _RAW_DTYPES
+        return (
+            len(dtypes) == 1 and len(set(self.nodata)) == 1 and (next(iter(dtypes)) in _RAW_DTYPES)
         )
 
     @property
@@ -201,7 +201,9 @@ def check_mask(mask: Any, ds: Any) -> Any:
             if only_stack:
                 words += f"; {len(only_stack)} of the stack's are not in the mask (first {only_stack[0]})"
             if only_mask:
-                words += f"; {len(only_mask)} of the mask's are not in the stack (first {only_mask[0]})"
+                words += (
+                    f"; {len(only_mask)} of the mask's are not in the stack (first {only_mask[0]})"
+                )
             if not only_stack and not only_mask:
                 words += "; the same dates in another order"
             problems.append(words)

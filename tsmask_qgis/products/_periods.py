@@ -86,7 +86,8 @@ def periods(times: Any, spec: Any = "year") -> list[Period]:
             keys = [f"{y:04d}-{m:02d}" for y, m in zip(years, months, strict=True)]
         else:
             keys = [
-                f"{y + (m == 12):04d}-{_SEASONS[int(m)]}" for y, m in zip(years, months, strict=True)
+                f"{y + (m == 12):04d}-{_SEASONS[int(m)]}"
+                for y, m in zip(years, months, strict=True)
             ]
         found: dict[str, list[int]] = {}
         for i, k in enumerate(keys):

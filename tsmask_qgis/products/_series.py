@@ -73,7 +73,9 @@ def index_series(ds: Any, mask: Any, index: str = "ndvi") -> Any:
     mask = check_mask(mask, ds)
     bands = find_bands(ds, (first, second), need=(first, second))
     a, b = (
-        _reflectance(xr.DataArray(arr, dims=("time", "y", "x"), coords=mask.coords), nd, bands.integer)
+        _reflectance(
+            xr.DataArray(arr, dims=("time", "y", "x"), coords=mask.coords), nd, bands.integer
+        )
         for arr, nd in zip(bands.arrays, bands.nodata, strict=True)
     )
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -133,7 +133,12 @@ def read_zones(path: str | Path, crs: Any) -> list[Zone]:
         return zones
     tr = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(src), crs, always_xy=True)
     return [
-        Zone(z.name, shapely.transform(z.geometry, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))))
+        Zone(
+            z.name,
+            shapely.transform(
+                z.geometry, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+            ),
+        )
         for z in zones
     ]
 
@@ -192,5 +197,3 @@ def zonal_means(series: Any, mask: Any, zones_path: str | Path) -> tuple[list[Zo
             field="zones",
         )
     return rows, notes
-
-

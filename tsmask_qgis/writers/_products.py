@@ -95,11 +95,14 @@ def composite_qml_text(comp: xr.Dataset, period: str) -> str:
     for role, b in zip(("red", "green", "blue"), _RGB, strict=True):
         lo, hi = stretch[b]
         parts.append(
-            f'      <{role}ContrastEnhancement><minValue>{lo:.6g}</minValue>'
+            f"      <{role}ContrastEnhancement><minValue>{lo:.6g}</minValue>"
             f"<maxValue>{hi:.6g}</maxValue><algorithm>StretchToMinimumMaximum</algorithm>"
             f"</{role}ContrastEnhancement>"
         )
-    bands = " ".join(f'{r}Band="{names.index(b) + 1}"' for r, b in zip(("red", "green", "blue"), _RGB, strict=True))
+    bands = " ".join(
+        f'{r}Band="{names.index(b) + 1}"'
+        for r, b in zip(("red", "green", "blue"), _RGB, strict=True)
+    )
     return (
         "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
         '<qgis version="3.22" styleCategories="AllStyleCategories">\n'
