@@ -22,56 +22,50 @@ _NAN = np.float32(np.nan)
 
 
 @njit(cache=True, nogil=True)
-def _median_sorted(v: np.ndarray, n: int) -> float:
-    s = np.sort(v[:n])
-    h = n // 2
-    if n % 2:
-        return float(s[h])
-    return 0.5 * (float(s[h - 1]) + float(s[h]))
-
-
-@njit(cache=True, nogil=True)
-def _per_band(data, use, p, method, nodata, scale, out, buf):
-    """Median or mean per band over the clear dates with a value in that band."""
-    nb, nt = data.shape[0], data.shape[1]
-    for b in range(nb):
-        n = 0
-        for t in range(nt):
-            if use[t, p]:
-                v = data[b, t, p]
-                if v == v and v != nodata:
-                    buf[n] = v / scale
-                    n += 1
-        if n == 0:
-            out[b, p] = _NAN
-        elif method == 0:
-            out[b, p] = _median_sorted(buf, n)
+def _select(v: np.ndarray, n: int, k: int) -> float:
+    """The ``k``-th smallest of ``v[:n]`` (Hoare's selection in place, median-of-three
+    pivots): afterwards ``v[:k]`` holds values no larger than it."""
+    lo, hi = 0, n - 1
+    while hi > lo:
+        mid = (lo + hi) // 2
+        if v[mid] < v[lo]:
+            v[mid], v[lo] = v[lo], v[mid]
+        if v[hi] < v[lo]:
+            v[hi], v[lo] = v[lo], v[hi]
+        if v[hi] < v[mid]:
+            v[hi], v[mid] = v[mid], v[hi]
+        pivot = v[mid]
+        i, j = lo, hi
+        while i <= j:
+            while v[i] < pivot:
+                i += 1
+            while v[j] > pivot:
+                j -= 1
+            if i <= j:
+                v[i], v[j] = v[j], v[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
         else:
-            acc = 0.0
-            for i in range(n):
-                acc += buf[i]
-            out[b, p] = acc / n
+            break
+    return float(v[k])
 
 
 @njit(cache=True, nogil=True)
-def _gather(data, use, p, nodata, scale, obs):
-    """The clear dates of pixel ``p`` with a value in every band, as rows of ``obs``."""
-    nb, nt = data.shape[0], data.shape[1]
-    n = 0
-    for t in range(nt):
-        if not use[t, p]:
-            continue
-        ok = True
-        for b in range(nb):
-            v = data[b, t, p]
-            if v != v or v == nodata:
-                ok = False
-                break
-        if ok:
-            for b in range(nb):
-                obs[n, b] = data[b, t, p] / scale
-            n += 1
-    return n
+def _median_sorted(v: np.ndarray, n: int) -> float:
+    """The median of ``v[:n]`` (reordering it): the middle value, or the mean of the two."""
+    h = n // 2
+    upper = _select(v, n, h)
+    if n % 2:
+        return upper
+    lower = v[0]
+    for i in range(1, h):
+        if v[i] > lower:
+            lower = v[i]
+    return 0.5 * (float(lower) + upper)
 
 
 @njit(cache=True, nogil=True)
@@ -138,31 +132,81 @@ def _medoid(obs, n):
     return best
 
 
+#: Pixels gathered together: the dates of a block of neighbouring pixels are read
+#: along rows of ``data`` (contiguous), not one pixel's dates far apart.
+BLOCK = 64
+
+
 @njit(cache=True, nogil=True)
 def composite_pixels(data, use, method, nodata, scale, eps, maxiter, out, count):
     """The composite of every pixel of ``data`` (see the module docstring)."""
     nb, nt, npx = data.shape
-    buf = np.empty(nt, np.float32)
-    obs = np.empty((nt, nb), np.float64)
+    vals = np.empty((BLOCK, max(nt, 1)), np.float32)
+    obs = np.empty((BLOCK, max(nt, 1), nb), np.float64)
+    n = np.zeros(BLOCK, np.int64)
+    ok = np.zeros(BLOCK, np.bool_)
     y = np.empty(nb)
-    for p in range(npx):
-        c = 0
-        for t in range(nt):
-            if use[t, p]:
-                c += 1
-        count[p] = c
+    for p0 in range(0, npx, BLOCK):
+        p1 = min(p0 + BLOCK, npx)
+        for p in range(p0, p1):
+            c = 0
+            for t in range(nt):
+                if use[t, p]:
+                    c += 1
+            count[p] = c
         if method <= 1:
-            _per_band(data, use, p, method, nodata, scale, out, buf)
+            for b in range(nb):
+                n[:] = 0
+                for t in range(nt):
+                    for p in range(p0, p1):
+                        if use[t, p]:
+                            v = data[b, t, p]
+                            if v == v and v != nodata:
+                                q = p - p0
+                                vals[q, n[q]] = v / scale
+                                n[q] += 1
+                for p in range(p0, p1):
+                    q = p - p0
+                    k = n[q]
+                    if k == 0:
+                        out[b, p] = _NAN
+                    elif method == 0:
+                        out[b, p] = _median_sorted(vals[q], k)
+                    else:
+                        acc = 0.0
+                        for i in range(k):
+                            acc += vals[q, i]
+                        out[b, p] = acc / k
             continue
-        n = _gather(data, use, p, nodata, scale, obs)
-        if n == 0:
+        n[:] = 0
+        for t in range(nt):
+            for p in range(p0, p1):
+                q = p - p0
+                ok[q] = use[t, p] != 0
             for b in range(nb):
-                out[b, p] = _NAN
-        elif method == 2:
-            weiszfeld(obs, n, y, eps, maxiter)
-            for b in range(nb):
-                out[b, p] = y[b]
-        else:
-            k = _medoid(obs, n)
-            for b in range(nb):
-                out[b, p] = obs[k, b]
+                for p in range(p0, p1):
+                    q = p - p0
+                    if ok[q]:
+                        v = data[b, t, p]
+                        if v != v or v == nodata:
+                            ok[q] = False
+                        else:
+                            obs[q, n[q], b] = v / scale
+            for p in range(p0, p1):
+                q = p - p0
+                if ok[q]:
+                    n[q] += 1
+        for p in range(p0, p1):
+            q = p - p0
+            k = n[q]
+            if k == 0:
+                for b in range(nb):
+                    out[b, p] = _NAN
+            elif method == 2:
+                weiszfeld(obs[q], k, y, eps, maxiter)
+                for b in range(nb):
+                    out[b, p] = y[b]
+            else:
+                i = _medoid(obs[q], k)
+                for b in range(nb):
+                    out[b, p] = obs[q, i, b]
