@@ -37,7 +37,6 @@ def _best(repeats: int, fn) -> float:  # type: ignore[no-untyped-def]
 
 def main() -> int:
     from bench.run import as_dataset, make_cube
-
     from tsmask_qgis.engine import classify
     from tsmask_qgis.products import composite
 

@@ -466,7 +466,10 @@ def main() -> int:
             f"{_ok(value, target, higher=higher)}"
         )
     if not args.skip_products:
-        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        }
         subprocess.run(
             [sys.executable, str(ROOT / "bench" / "products.py"), "--repeats", str(repeats)],
             check=False,

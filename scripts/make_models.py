@@ -37,8 +37,12 @@ def main() -> int:
 
     QgsApplication.processingRegistry().addProvider(TsmaskProvider())
     model = QgsProcessingModelAlgorithm("Detect then composite", "tsmask models")
-    model.setHelpContent({"ALG_DESC": "Detect cloud and shadow in a local stack, then make "
-                          "cloud-free composites per period from its clear pixels."})  # fmt: skip
+    model.setHelpContent(
+        {
+            "ALG_DESC": "Detect cloud and shadow in a local stack, then make "
+            "cloud-free composites per period from its clear pixels."
+        }
+    )
     inputs = [
         (QgsProcessingParameterFile("INPUT", "Local stack (file or folder)"), 0),
         (QgsProcessingParameterString("PERIOD", "Period", defaultValue="year"), 1),
@@ -50,7 +54,7 @@ def main() -> int:
                 defaultValue=0,
             ),
             2,
-        ),  # fmt: skip
+        ),
     ]
     for param, i in inputs:
         mp = QgsProcessingModelParameter(param.name())

@@ -45,7 +45,7 @@ def test_shipped_model_detect_then_composite_is_in_the_toolbox_and_runs(
 def test_composite_and_index_series_algorithms(processing_ready, scene_nc, tmp_path):
     import processing
 
-    path, scene = scene_nc
+    path, _ = scene_nc
     mask = tmp_path / "mask.tif"
     processing.run("tsmask:detect_local", {"INPUT": str(path), "OUTPUT": str(mask)})
     res = processing.run(
@@ -56,7 +56,7 @@ def test_composite_and_index_series_algorithms(processing_ready, scene_nc, tmp_p
             "PERIOD": "month",
             "METHOD": 0,
             "OUTPUT": str(tmp_path / "c"),
-        },  # fmt: skip
+        },
     )
     assert Path(res["COMPOSITE"]).parent == tmp_path / "c" / "composite"
     ds = xr.open_dataset(path)
@@ -66,9 +66,20 @@ def test_composite_and_index_series_algorithms(processing_ready, scene_nc, tmp_p
     from pyproj import CRS, Transformer
 
     lon, lat = Transformer.from_crs(CRS.from_wkt(crs), 4326, always_xy=True).transform(x, y)
-    zones.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "p"},
-         "geometry": {"type": "Point", "coordinates": [lon, lat]}}]}))  # fmt: skip
+    zones.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "p"},
+                        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    }
+                ],
+            }
+        )
+    )
     res = processing.run(
         "tsmask:index_series",
         {
@@ -77,13 +88,13 @@ def test_composite_and_index_series_algorithms(processing_ready, scene_nc, tmp_p
             "INDEX": 0,
             "ZONES": str(zones),
             "OUTPUT": str(tmp_path / "s"),
-        },  # fmt: skip
+        },
     )
     series = xr.open_dataset(res["SERIES"])["ndvi"]
     lines = Path(res["ZONAL"]).read_text().splitlines()
     assert lines[0].startswith("zone,date,ndvi_mean,clear_share")
     assert len(lines) == 1 + series.sizes["time"]
-    first = [ln.split(",") for ln in lines[1:] if ln.split(",")[2]][0]
+    first = next(ln.split(",") for ln in lines[1:] if ln.split(",")[2])
     t = [str(d)[:10] for d in series["time"].values].index(first[1])
     assert float(first[2]) == pytest.approx(float(series.values[t, 4, 3]), abs=1e-5)
     assert np.isfinite(series.values).any()

@@ -125,6 +125,10 @@ class Job:
                     "evaluate tool)",
                     field="reference",
                 )
+        if isinstance(self.products, Mapping):  # plain values from the QGIS side
+            from tsmask_qgis.pipeline._products import ProductOptions
+
+            set_(self, "products", ProductOptions(**self.products))
         if self.products is not None and not self.products.any:
             set_(self, "products", None)
         if isinstance(self.meta, Mapping):

@@ -40,7 +40,14 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from tsmask_qgis.plugin.convert import LOCAL, RUNNERS, STAC, RunSettings, rect_to_wgs84
+from tsmask_qgis.plugin.convert import (
+    COMPOSITES,
+    LOCAL,
+    RUNNERS,
+    STAC,
+    RunSettings,
+    rect_to_wgs84,
+)
 from tsmask_qgis.plugin.memory import available_memory, memory_advice, rough_bytes
 
 __all__ = [
@@ -226,6 +233,14 @@ class TsmaskDialog(QDialog):
         mform.addRow("", self.formats_error)
         self.truecolour_check = QCheckBox("Add true-colour images under the masks", self)
         mform.addRow("", self.truecolour_check)
+        self.composite_combo = QComboBox(self)
+        self.composite_combo.setObjectName("compositeCombo")
+        for value, label in COMPOSITES.items():
+            self.composite_combo.addItem(label, value)
+        self.composite_combo.setToolTip(
+            "Cloud-free composites from the clear pixels, loaded above the masks."
+        )
+        mform.addRow("Composite", self.composite_combo)
         self.workers_spin = QSpinBox(self)
         self.workers_spin.setRange(1, max(os.cpu_count() or 1, 1) * 2)
         self.workers_spin.setToolTip(
@@ -349,6 +364,7 @@ class TsmaskDialog(QDialog):
             "resolution": float(self.resolution_spin.value()),
             "formats": self.formats(),
             "truecolour": self.truecolour_check.isChecked(),
+            "composite": str(self.composite_combo.currentData()) or None,
             "workers": int(self.workers_spin.value()),
             "max_memory": self.max_memory(),
             "runner": str(self.runner_combo.currentData()),
@@ -500,6 +516,7 @@ class TsmaskDialog(QDialog):
         s.setValue(p + "out_dir", self.out_widget.filePath())
         s.setValue(p + "formats", ",".join(self.formats()))
         s.setValue(p + "truecolour", self.truecolour_check.isChecked())
+        s.setValue(p + "composite", self.composite_combo.currentData())
         s.setValue(p + "workers", self.workers_spin.value())
         s.setValue(p + "max_memory_gb", self.memory_spin.value())
         s.setValue(p + "runner", self.runner_combo.currentData())
@@ -526,6 +543,8 @@ class TsmaskDialog(QDialog):
         for name, check in self.format_checks.items():
             check.setChecked(name in formats or name in _FIXED_FORMATS)
         self.truecolour_check.setChecked(s.value(p + "truecolour", False, type=bool))
+        index = self.composite_combo.findData(str(s.value(p + "composite", "")))
+        self.composite_combo.setCurrentIndex(max(index, 0))
         default_workers = max((os.cpu_count() or 2), 1)
         self.workers_spin.setValue(s.value(p + "workers", default_workers, type=int))
         self.memory_spin.setValue(s.value(p + "max_memory_gb", 0.0, type=float))

@@ -69,6 +69,7 @@ def job_options(settings: RunSettings) -> dict[str, Any]:
         max_memory=settings.max_memory,
         overwrite=settings.overwrite,
         meta=(("qgis_group", settings.area_name()),),
+        **({"products": {"composite": settings.composite}} if settings.composite else {}),
     )
 
 
@@ -92,6 +93,7 @@ def result_layers(result: Mapping[str, Any]) -> ResultLayers:
         times=times,
         count=count[0] if count else None,
         summary=tuple(result["summary"]),
+        composites={str(d): p for d, p in files_of(result, "composite")},
     )
 
 

@@ -44,7 +44,8 @@ class ResultLayers:
     ``2021-12-04T235958`` where two acquisitions share a day) to its single-band
     mask raster; ``truecolour`` the same labels to RGB rasters; ``times`` each
     label to its acquisition time (UTC); ``count`` is the clear-observation-count
-    raster; ``summary`` the per-date class counts (the writers' summary rows).
+    raster; ``summary`` the per-date class counts (the writers' summary rows);
+    ``composites`` maps each composite period to its multi-band COG.
     """
 
     masks: Mapping[str, Path]
@@ -52,6 +53,7 @@ class ResultLayers:
     truecolour: Mapping[str, Path] = field(default_factory=dict)
     count: Path | None = None
     summary: tuple[Any, ...] = ()
+    composites: Mapping[str, Path] = field(default_factory=dict)
 
     def in_time_order(self, labels: Mapping[str, Any]) -> list[str]:
         """The labels of ``labels`` (``masks`` or ``truecolour``) sorted by acquisition time."""
@@ -124,4 +126,22 @@ def add_result_layers(
         project.addMapLayer(layer, False)
         node = group.addLayer(layer)
         node.setItemVisibilityChecked(False)
+    _add_composites(result, group, project)
     return group
+
+
+def _add_composites(result: ResultLayers, group: QgsLayerTreeGroup, project: QgsProject) -> None:
+    """The composites in a sub-group above the masks, each in the true-colour style the
+    writers put beside it (``.qml``); only the last period is shown."""
+    if not result.composites:
+        return
+    sub = group.insertGroup(0, "composites")
+    periods = list(result.composites)
+    for i, period in enumerate(reversed(periods)):
+        path = Path(result.composites[period])
+        layer = _load(path, f"composite {period}")
+        style = path.with_suffix(".qml")
+        if style.exists():
+            layer.loadNamedStyle(str(style))
+        project.addMapLayer(layer, False)
+        sub.addLayer(layer).setItemVisibilityChecked(i == 0)

@@ -136,7 +136,7 @@ class CompositeAlgorithm(_ProductAlgorithm):
         )
         cloud = QgsProcessingParameterNumber(
             self.MAX_CLOUD, "Leave out dates with more cloud and shadow than (%)",
-            QgsProcessingParameterNumber.Double, None, True, 0.0, 100.0,
+            QgsProcessingParameterNumber.Type.Double, None, True, 0.0, 100.0,
         )  # fmt: skip
         self.addParameter(help_text(cloud, "Empty: every date's clear pixels count."))
         self._engine()
