@@ -25,12 +25,14 @@ from tsmask_qgis.writers._envi import write_envi
 from tsmask_qgis.writers._netcdf import write_netcdf
 from tsmask_qgis.writers._pictures import write_chart, write_quicklook
 from tsmask_qgis.writers._products import (
+    masked_cog_format,
+    masked_format,
+    per_period,
+    series_format,
     write_composite_cog,
     write_composite_qml,
     write_composite_quicklook,
-    write_masked_cogs,
-    write_product_netcdf,
-    write_zonal_csv,
+    zonal_format,
 )
 from tsmask_qgis.writers._qml import write_qml
 from tsmask_qgis.writers._raster import (
@@ -301,54 +303,6 @@ def _evaluation(ctx: WriteContext) -> None:
         raise InternalError(f"the evaluation report wrote {sorted(written.values())}")
 
 
-def _product(ctx: WriteContext, name: str) -> Any:
-    if name not in ctx.products:
-        raise InternalError(f"the {name} product was not made, but its format was asked for")
-    return ctx.products[name]
-
-
-def _per_period(write: Callable[..., object]) -> Writer:
-    """A writer of one file per composite period (``f.date`` is the period label)."""
-
-    def run(ctx: WriteContext) -> None:
-        comp = _product(ctx, "composite")
-        todo = ctx.todo()
-        for i, f in enumerate(todo):
-            report_date(ctx.progress, i, len(todo), "composite")
-            write(comp, str(f.date), f.path, overwrite=ctx.overwrite)
-            ctx.written(f.path)
-
-    return run
-
-
-def _masked(ctx: WriteContext) -> None:
-    (path,) = ctx.paths
-    write_product_netcdf(_product(ctx, "masked"), path, overwrite=ctx.overwrite)
-
-
-def _masked_cog(ctx: WriteContext) -> None:
-    write_masked_cogs(
-        _product(ctx, "masked"),
-        ctx.paths,
-        overwrite=ctx.overwrite,
-        skip=ctx.skip,
-        progress=ctx.progress,
-        on_written=ctx.on_written,
-    )
-
-
-def _series(ctx: WriteContext) -> None:
-    (path,) = ctx.paths
-    write_product_netcdf(_product(ctx, "series"), path, overwrite=ctx.overwrite)
-
-
-def _zonal(ctx: WriteContext) -> None:
-    (path,) = ctx.paths
-    write_zonal_csv(
-        _product(ctx, "zonal"), path, str(_product(ctx, "index")), overwrite=ctx.overwrite
-    )
-
-
 def _qml_files(dates: Sequence[str], among: Collection[str], out: Path) -> list[OutputFile]:
     """A ``.qml`` beside every class raster of the job, and ``tsmask.qml`` (for the NetCDF)."""
     found = []
@@ -465,7 +419,7 @@ FORMATS: dict[str, Format] = {
             "composite",
             "composite COGs",
             "one multi-band COG per period: each band's composite and the clear count",
-            _per_period(write_composite_cog),
+            per_period(write_composite_cog),
             per_date="composite/composite_{date}.tif",
             by_file=True,
             selectable=False,
@@ -475,7 +429,7 @@ FORMATS: dict[str, Format] = {
             "composite_qml",
             "composite styles",
             "a true-colour QGIS style beside each composite COG",
-            _per_period(write_composite_qml),
+            per_period(write_composite_qml),
             per_date="composite/composite_{date}.qml",
             by_file=True,
             selectable=False,
@@ -485,7 +439,7 @@ FORMATS: dict[str, Format] = {
             "composite_quicklook",
             "composite quicklooks",
             "a true-colour PNG of each composite period",
-            _per_period(write_composite_quicklook),
+            per_period(write_composite_quicklook),
             per_date="composite/composite_{date}.png",
             by_file=True,
             selectable=False,
@@ -495,7 +449,7 @@ FORMATS: dict[str, Format] = {
             "masked",
             "masked reflectance",
             "the reflectance with cloud, shadow and no observation as nodata (NetCDF)",
-            _masked,
+            masked_format,
             once=("masked/masked.nc",),
             selectable=False,
         ),
@@ -503,7 +457,7 @@ FORMATS: dict[str, Format] = {
             "masked_cog",
             "masked reflectance COGs",
             "a multi-band COG of the masked reflectance per date",
-            _masked_cog,
+            masked_cog_format,
             per_date="masked/masked_{date}.tif",
             by_file=True,
             selectable=False,
@@ -512,7 +466,7 @@ FORMATS: dict[str, Format] = {
             "series",
             "index series",
             "the index per date, NaN where not clear (NetCDF)",
-            _series,
+            series_format,
             once=("series/series.nc",),
             selectable=False,
         ),
@@ -520,7 +474,7 @@ FORMATS: dict[str, Format] = {
             "zonal",
             "zonal means",
             "per zone and date, the index's mean over clear pixels and the clear share (CSV)",
-            _zonal,
+            zonal_format,
             once=("series/zonal.csv",),
             selectable=False,
         ),

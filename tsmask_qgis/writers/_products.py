@@ -14,8 +14,10 @@ from xml.sax.saxutils import escape
 import numpy as np
 import xarray as xr
 
+from tsmask_qgis.errors import InternalError
 from tsmask_qgis.progress import Progress
 from tsmask_qgis.writers._atomic import atomic_output
+from tsmask_qgis.writers._common import report_date
 from tsmask_qgis.writers._grid import date_labels, grid_of
 from tsmask_qgis.writers._raster import _dates_to_write, _write_cog
 
@@ -23,12 +25,17 @@ __all__ = [
     "composite_bands",
     "composite_qml_text",
     "composite_stretch",
+    "masked_cog_format",
+    "masked_format",
+    "per_period",
+    "series_format",
     "write_composite_cog",
     "write_composite_qml",
     "write_composite_quicklook",
     "write_masked_cogs",
     "write_product_netcdf",
     "write_zonal_csv",
+    "zonal_format",
 ]
 
 _RGB = ("red", "green", "blue")
@@ -211,3 +218,54 @@ def write_zonal_csv(rows: Sequence[Any], path: str | os.PathLike[str], index: st
             mean = "" if not np.isfinite(r.mean) else f"{r.mean:.5f}"
             w.writerow([r.zone, r.date, mean, f"{r.clear_share:.4f}", r.clear_pixels, r.pixels])
     return path
+
+
+# -- the registry's writers of the product formats (``ctx``: a WriteContext) ------------
+
+
+def _product(ctx: Any, name: str) -> Any:
+    if name not in ctx.products:
+        raise InternalError(f"the {name} product was not made, but its format was asked for")
+    return ctx.products[name]
+
+
+def per_period(write: Callable[..., object]) -> Callable[[Any], None]:
+    """A writer of one file per composite period (``f.date`` is the period label)."""
+
+    def run(ctx: Any) -> None:
+        comp = _product(ctx, "composite")
+        todo = ctx.todo()
+        for i, f in enumerate(todo):
+            report_date(ctx.progress, i, len(todo), "composite")
+            write(comp, str(f.date), f.path, overwrite=ctx.overwrite)
+            ctx.written(f.path)
+
+    return run
+
+
+def masked_format(ctx: Any) -> None:
+    (path,) = ctx.paths
+    write_product_netcdf(_product(ctx, "masked"), path, overwrite=ctx.overwrite)
+
+
+def masked_cog_format(ctx: Any) -> None:
+    write_masked_cogs(
+        _product(ctx, "masked"),
+        ctx.paths,
+        overwrite=ctx.overwrite,
+        skip=ctx.skip,
+        progress=ctx.progress,
+        on_written=ctx.on_written,
+    )
+
+
+def series_format(ctx: Any) -> None:
+    (path,) = ctx.paths
+    write_product_netcdf(_product(ctx, "series"), path, overwrite=ctx.overwrite)
+
+
+def zonal_format(ctx: Any) -> None:
+    (path,) = ctx.paths
+    write_zonal_csv(
+        _product(ctx, "zonal"), path, str(_product(ctx, "index")), overwrite=ctx.overwrite
+    )
