@@ -131,6 +131,7 @@ FIELD_HINTS: dict[str, str] = {
     "overrides": "see --set",
     "spatial": "see --no-spatial",
     "formats": "see --format",
+    "products": "see --composite, --series and --masked",
     "mask": "see --mask",
     "period": "see --period (or the period of --composite)",
     "method": "see --method (or the method of --composite)",
