@@ -7,9 +7,9 @@ import csv
 import os
 import warnings
 from collections.abc import Callable, Collection, Sequence
+from html import escape
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import numpy as np
 import xarray as xr
