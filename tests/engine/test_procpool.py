@@ -18,6 +18,7 @@ from tsmask_qgis.engine._procpool import WorkerPool, python_executable
 from tsmask_qgis.errors import DependencyError
 from tsmask_qgis.jobs import interpreter
 from tsmask_qgis.progress import Cancelled, CancelToken
+from tsmask_qgis.tempfiles import SHM_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,7 +157,7 @@ def test_shared_array_is_freed() -> None:
 
 
 def _shm_names() -> set[str]:
-    prefix = f"{_procpool.SHM_PREFIX}{os.getpid()}_"
+    prefix = f"{SHM_PREFIX}{os.getpid()}_"
     return {n for n in os.listdir("/dev/shm") if n.startswith(prefix)}
 
 

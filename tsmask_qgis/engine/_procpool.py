@@ -25,7 +25,6 @@ import queue
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import numpy as np
 
 from tsmask_qgis.errors import DependencyError, WorkerError
 from tsmask_qgis.jobs.interpreter import python_executable
+from tsmask_qgis.tempfiles import shm_name
 
 __all__ = [
     "ArrayRef",
@@ -51,8 +51,6 @@ __all__ = [
     "shutdown_workers",
 ]
 
-#: Prefix of every shared-memory segment this module creates (tests look for leftovers).
-SHM_PREFIX = "tsmask_"
 
 # --------------------------------------------------------------------------- shared arrays
 
@@ -77,9 +75,8 @@ class SharedArray:
 
     def __init__(self, shape: Sequence[int], dtype: Any) -> None:
         nbytes = max(1, math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize)
-        name = f"{SHM_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
         self._shm: shared_memory.SharedMemory | None = shared_memory.SharedMemory(
-            name=name, create=True, size=nbytes
+            name=shm_name(), create=True, size=nbytes
         )
         #: Size of the segment (a reused one may be larger than the array).
         self.nbytes = nbytes

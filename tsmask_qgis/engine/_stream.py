@@ -30,6 +30,7 @@ from tsmask_qgis.engine._runner import (
 )
 from tsmask_qgis.engine._tiling import BUFFER_SHARE, Tile, stream_tile_pixels, super_tiles
 from tsmask_qgis.engine._validate import BandStack
+from tsmask_qgis.tempfiles import TMP_PREFIX
 
 __all__ = ["FileCube", "Plan", "plan", "run_local", "temp_dir"]
 
@@ -124,7 +125,7 @@ class FileCube:
     @classmethod
     def create(cls, shape: tuple[int, int, int], directory: Path | None = None) -> FileCube:
         directory = directory or temp_dir()
-        fd, path = tempfile.mkstemp(prefix="tsmask-", suffix=".u8", dir=directory)
+        fd, path = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".u8", dir=directory)
         try:
             os.ftruncate(fd, max(1, math.prod(shape)))
         finally:
