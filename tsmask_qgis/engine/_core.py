@@ -235,7 +235,7 @@ def detect_block(
     if out.size == 0:
         return out
     is_int, has_nodata, nd, sc = _detect_args(bands, nodata, scale)
-    kernel = _detect_kernel("detect", bands.dtype)
+    kernel = _detect_kernel("detect_cube", bands.dtype)
     th = _readonly(thresholds(p))
     src, (s_b, s_t, s_y, _) = _flat(bands)
     if out.strides[-1] != 1 or any(s < 0 for s in out.strides) or not out.flags.writeable:
@@ -417,7 +417,7 @@ def classify_array(
             detect_progress(1.0, "done")
         return out
     # Compile/load kernels here, once, not in the worker threads.
-    _detect_kernel("detect", bands.dtype)
+    _detect_kernel("detect_cube", bands.dtype)
 
     def det_task(y0: int, y1: int) -> Callable[[], object]:
         return lambda: detect_block(
