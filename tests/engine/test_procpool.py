@@ -20,6 +20,9 @@ from tsmask_qgis.jobs import interpreter
 from tsmask_qgis.progress import Cancelled, CancelToken
 from tsmask_qgis.tempfiles import SHM_PREFIX
 
+SLEEP = "tests.engine.pool_tasks:sleep"
+FAIL = "tests.engine.pool_tasks:fail"
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -115,9 +118,9 @@ def test_python_executable_checks_the_version(tmp_path, monkeypatch) -> None:
 
 def test_worker_errors_surface_with_their_message() -> None:
     with WorkerPool(2) as pool:
-        assert pool.run([("sleep", (0.0,))] * 3) == [0.0] * 3
+        assert pool.run([(SLEEP, (0.0,))] * 3) == [0.0] * 3
         with pytest.raises(ValueError, match="kaboom 42") as err:
-            pool.run([("fail", ("kaboom 42",))])
+            pool.run([(FAIL, ("kaboom 42",))])
         assert "in a worker process" in str(err.value.__cause__)
 
 
@@ -128,7 +131,7 @@ def test_cancel_terminates_workers_within_seconds() -> None:
     threading.Timer(0.5, token.cancel).start()
     start = time.monotonic()
     with pytest.raises(Cancelled):
-        pool.run([("sleep", (60.0,))] * 4, tick=token.check, tick_seconds=0.1)
+        pool.run([(SLEEP, (60.0,))] * 4, tick=token.check, tick_seconds=0.1)
     assert time.monotonic() - start < 5
     assert not any(p.is_alive() for p in procs)
 
@@ -138,7 +141,7 @@ def test_dead_worker_is_reported() -> None:
     try:
         pool._procs[0].kill()
         with pytest.raises(_procpool.WorkerError, match="exited unexpectedly"):
-            pool.run([("sleep", (0.0,))])
+            pool.run([(SLEEP, (0.0,))])
     finally:
         pool.terminate()
 
@@ -194,12 +197,12 @@ def test_consecutive_jobs_reuse_the_kept_workers_and_the_spare_buffer() -> None:
 def test_a_failed_job_replaces_the_kept_pool() -> None:
     pool = _procpool.acquire_pool(2)
     with pytest.raises(ValueError, match="boom"):
-        pool.run([("fail", ("boom",))])
+        pool.run([(FAIL, ("boom",))])
     _procpool.release_pool(pool, ok=False)
     assert not pool.alive and _procpool._kept is None
     again = _procpool.acquire_pool(2)
     try:
-        assert again is not pool and again.run([("sleep", (0.0,))]) == [0.0]
+        assert again is not pool and again.run([(SLEEP, (0.0,))]) == [0.0]
     finally:
         _procpool.release_pool(again)
     _procpool.shutdown_workers()
@@ -210,7 +213,7 @@ def test_a_busy_kept_pool_gives_a_second_job_its_own_workers() -> None:
     second = _procpool.acquire_pool(1)
     try:
         assert second is not first and second is not _procpool._kept
-        assert first.run([("sleep", (0.0,))]) == second.run([("sleep", (0.0,))])
+        assert first.run([(SLEEP, (0.0,))]) == second.run([(SLEEP, (0.0,))])
     finally:
         _procpool.release_pool(second)
         _procpool.release_pool(first)
