@@ -14,12 +14,12 @@ import math
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
 
 from tsmask_qgis.engine._presets import DeaPreset, Preset, SeedPreset, get_preset
+from tsmask_qgis.engine._threads import run_counted
 from tsmask_qgis.progress import JobProgress, Progress, StepProgress
 
 __all__ = [
@@ -349,30 +349,8 @@ def _run_pool(
     A progress callback that raises (``Cancelled``) stops the queue: tasks not
     started are dropped, the running ones finish, then the error propagates.
     """
-    if not tasks:
-        return
-    total = len(tasks)
-    if workers <= 1:
-        for i, task in enumerate(tasks):
-            task()
-            if progress is not None:
-                progress((i + 1) / total, message)
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tsmask") as pool:
-        pending: set[Future[object]] = {pool.submit(task) for task in tasks}
-        done_count = 0
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    f.result()
-                done_count += len(done)
-                if progress is not None:
-                    progress(done_count / total, message)
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            raise
+    report = None if progress is None else (lambda share: progress(share, message))
+    run_counted(tasks, workers, report)
 
 
 def classify_array(
