@@ -15,6 +15,7 @@ import pytest
 
 from tsmask_qgis.engine import _procpool
 from tsmask_qgis.engine._procpool import WorkerPool, python_executable
+from tsmask_qgis.engine._shared import SharedArray
 from tsmask_qgis.errors import DependencyError
 from tsmask_qgis.jobs import interpreter
 from tsmask_qgis.progress import Cancelled, CancelToken
@@ -147,7 +148,7 @@ def test_dead_worker_is_reported() -> None:
 
 
 def test_shared_array_is_freed() -> None:
-    sa = _procpool.SharedArray((3, 4), "int16")
+    sa = SharedArray((3, 4), "int16")
     name = sa.ref.name
     sa.array[...] = 7
     assert os.path.exists(f"/dev/shm/{name}")
@@ -251,7 +252,7 @@ def test_keeping_can_be_switched_off(monkeypatch) -> None:
 
 
 def test_take_returns_the_data_without_the_segment() -> None:
-    sa = _procpool.SharedArray((5, 6), "uint8")
+    sa = SharedArray((5, 6), "uint8")
     sa.array[...] = 3
     name = sa.ref.name
     out = sa.take()
@@ -262,7 +263,7 @@ def test_take_returns_the_data_without_the_segment() -> None:
 
 
 def test_a_reused_segment_takes_a_new_shape() -> None:
-    sa = _procpool.SharedArray((4, 100), "int16")
+    sa = SharedArray((4, 100), "int16")
     try:
         sa.reshape((10, 10), "float32")
         assert sa.array.shape == (10, 10) and sa.ref.shape == (10, 10)

@@ -296,7 +296,8 @@ class ProcessExecutor:
 
     def buffer(self, shape: tuple[int, ...], dtype: np.dtype, *, spare: bool = True) -> np.ndarray:
         """A shared array; input buffers (``spare``) may reuse an earlier job's segment."""
-        from tsmask_qgis.engine._procpool import SharedArray, shared_array
+        from tsmask_qgis.engine._procpool import shared_array
+        from tsmask_qgis.engine._shared import SharedArray
 
         sa = shared_array(shape, dtype) if spare else SharedArray(shape, dtype)
         self._shared.append(sa)
@@ -315,7 +316,7 @@ class ProcessExecutor:
 
     def ref(self, data: np.ndarray) -> Any:
         """The shared-memory reference of ``data``: a C-contiguous prefix of a buffer."""
-        from tsmask_qgis.engine._procpool import ArrayRef
+        from tsmask_qgis.engine._shared import ArrayRef
 
         sa = self._owner(data)
         return ArrayRef("shm", sa.ref.name, tuple(data.shape), data.dtype.str)

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from tsmask_qgis.engine._procpool import ArrayRef, open_file_array
 from tsmask_qgis.engine._runner import (
     ArrayCube,
     Monitor,
@@ -30,6 +29,7 @@ from tsmask_qgis.engine._runner import (
     ThreadExecutor,
     run_cube,
 )
+from tsmask_qgis.engine._shared import ArrayRef, open_file_array
 from tsmask_qgis.engine._tiling import BUFFER_SHARE, Tile, stream_tile_pixels, super_tiles
 from tsmask_qgis.engine._validate import BandStack
 from tsmask_qgis.tempfiles import TMP_PREFIX
