@@ -22,7 +22,7 @@ def _fill(dlg, tmp_path):
 def test_dialog_to_settings(qgis_app, qgis_iface, clean_settings, tmp_path):
     dlg = TsmaskDialog(qgis_iface, settings=clean_settings, available_memory=lambda: 64 * 10**9)
     _fill(dlg, tmp_path)
-    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("dea"))
+    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("seed"))
     dlg.spatial_check.setChecked(False)
     dlg.format_checks["netcdf"].setChecked(True)
     dlg.workers_spin.setValue(2)
@@ -35,8 +35,19 @@ def test_dialog_to_settings(qgis_app, qgis_iface, clean_settings, tmp_path):
     w, south, e, n = s.bbox
     assert 149.0 < w < e < 149.2 and -35.4 < south < n < -35.2
     assert (s.start, s.end) == (dt.date(2017, 1, 1), dt.date(2017, 3, 31))
-    assert s.preset == "dea" and s.spatial is False and s.workers == 2
+    assert s.preset == "seed" and s.spatial is False and s.workers == 2
     assert set(s.formats) == {"cog", "netcdf"} and s.out_dir == tmp_path
+
+
+def test_default_preset_is_dea_and_each_says_what_it_is_for(
+    qgis_app, qgis_iface, clean_settings, tmp_path
+):
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
+    assert dlg.preset_combo.currentData() == "dea"
+    assert "false alarms" in dlg.preset_purpose.text()
+    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("seed"))
+    assert "notebook" in dlg.preset_purpose.text()
+    assert len(dlg.preset_purpose.text()) < 100  # one line
 
 
 def test_inline_validation(qgis_app, qgis_iface, clean_settings, tmp_path):
@@ -89,7 +100,7 @@ def test_memory_warning(qgis_app, qgis_iface, clean_settings, tmp_path):
 def test_settings_are_remembered(qgis_app, qgis_iface, clean_settings, tmp_path):
     dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
     _fill(dlg, tmp_path)
-    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("dea"))
+    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("seed"))
     dlg.format_checks["envi"].setChecked(True)
     dlg.truecolour_check.setChecked(True)
     dlg.workers_spin.setValue(3)
@@ -97,7 +108,7 @@ def test_settings_are_remembered(qgis_app, qgis_iface, clean_settings, tmp_path)
     again = TsmaskDialog(qgis_iface, settings=QgsSettings())
     assert again.start_edit.date() == QDate(2017, 1, 1)
     assert again.end_edit.date() == QDate(2017, 3, 31)
-    assert again.preset_combo.currentData() == "dea"
+    assert again.preset_combo.currentData() == "seed"
     assert "envi" in again.formats() and again.truecolour_check.isChecked()
     assert again.workers_spin.value() == 3
     assert again.out_widget.filePath() == str(tmp_path)

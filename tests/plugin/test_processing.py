@@ -160,6 +160,8 @@ def test_algorithms_are_well_formed(processing_ready):
     assert {"WORKERS", "RUNNER", "CLOUD_SPIKE", "SHADOW_SPIKE", "BRIGHTNESS"} <= advanced
     runner = detect.parameterDefinition("RUNNER")
     assert runner.defaultValue() == 0 and len(runner.options()) == 4  # automatic first
+    preset = detect.parameterDefinition("PRESET")
+    assert preset.options()[preset.defaultValue()] == "dea"  # the default preset
     tool = provider.algorithm("seed_filter").parameterDefinition("RUNNER")
     assert tool.flags() & QgsProcessingParameterDefinition.FlagAdvanced
 

@@ -127,7 +127,12 @@ def add_engine(parser: argparse.ArgumentParser) -> None:
     from tsmask_qgis.engine import preset_names
 
     g = parser.add_argument_group("method")
-    g.add_argument("--preset", default="seed", choices=preset_names(), help="(default seed)")
+    g.add_argument(
+        "--preset",
+        default="dea",
+        choices=preset_names(),
+        help="(default dea; seed is the notebook's method)",
+    )
     g.add_argument(
         "--set",
         action="append",

@@ -123,7 +123,7 @@ def _wrap(ds: Any, data: Any, preset: Preset, spatial: bool) -> Any:
 def classify(
     ds: Any,
     *,
-    preset: str | Preset = "seed",
+    preset: str | Preset = "dea",
     spatial: bool = True,
     workers: int | None = None,
     runner: str = "auto",
@@ -207,7 +207,7 @@ def classify(
     return _wrap(ds, data, p, spatial)
 
 
-def detect(ds: Any, preset: str | Preset = "seed", **kw: Any) -> Any:
+def detect(ds: Any, preset: str | Preset = "dea", **kw: Any) -> Any:
     """The temporal part only (no spatial steps); options as :func:`classify`."""
     if "spatial" in kw:
         raise TypeError("detect() runs no spatial steps; use classify(spatial=...) instead")
@@ -276,7 +276,7 @@ def _run_spatial(
 
 def spatial_filter(
     mask: Any,
-    preset: str | Preset = "seed",
+    preset: str | Preset = "dea",
     *,
     workers: int | None = None,
     runner: str = "auto",

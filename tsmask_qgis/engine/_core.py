@@ -378,7 +378,7 @@ def _run_pool(
 def classify_array(
     bands: np.ndarray,
     *,
-    preset: str | Preset = "seed",
+    preset: str | Preset = "dea",
     spatial: bool = True,
     workers: int | None = None,
     runner: str = "threads",

@@ -17,7 +17,7 @@ __all__ = ["DEA", "SEED", "DeaPreset", "Preset", "SeedPreset", "get_preset", "pr
 
 @dataclass(frozen=True)
 class SeedPreset:
-    """``seed``: the original time-series method the notebook ran (the default).
+    """``seed``: the original time-series method the notebook ran.
 
     Thresholds are on reflectance 0..1 (``sa`` is the six-band mean).
     """
@@ -61,7 +61,7 @@ class SeedPreset:
 
 @dataclass(frozen=True)
 class DeaPreset:
-    """``dea``: the production form published as DEA's ``s2_tsmask`` product."""
+    """``dea``: the production form published as DEA's ``s2_tsmask`` product (the default)."""
 
     name: ClassVar[str] = "dea"
     brightness: float = 0.45
@@ -98,7 +98,7 @@ def preset_names() -> tuple[str, ...]:
     return tuple(_PRESETS)
 
 
-def get_preset(preset: str | Preset = "seed", **overrides: object) -> Preset:
+def get_preset(preset: str | Preset = "dea", **overrides: object) -> Preset:
     """A preset by name (or as given), with thresholds overridden by keyword.
 
     >>> get_preset("dea", cloud_spike=0.5).cloud_spike

@@ -62,7 +62,7 @@ class Job:
     out: Path
     request: Any = None
     input: Path | None = None
-    preset: str = "seed"
+    preset: str = "dea"
     overrides: tuple[tuple[str, Any], ...] = ()
     spatial: bool = True
     formats: tuple[str, ...] = DEFAULT_FORMATS

@@ -136,7 +136,7 @@ class RunSettings:
     stac_url: str | None = None
     collections: tuple[str, ...] = ()
     input_path: Path | None = None
-    preset: str = "seed"
+    preset: str = "dea"
     spatial: bool = True
     resolution: float = 20.0
     crs: str | None = None

@@ -71,9 +71,10 @@ class _DetectAlgorithm(TsmaskAlgorithm):
         self.addParameter(
             help_text(
                 QgsProcessingParameterEnum(
-                    self.PRESET, "Preset", options=list(PRESETS), defaultValue=0
+                    self.PRESET, "Preset", options=list(PRESETS), defaultValue=PRESETS.index("dea")
                 ),
-                "seed: the original method (the notebook); dea: DEA's production form.",
+                "dea (default): DEA's production form, few false alarms on clear land; "
+                "seed: the research notebook's method, exactly.",
             )
         )
         self.addParameter(
