@@ -108,6 +108,10 @@ def _value(text: str) -> Any:
         return float(text)
 
 
+#: Preset options whose values are words, not numbers (``--set thin_cloud=temporal``).
+_WORD_VALUED = ("thin_cloud",)
+
+
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     """``["cloud_spike=0.5", "passes=1,1,2"]`` -> ``{"cloud_spike": 0.5, "passes": (1, 1, 2)}``."""
     out: dict[str, Any] = {}
@@ -115,6 +119,9 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ParameterError(f"--set {item!r}: write NAME=VALUE, e.g. cloud_spike=0.5")
+        if name.strip() in _WORD_VALUED:
+            out[name.strip()] = value.strip()
+            continue
         try:
             out[name.strip()] = _value(value)
         except ValueError:

@@ -12,7 +12,20 @@ from typing import ClassVar
 
 from tsmask_qgis.errors import ParameterError
 
-__all__ = ["DEA", "SEED", "DeaPreset", "Preset", "SeedPreset", "get_preset", "preset_names"]
+__all__ = [
+    "DEA",
+    "SEED",
+    "THIN_CLOUD_MODES",
+    "DeaPreset",
+    "Preset",
+    "SeedPreset",
+    "get_preset",
+    "preset_names",
+]
+
+#: seed's ``thin_cloud`` choices: the notebook's spectral rule (default), the same rule
+#: confirmed against the date's clear neighbours in time, or no thin-cloud rule.
+THIN_CLOUD_MODES = ("spectral", "temporal", "off")
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,17 @@ class SeedPreset:
     #: Spatial filter: a cloud/shadow pixel with fewer than this many cloud/shadow
     #: pixels in its 3x3 block (itself included) becomes clear.
     filter_min_count: int = 3
+    #: The thin-cloud rule: ``"spectral"`` (the notebook's), ``"temporal"`` (it fires
+    #: only where blue is more than ``1 + cloud_spike`` times the mean blue of the
+    #: date's two nearest clear dates) or ``"off"``. algorithm.md, *Thin cloud*.
+    thin_cloud: str = "spectral"
+
+    def __post_init__(self) -> None:
+        if self.thin_cloud not in THIN_CLOUD_MODES:
+            raise ParameterError(
+                f"thin_cloud must be one of {', '.join(THIN_CLOUD_MODES)}, got {self.thin_cloud!r}",
+                field="overrides",
+            )
 
 
 @dataclass(frozen=True)
