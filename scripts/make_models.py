@@ -67,9 +67,7 @@ def main() -> int:
     detect.addParameterSources(
         "INPUT", [QgsProcessingModelChildParameterSource.fromModelParameter("INPUT")]
     )
-    detect.addParameterSources(
-        "PRESET", [QgsProcessingModelChildParameterSource.fromStaticValue(0)]
-    )
+    # The preset and the other options stay at Detect's defaults.
     detect.addParameterSources(
         "SPATIAL", [QgsProcessingModelChildParameterSource.fromStaticValue(True)]
     )

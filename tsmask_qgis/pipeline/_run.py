@@ -68,16 +68,21 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         raise NoDataError("the input holds no dates")
     nc = writers.FORMATS["netcdf"].files((), out=out)[0].path
     earlier = nc if "netcdf" in job.formats and recorder.complete(nc) else None
-    mask = detect(job, loaded.ds, progress, earlier=earlier)
+    mask = detect(job, loaded.ds, progress, earlier=earlier, margin=loaded.margin)
+    if any(loaded.margin):
+        from tsmask_qgis.pipeline._detect import crop
+
+        loaded.ds = crop(loaded.ds, loaded.margin)
+    notes = [*loaded.notes, *str(mask.attrs.get("notes", "")).splitlines()]
 
     summary = writers.summarise(mask)
     found: dict[str, Any] = {}
-    notes: list[str] = []
     if job.products is not None:
-        found, notes = products_of(
+        found, product_notes = products_of(
             job.products, loaded.ds, mask, workers=job.workers, runner=job.runner,
             max_memory=job.max_memory, progress=progress,
         )  # fmt: skip
+        notes += product_notes
     write_outputs(
         job, recorder, mask, summary, loaded.ds, streamed=loaded.streamed, progress=progress,
         products=found,
@@ -88,7 +93,7 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         summary=tuple(summary),
         files=tuple(recorder.files),
         reused=tuple(recorder.reused),
-        notes=(*loaded.notes, *notes),
+        notes=tuple(n for n in notes if n),
         times=acquisition_times(mask),
     )
     return finished(job, recorder.manifest, result)

@@ -122,7 +122,7 @@ def run_strips(
     def run(arrs: tuple[np.ndarray, ...], strips: list[Any], options: tuple, done: Any) -> None:
         refs = tuple(ex.ref(a) for a in arrs)
         tasks = (
-            ("call", ("tsmask_qgis.products._work:composite_strip_shared", refs, s, *options))
+            ("tsmask_qgis.products._work:composite_strip_shared", (refs, s, *options))
             for s in strips
         )
         ex.run_tasks(tasks, done, lambda: done(0))

@@ -51,11 +51,11 @@ def composite_strip(
 
 def composite_strip_shared(refs: tuple[Any, ...], strip: Strip, *options: Any) -> int:
     """:func:`composite_strip` on the engine pool's shared arrays (a worker's task)."""
-    from tsmask_qgis.engine._procpool import open_ref
+    from tsmask_qgis.engine._shared import open_array
 
     with ExitStack() as stack:
         data, use, out, count = (
-            stack.enter_context(open_ref(r, write=i >= 2)) for i, r in enumerate(refs)
+            stack.enter_context(open_array(r, write=i >= 2)) for i, r in enumerate(refs)
         )
         n = composite_strip(data, use, out, count, strip, *options)
         del data, use, out, count

@@ -28,6 +28,7 @@ from qgis.core import (
     QgsProcessingParameterVectorLayer,
 )
 
+from tsmask_qgis.plugin import compat
 from tsmask_qgis.plugin.processing.common import (
     TsmaskAlgorithm,
     help_text,
@@ -136,7 +137,7 @@ class CompositeAlgorithm(_ProductAlgorithm):
         )
         cloud = QgsProcessingParameterNumber(
             self.MAX_CLOUD, "Leave out dates with more cloud and shadow than (%)",
-            QgsProcessingParameterNumber.Type.Double, None, True, 0.0, 100.0,
+            compat.NUMBER_DOUBLE, None, True, 0.0, 100.0,
         )  # fmt: skip
         self.addParameter(help_text(cloud, "Empty: every date's clear pixels count."))
         self._engine()
