@@ -136,7 +136,8 @@ def read_zones(path: str | Path, crs: Any) -> list[Zone]:
         Zone(
             z.name,
             shapely.transform(
-                z.geometry, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+                z.geometry,
+                lambda xy: np.column_stack(tr.transform(xy[:, 0].tolist(), xy[:, 1].tolist())),
             ),
         )
         for z in zones
