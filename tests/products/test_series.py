@@ -31,8 +31,9 @@ def test_masked_series_equal_the_input_where_clear_and_nodata_elsewhere():
                 assert np.isnan(out[b].values[~clear]).all()
 
 
-@pytest.mark.parametrize(("index", "a", "b"), [("ndvi", "nir", "red"), ("ndwi", "green", "nir"),
-                                               ("nbr", "nir", "swir2")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("index", "a", "b"), [("ndvi", "nir", "red"), ("ndwi", "green", "nir"), ("nbr", "nir", "swir2")]
+)
 def test_index_series_is_the_index_where_clear_and_nan_elsewhere(index, a, b):
     ds, mask = cube(12, integer=True)
     got = index_series(ds.chunk({"time": 6}), mask, index)
@@ -59,15 +60,28 @@ def _lonlat(x, y):
 def _square(ds, x0, x1, y0, y1):
     """A lon/lat polygon around the pixel centres x0..x1, y0..y1 (indices, inclusive)."""
     xs, ys = ds["x"].values, ds["y"].values
-    corners = [(xs[x0] - 5, ys[y0] + 5), (xs[x1] + 5, ys[y0] + 5), (xs[x1] + 5, ys[y1] - 5),
-               (xs[x0] - 5, ys[y1] - 5)]  # fmt: skip
+    corners = [
+        (xs[x0] - 5, ys[y0] + 5),
+        (xs[x1] + 5, ys[y0] + 5),
+        (xs[x1] + 5, ys[y1] - 5),
+        (xs[x0] - 5, ys[y1] - 5),
+    ]
     ring = [list(_lonlat(*c)) for c in corners]
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
 def _geojson(path: Path, features):
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": n}, "geometry": g} for n, g in features]}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": {"name": n}, "geometry": g}
+                    for n, g in features
+                ],
+            }
+        )
+    )
     return path
 
 
@@ -76,8 +90,10 @@ def test_zonal_means_over_clear_pixels_with_the_clear_share(tmp_path):
     series = index_series(ds, mask, "ndvi")
     point = {"type": "Point", "coordinates": list(_lonlat(ds["x"].values[5], ds["y"].values[4]))}
     outside = {"type": "Point", "coordinates": [150.5, -35.0]}
-    zones = _geojson(tmp_path / "z.geojson", [("field", _square(ds, 1, 3, 2, 5)),
-                                              ("tree", point), ("far", outside)])  # fmt: skip
+    zones = _geojson(
+        tmp_path / "z.geojson",
+        [("field", _square(ds, 1, 3, 2, 5)), ("tree", point), ("far", outside)],
+    )
     rows, notes = zonal_means(series, mask, zones)
     assert notes == ["zone far lies outside the stack's area"]
     field = [r for r in rows if r.zone == "field"]
@@ -107,8 +123,9 @@ def _gpkg(path: Path, wkb: bytes, srs: int):
         "CREATE TABLE fields (fid INTEGER PRIMARY KEY, name TEXT, geom BLOB);"
     )
     con.execute("INSERT INTO gpkg_spatial_ref_sys VALUES ('utm', ?, 'EPSG', ?, '')", (srs, srs))
-    con.execute("INSERT INTO gpkg_geometry_columns VALUES ('fields', 'geom', 'POLYGON', ?, 0, 0)",
-                (srs,))  # fmt: skip
+    con.execute(
+        "INSERT INTO gpkg_geometry_columns VALUES ('fields', 'geom', 'POLYGON', ?, 0, 0)", (srs,)
+    )
     blob = b"GP" + bytes([0, 1]) + struct.pack("<i", srs) + wkb  # no envelope, little endian
     con.execute("INSERT INTO fields VALUES (1, 'block', ?)", (blob,))
     con.commit()
@@ -133,8 +150,22 @@ def test_cli_composite_and_series_write_atomically_and_refuse_to_overwrite(tmp_p
     ds.to_netcdf(stack)
     xr.Dataset({"tsmask": mask}).to_netcdf(classes)
     out = tmp_path / "out"
-    args = ["composite", "--input", str(stack), "--mask", str(classes), "--out", str(out),
-            "--period", "year", "--method", "median", "--workers", "1", "-q"]  # fmt: skip
+    args = [
+        "composite",
+        "--input",
+        str(stack),
+        "--mask",
+        str(classes),
+        "--out",
+        str(out),
+        "--period",
+        "year",
+        "--method",
+        "median",
+        "--workers",
+        "1",
+        "-q",
+    ]
     assert main(args) == 0
     names = sorted(p.name for p in (out / "composite").iterdir())
     assert names == [f"composite_{y}.{s}" for y in (2017, 2018) for s in ("png", "qml", "tif")]
@@ -146,8 +177,19 @@ def test_cli_composite_and_series_write_atomically_and_refuse_to_overwrite(tmp_p
     assert main(args) == 6  # exists: refused before any work
     assert "--overwrite" in capsys.readouterr().err
     assert main([*args, "--overwrite"]) == 0
-    series = ["series", "--input", str(stack), "--mask", str(classes), "--out", str(out),
-              "--index", "ndwi", "--masked", "-q"]  # fmt: skip
+    series = [
+        "series",
+        "--input",
+        str(stack),
+        "--mask",
+        str(classes),
+        "--out",
+        str(out),
+        "--index",
+        "ndwi",
+        "--masked",
+        "-q",
+    ]
     assert main(series) == 0
     got = xr.open_dataset(out / "series" / "series.nc")
     assert "ndwi" in got and got.sizes["time"] == 12
@@ -156,3 +198,40 @@ def test_cli_composite_and_series_write_atomically_and_refuse_to_overwrite(tmp_p
     assert main([*series[:4], str(bad), "--out", str(tmp_path / "o2"), "--index", "ndvi"]) == 3
     assert "the mask has 11 dates, the stack 12" in capsys.readouterr().err
     assert not (tmp_path / "o2" / "series").exists()
+
+
+def test_tsmask_run_makes_the_products_with_the_masks(tmp_path):
+    ds, _ = cube(17, t=14, y=24, x=24, integer=True)
+    stack = tmp_path / "stack.nc"
+    ds.to_netcdf(stack)
+    out = tmp_path / "run"
+    args = [
+        "run",
+        "--input",
+        str(stack),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "-q",
+        "--composite",
+        "all:geomedian",
+        "--series",
+        "nbr",
+        "--masked",
+    ]
+    assert main(args) == 0
+    mask = xr.open_dataset(out / "tsmask.nc")["tsmask"]
+    with rasterio_open(out / "composite" / "composite_all.tif") as src:
+        count = src.read(src.count)
+    np.testing.assert_array_equal(count, (mask.values == 1).sum(axis=0))
+    nbr = xr.open_dataset(out / "series" / "series.nc")["nbr"]
+    assert np.isnan(nbr.values[mask.values != 1]).all()
+    assert (out / "masked" / "masked.nc").exists()
+    assert main([*args[:-1], "--composite", "all:best"]) == 2  # an unknown method: usage
+
+
+def rasterio_open(path):
+    import rasterio
+
+    return rasterio.open(path)
