@@ -48,6 +48,10 @@ def test_composite_and_index_series_algorithms(processing_ready, scene_nc, tmp_p
     path, _ = scene_nc
     mask = tmp_path / "mask.tif"
     processing.run("tsmask:detect_local", {"INPUT": str(path), "OUTPUT": str(mask)})
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject
+
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
     res = processing.run(
         "tsmask:composite",
         {
@@ -57,8 +61,14 @@ def test_composite_and_index_series_algorithms(processing_ready, scene_nc, tmp_p
             "METHOD": 0,
             "OUTPUT": str(tmp_path / "c"),
         },
+        context=context,
+        feedback=QgsProcessingFeedback(),
     )
     assert Path(res["COMPOSITE"]).parent == tmp_path / "c" / "composite"
+    loading = context.layersToLoadOnCompletion()
+    cogs = sorted(str(p) for p in (tmp_path / "c" / "composite").glob("*.tif"))
+    assert sorted(loading) == cogs and len(cogs) >= 2
+    assert loading[cogs[0]].name.startswith("composite 20")
     ds = xr.open_dataset(path)
     x, y = float(ds["x"].values[3]), float(ds["y"].values[4])
     zones = tmp_path / "z.geojson"

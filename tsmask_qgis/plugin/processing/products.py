@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
+    QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingMultiStepFeedback,
     QgsProcessingOutputFile,
@@ -158,6 +159,11 @@ class CompositeAlgorithm(_ProductAlgorithm):
         result = self._run(options, parameters, context, feedback)
         cogs = self.files(result, "composite")
         feedback.pushInfo(f"{len(cogs)} composite(s): {', '.join(Path(c).name for c in cogs)}")
+        for cog in cogs:  # loaded with the true-colour .qml the writers put beside each
+            details = QgsProcessingContext.LayerDetails(
+                f"composite {Path(cog).stem.removeprefix('composite_')}", context.project()
+            )
+            context.addLayerToLoadOnCompletion(cog, details)
         out = self.parameterAsString(parameters, self.OUTPUT, context)
         return {self.COMPOSITE: cogs[0], self.FOLDER: out, self.OUTPUT: out}
 
