@@ -79,6 +79,8 @@ def test_streamed_tiles_processes_and_dask_give_the_same_composite():
                      period="month", method="geomedian", max_memory=40_000)  # fmt: skip
     procs = composite(ds, mask, period="month", method="geomedian", workers=2,
                       runner="processes", max_memory=30_000)  # fmt: skip
+    assert isinstance(tiled["red"].data, np.memmap)  # past the budget: on disk
+    assert not isinstance(whole["red"].data, np.memmap)
     for other in (tiled, lazy, procs):
         for v in whole.data_vars:
             np.testing.assert_array_equal(whole[v].values, other[v].values)

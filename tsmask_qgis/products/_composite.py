@@ -234,8 +234,13 @@ def _run(
     budget = parse_memory(max_memory) or default_budget()
     tiles = _tile_plan(bands, nsel, budget)
     nb, npr = len(bands.names), len(pers)
-    out = np.full((npr, nb, ny, nx), np.nan, np.float32)
-    count = np.zeros((npr, ny, nx), np.int16)
+    # The composite itself stays within the budget too: past half of it, it is held
+    # in temporary files (mapped, freed with the arrays) instead of memory.
+    on_disk = npr * nb * ny * nx * 4 + npr * ny * nx * 2 > budget // 2
+    out = _result_array((npr, nb, ny, nx), np.float32, on_disk)
+    out[...] = np.nan
+    count = _result_array((npr, ny, nx), np.int16, on_disk)
+    count[...] = 0
     big = max(tiles, key=lambda tl: tl.size)
     hy, hx = big.y1 - big.y0, big.x1 - big.x0
     shapes = [
@@ -283,6 +288,40 @@ def _run(
         close()
     emit(progress, STEP, 1.0, f"{method} composite done")
     return out, count
+
+
+def _result_array(shape: tuple[int, ...], dtype: Any, on_disk: bool) -> np.ndarray:
+    """An array for the result: in memory, or a memory-mapped temporary file that is
+    deleted once nothing maps it (the engine's streamed class cubes' folder)."""
+    if not on_disk:
+        return np.empty(shape, dtype)
+    import os
+    import tempfile
+
+    from tsmask_qgis.engine._stream import temp_dir
+
+    fd, path = tempfile.mkstemp(prefix="tsmask-composite-", suffix=".raw", dir=temp_dir())
+    try:
+        os.ftruncate(fd, max(1, math.prod(shape) * np.dtype(dtype).itemsize))
+        arr = np.memmap(path, dtype, "r+", 0, shape)
+    finally:
+        os.close(fd)
+    try:
+        os.unlink(path)  # POSIX: the mapping stays valid; the space goes with it
+    except OSError:  # pragma: no cover - Windows: delete when the array goes
+        import weakref
+
+        weakref.finalize(arr, _remove, path)
+    return arr
+
+
+def _remove(path: str) -> None:  # pragma: no cover - Windows
+    import os
+
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _shapes(nb: int, nt: int, npr: int, h: int, w: int) -> list[tuple[int, ...]]:
