@@ -92,6 +92,7 @@ def result_layers(result: Mapping[str, Any]) -> ResultLayers:
         times=times,
         count=count[0] if count else None,
         summary=tuple(result["summary"]),
+        out=Path(result["out"]),
     )
 
 
