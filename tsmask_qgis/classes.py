@@ -100,8 +100,8 @@ STYLES: dict[str, MaskStyle] = {
         (
             _rgba("#000000", 0),
             _rgba(CLEAR.color, 0),
-            _rgba("#00e5ff", 215),
-            _rgba("#b000ff", 200),
+            _rgba("#00e5ff", 175),
+            _rgba("#b000ff", 175),
         ),
     ),
     "filled": MaskStyle(
