@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "CHART_COLOURS",
     "CLASSES",
     "CLEAR",
     "CLOUD",
@@ -111,6 +112,9 @@ STYLES: dict[str, MaskStyle] = {
         opacity_over_image=0.6,
     ),
 }
+
+#: Colours of the cloud and shadow series in charts (darker than the map's, to read on white).
+CHART_COLOURS: dict[str, str] = {"cloud": "#0086b3", "shadow": "#8a2be2", "hidden": "#b0b0b0"}
 
 #: The style the plugin, the ``.qml`` sidecars and the quicklooks use unless told otherwise.
 DEFAULT_STYLE = "check"

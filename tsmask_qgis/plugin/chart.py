@@ -16,10 +16,9 @@ from qgis.PyQt.QtCore import QPointF, QRectF, QSize, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen
 from qgis.PyQt.QtWidgets import QSizePolicy, QWidget
 
-__all__ = ["CHART_COLOURS", "ChartPoint", "CloudChart"]
+from tsmask_qgis.classes import CHART_COLOURS
 
-#: Line colours (darker than the map's class colours, so they read on white).
-CHART_COLOURS = {"cloud": "#0086b3", "shadow": "#8a2be2", "hidden": "#b0b0b0"}
+__all__ = ["ChartPoint", "CloudChart"]
 
 #: How near (pixels) a click must be to a point to pick its date.
 _PICK_RADIUS = 14.0
