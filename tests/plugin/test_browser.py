@@ -157,14 +157,14 @@ def test_chart_click_selects_the_date(browser):
 
 def test_temporal_controller_follows_and_leads(browser):
     dock, group, nav = browser
-    assert nav.navigationMode() == QgsTemporalNavigationObject.Animated
-    assert nav.frameDuration().originalUnit() == QgsUnitTypes.TemporalIrregularStep
+    assert nav.navigationMode() == QgsTemporalNavigationObject.NavigationMode.Animated
+    assert nav.frameDuration().originalUnit() == QgsUnitTypes.TemporalUnit.TemporalIrregularStep
     assert nav.totalFrameCount() == 4
     extent = nav.temporalExtents()
     assert extent.begin().date().toPyDate() == dt.date(2016, 1, 1)
     assert extent.end().date().toPyDate() == dt.date(2016, 3, 2)
     project = QgsProject.instance().timeSettings()
-    assert project.timeStepUnit() == QgsUnitTypes.TemporalIrregularStep
+    assert project.timeStepUnit() == QgsUnitTypes.TemporalUnit.TemporalIrregularStep
     # each frame is one acquisition day
     assert nav.dateTimeRangeForFrameNumber(1).begin().date().toPyDate() == dt.date(2016, 1, 11)
     # the browser moves the controller ...

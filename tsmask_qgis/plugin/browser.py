@@ -290,13 +290,13 @@ class MaskBrowserDock(QDockWidget):
         extent = QgsDateTimeRange(ranges[0].begin(), ranges[-1].end())
         settings = self.project.timeSettings()
         settings.setTemporalRange(extent)
-        settings.setTimeStepUnit(QgsUnitTypes.TemporalIrregularStep)
+        settings.setTimeStepUnit(QgsUnitTypes.TemporalUnit.TemporalIrregularStep)
         settings.setTimeStep(1.0)
         self._syncing = True
         try:
-            nav.setNavigationMode(QgsTemporalNavigationObject.Animated)
+            nav.setNavigationMode(QgsTemporalNavigationObject.NavigationMode.Animated)
             nav.setAvailableTemporalRanges(ranges)
-            nav.setFrameDuration(QgsInterval(1, QgsUnitTypes.TemporalIrregularStep))
+            nav.setFrameDuration(QgsInterval(1, QgsUnitTypes.TemporalUnit.TemporalIrregularStep))
             nav.setTemporalExtents(extent)
             nav.setAvailableTemporalRanges(ranges)  # the controller's widget resets them on changes
         finally:
@@ -368,7 +368,7 @@ class MaskBrowserDock(QDockWidget):
             return
         frames = self._frames()
         frame = frames.index(self.ranges[label])
-        if nav.navigationMode() != QgsTemporalNavigationObject.Animated:
+        if nav.navigationMode() != QgsTemporalNavigationObject.NavigationMode.Animated:
             return
         if nav.currentFrameNumber() != frame:
             self._syncing = True
@@ -381,7 +381,10 @@ class MaskBrowserDock(QDockWidget):
         if self._syncing or not self.ranges or not frame.begin().isValid():
             return
         nav = self.controller
-        if nav is None or nav.navigationMode() != QgsTemporalNavigationObject.Animated:
+        if (
+            nav is None
+            or nav.navigationMode() != QgsTemporalNavigationObject.NavigationMode.Animated
+        ):
             return
         start = frame.begin()
         hit = [lb for lb, r in self.ranges.items() if r.begin() <= start < r.end()]
