@@ -29,45 +29,21 @@ def _pct(n: int, total: int) -> float:
 
 @dataclass(frozen=True)
 class DateRow:
-    """One date of a run: its label and pixel counts.
+    """One date of a run: its label, pixel counts and class percentages.
 
-    ``clear``, ``cloud`` and ``shadow`` are percentages of the observed pixels
-    (``nan`` when nothing was observed that date), ``no_observation`` a
-    percentage of all pixels, as in ``summary.csv``'s ``*_pct_observed`` and
+    ``clear``, ``cloud`` and ``shadow`` are percentages of the ``observed``
+    pixels (``nan`` when nothing was observed that date), ``no_observation`` a
+    percentage of all ``pixels``, as in ``summary.csv``'s ``*_pct_observed`` and
     ``no_observation_pct`` columns.
     """
 
     label: str
     pixels: int
-    no_observation_count: int
-    clear_count: int
-    cloud_count: int
-    shadow_count: int
-
-    @property
-    def observed(self) -> int:
-        return self.pixels - self.no_observation_count
-
-    @property
-    def clear(self) -> float:
-        return _pct(self.clear_count, self.observed)
-
-    @property
-    def cloud(self) -> float:
-        return _pct(self.cloud_count, self.observed)
-
-    @property
-    def shadow(self) -> float:
-        return _pct(self.shadow_count, self.observed)
-
-    @property
-    def no_observation(self) -> float:
-        return _pct(self.no_observation_count, self.pixels)
-
-    @property
-    def day(self) -> str:
-        """The calendar day of the label (``2021-12-04`` of ``2021-12-04T235958``)."""
-        return self.label[:10]
+    observed: int
+    clear: float
+    cloud: float
+    shadow: float
+    no_observation: float
 
 
 def date_rows(rows: Iterable[Mapping[str, Any]]) -> list[DateRow]:
@@ -75,13 +51,24 @@ def date_rows(rows: Iterable[Mapping[str, Any]]) -> list[DateRow]:
     out = []
     for row in rows:
         try:
-            counts = [int(row[k]) for k in _COUNTS]
+            pixels, noobs, clear, cloud, shadow = (int(row[k]) for k in _COUNTS)
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(
                 f"the summary row {dict(row)!r} lacks a pixel count ({exc}): "
                 "write the summary again with this version of tsmask"
             ) from exc
-        out.append(DateRow(str(row["date"]), *counts))
+        observed = pixels - noobs
+        out.append(
+            DateRow(
+                label=str(row["date"]),
+                pixels=pixels,
+                observed=observed,
+                clear=_pct(clear, observed),
+                cloud=_pct(cloud, observed),
+                shadow=_pct(shadow, observed),
+                no_observation=_pct(noobs, pixels),
+            )
+        )
     return out
 
 
