@@ -74,6 +74,13 @@ def browse():
             "has_controller": dock.controller is nav,
         }
     )
+    from qgis.PyQt.QtWidgets import QDockWidget
+
+    report["temporal_dock_visible"] = [
+        w.isVisible()
+        for w in iface.mainWindow().findChildren(QDockWidget)
+        if w.metaObject().className() == "QgsTemporalControllerDockWidget"
+    ]
     report["controller"] = {
         "mode": int(nav.navigationMode()),
         "frames": nav.totalFrameCount(),
@@ -110,14 +117,14 @@ def screenshots(folder, dock, iface):
         if w.objectName() == "Layers":
             layers_panel = w
     if layers_panel is not None:
-        window.resizeDocks([layers_panel], [330], Qt.Orientation.Horizontal)
+        window.resizeDocks([layers_panel], [390], Qt.Orientation.Horizontal)
     window.resizeDocks([dock], [500], Qt.Orientation.Horizontal)
     labels = dock.visible_labels()
     pick = os.environ.get("TSMASK_DESKTOP_SHOT_DATE")
     dock.select_date(pick if pick in labels else labels[0])
-    for w in iface.mainWindow().findChildren(QDockWidget):
+    for w in window.findChildren(QDockWidget):
         if w.metaObject().className() == "QgsTemporalControllerDockWidget":
-            w.show()
+            window.resizeDocks([w], [125], Qt.Orientation.Vertical)
     canvas = iface.mapCanvas()
     group = QgsProject.instance().layerTreeRoot().findGroups()[0]
     for _ in range(20):  # let the docks settle before fitting the map

@@ -125,10 +125,10 @@ def test_filter_hides_cloudy_dates_in_list_and_chart(browser):
 
 def test_selection_shows_one_date_and_hides_the_others(browser):
     dock, group, _ = browser
-    assert _shown(group) == {"2016-01-01 · 24 % cloud", "true colour 2016-01-01"}
+    assert _shown(group) == {"2016-01-01 · 24 % cloud · 3 % shadow", "true colour 2016-01-01"}
     dock.table.selectRow(2)
     assert dock.current == "2016-02-10"
-    assert _shown(group) == {"2016-02-10 · 5 % cloud", "true colour 2016-02-10"}
+    assert _shown(group) == {"2016-02-10 · 5 % cloud · 3 % shadow", "true colour 2016-02-10"}
     dock.step(1)
     assert dock.current == "2016-03-01"
     dock.step(1)  # stays on the last date
@@ -137,7 +137,7 @@ def test_selection_shows_one_date_and_hides_the_others(browser):
     assert dock.current == "2016-02-10"
     QTest.keyClick(dock.table, Qt.Key.Key_Up)
     assert dock.current == "2016-01-11"
-    assert _shown(group) == {"2016-01-11 · 80 % cloud", "true colour 2016-01-11"}
+    assert _shown(group) == {"2016-01-11 · 80 % cloud · 3 % shadow", "true colour 2016-01-11"}
 
 
 def test_chart_click_selects_the_date(browser):
@@ -174,7 +174,7 @@ def test_temporal_controller_follows_and_leads(browser):
     nav.next()
     assert dock.current == "2016-03-01"
     assert dock.table.currentIndex().row() == 3
-    assert _shown(group) == {"2016-03-01 · 20 % cloud", "true colour 2016-03-01"}
+    assert _shown(group) == {"2016-03-01 · 20 % cloud · 6 % shadow", "true colour 2016-03-01"}
     nav.setCurrentFrameNumber(0)
     assert dock.current == "2016-01-01"
 
@@ -187,17 +187,19 @@ def test_layer_names_group_and_legends(qgis_app, qgis_new_project, tmp_path):
     assert group.customProperty("tsmask/out") == str((tmp_path / "out").resolve())
     masks = [n.name() for n in group.children()[:4]]
     assert masks == [
-        "2016-01-01 · 24 % cloud",
-        "2016-01-11 · 80 % cloud",
-        "2016-02-10 · 5 % cloud",
-        "2016-03-01 · 20 % cloud",
+        "2016-01-01 · 24 % cloud · 3 % shadow",
+        "2016-01-11 · 80 % cloud · 3 % shadow",
+        "2016-02-10 · 5 % cloud · 3 % shadow",
+        "2016-03-01 · 20 % cloud · 6 % shadow",
     ]
-    assert _shown(group) == {"2016-01-01 · 24 % cloud", "true colour 2016-01-01"}
+    assert _shown(group) == {"2016-01-01 · 24 % cloud · 3 % shadow", "true colour 2016-01-01"}
     assert group.isExpanded()
     assert not any(n.isExpanded() for n in group.findLayers())
     assert not group.children()[4].isExpanded()  # the true-colour sub-group
     nothing = date_rows([{"date": "2016-05-01", "pixels": 9, "no_observation": 9} | _zero()])
     assert layer_name(nothing[0]) == "2016-05-01 · no observation"
+    clear = date_rows([{"date": "2016-05-02", "pixels": 9, "no_observation": 0} | _zero()])
+    assert layer_name(clear[0]) == "2016-05-02 · 0 % cloud"  # no shadow: not named
     assert math.isnan(nothing[0].cloud)
 
 

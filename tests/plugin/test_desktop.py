@@ -75,7 +75,7 @@ def test_desktop_qgis_runs_the_sample_without_crashing(tmp_path):
     [group] = got["result_groups"]
     assert group.startswith("tsmask wright_act 2015-11-") and group.endswith("2016-08-18")
     assert "true colour" in got["groups"]
-    masks = [n for n in got["layers"] if n.endswith("% cloud")]
+    masks = [n for n in got["layers"] if " % cloud" in n]
     truecolour = [n for n in got["layers"] if n.startswith("true colour ")]
     assert masks and len(masks) == len(truecolour)
     # ready to look at: the first date only; the browser lists every date; the Temporal
@@ -88,6 +88,7 @@ def test_desktop_qgis_runs_the_sample_without_crashing(tmp_path):
     assert ctl["mode"] == 1 and ctl["frames"] == len(masks)  # Animated, a frame per date
     assert ctl["begin"] == group[18:28] and got["after_next"] != browser["current"]
     assert got["frame_after_select"] == 3
+    assert got["temporal_dock_visible"] == [True]  # the plugin opened QGIS's panel
     assert "clear observations" in got["layers"]
     assert got["banned"] == []
     # the warm child was alive at exit; the plugin stopped it on aboutToQuit, QGIS exited 0

@@ -173,7 +173,7 @@ def test_dialog_estimate_and_run_through_the_task_manager(
     children = group.children()
     assert [c.name() for c in children][3:] == ["true colour", "clear observations"]
     for node, day in zip(children[:3], DATES, strict=True):
-        assert re.fullmatch(rf"{day} · \d+ % cloud", node.name()), node.name()
+        assert re.fullmatch(rf"{day} · \d+ % cloud( · \d+ % shadow)?", node.name()), node.name()
     expected = _oracle(stac_server)
     for i, (node, day) in enumerate(zip(children[:3], DATES, strict=True)):
         layer: QgsRasterLayer = node.layer()

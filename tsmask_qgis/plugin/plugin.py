@@ -13,7 +13,7 @@ from tsmask_qgis.plugin import deps
 from tsmask_qgis.plugin.convert import RunSettings
 from tsmask_qgis.plugin.task import LOG_TAG, TsmaskTask
 
-__all__ = ["ICON", "MENU", "TsmaskPlugin", "stop_children"]
+__all__ = ["ICON", "MENU", "TsmaskPlugin", "show_temporal_controller", "stop_children"]
 
 MENU = "&tsmask"
 #: The plugin icon (inside the package when installed from the zip, else the checkout's).
@@ -36,6 +36,19 @@ def stop_children() -> None:
     from tsmask_qgis.jobs import client
 
     client.shutdown()
+
+
+def show_temporal_controller(window: Any) -> bool:
+    """Open QGIS's Temporal Controller panel in ``window`` (the main window); ``False`` if
+    it has none."""
+    from qgis.PyQt.QtWidgets import QDockWidget
+
+    for dock in window.findChildren(QDockWidget):
+        if dock.metaObject().className() == "QgsTemporalControllerDockWidget":
+            dock.show()
+            dock.raise_()
+            return True
+    return False
 
 
 class TsmaskPlugin:
@@ -160,6 +173,8 @@ class TsmaskPlugin:
         self.browser.set_result(group, list(result.rows().values()))
         self.browser.show()
         self.browser.raise_()
+        if self.browser.controller is not None:
+            show_temporal_controller(self.iface.mainWindow())
         return self.browser
 
     def _add_task(self, task: TsmaskTask) -> TsmaskTask:

@@ -86,7 +86,11 @@ def read_summary_csv(path: str | os.PathLike[str]) -> list[DateRow]:
 
 
 def layer_name(row: DateRow) -> str:
-    """The mask layer's name: the date and its cloud percentage (``2016-01-01 · 24 % cloud``)."""
+    """The mask layer's name: the date and its cloud percentage (``2016-01-01 · 24 % cloud``),
+    and its shadow percentage where there is some (``· 92 % shadow``)."""
     if not row.observed:
         return f"{row.label} · no observation"
-    return f"{row.label} · {row.cloud:.0f} % cloud"
+    name = f"{row.label} · {row.cloud:.0f} % cloud"
+    if round(row.shadow) >= 1:
+        name += f" · {row.shadow:.0f} % shadow"
+    return name
