@@ -140,6 +140,9 @@ def screenshots(folder, dock, iface):
     canvas.waitWhileRendering()
     QApplication.processEvents()
     window.grab().save(str(folder / "qgis_window.png"))
+    dock.filter_check.setChecked(True)  # the dock with its filter on: hollow points, threshold
+    for _ in range(5):
+        QApplication.processEvents()
     dock.grab().save(str(folder / "browser.png"))
     report["shots"] = sorted(p.name for p in folder.iterdir())
 

@@ -140,6 +140,14 @@ def test_selection_shows_one_date_and_hides_the_others(browser):
     assert _shown(group) == {"2016-01-11 · 80 % cloud · 3 % shadow", "true colour 2016-01-11"}
 
 
+def test_a_cleared_project_empties_the_browser(browser):
+    dock, _, _ = browser
+    QgsProject.instance().clear()
+    assert dock.model.rowCount() == 0 and dock.current is None and not dock.chart.points
+    dock.step(1)  # nothing to step to: no error
+    assert dock.current is None
+
+
 def test_chart_click_selects_the_date(browser):
     dock, _, _ = browser
     dock.chart.resize(400, 130)

@@ -83,8 +83,12 @@ def test_run_adds_styled_temporal_layers(
         settings = _settings(path, tmp_path / "out", truecolour=True)
         task = plugin.start(settings)
         assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.Complete
+        # the mask browser opened on the run's dates, the first one selected
+        assert plugin.browser is not None and plugin.browser.model.rowCount() == 12
+        assert plugin.browser.current == min(task.result.masks, key=task.result.times.get)
     finally:
         plugin.unload()
+    assert plugin.browser is None
     assert task.steps == ["read", "detect", "spatial", "write"]  # a local stack: read
     [group] = result_groups(QgsProject.instance(), settings.out_dir)
     assert group.name() == group_name(settings.area_label(), result_layers_of(task))

@@ -249,6 +249,15 @@ class MaskBrowserDock(QDockWidget):
         self.style_combo.currentIndexChanged.connect(self._style_changed)
         if controller is not None:
             controller.updateTemporalRange.connect(self._controller_moved)
+        self.project.cleared.connect(self.clear)
+
+    def clear(self) -> None:
+        """Forget the run (its project was cleared)."""
+        self.layers, self.ranges, self.current = {}, {}, None
+        self.model.set_rows([])
+        self.chart.set_points([])
+        self.chart.set_current(None)
+        self.title.setText("No run yet: run tsmask to browse its masks.")
 
     # -- the run -----------------------------------------------------------------
     def set_result(self, group: QgsLayerTreeGroup, rows: list[DateRow]) -> None:
