@@ -108,7 +108,9 @@ def test_cancel_leaves_no_output(processing_ready, mask_stack, tmp_path):
     feedback = QgsProcessingFeedback()
     # Cancel as soon as the workers report their first finished dates (3 dates: 3 reports).
     # (Direct: the algorithm runs on its own thread, as Processing's background runs do.)
-    feedback.progressChanged.connect(lambda _: feedback.cancel(), Qt.DirectConnection)
+    feedback.progressChanged.connect(
+        lambda _: feedback.cancel(), Qt.ConnectionType.DirectConnection
+    )
     t0 = time.monotonic()
     with pytest.raises(QgsProcessingException, match="Cancelled"):
         alg.processAlgorithm(
@@ -144,7 +146,9 @@ def test_summary_table(processing_ready, mask_stack):
 
 
 def test_algorithms_are_well_formed(processing_ready):
-    from qgis.core import QgsApplication, QgsProcessingParameterDefinition
+    from qgis.core import QgsApplication
+
+    from tsmask_qgis.plugin import compat
 
     provider = QgsApplication.processingRegistry().providerById("tsmask")
     for alg in provider.algorithms():
@@ -153,15 +157,13 @@ def test_algorithms_are_well_formed(processing_ready):
         assert type(fresh) is type(alg) and fresh is not alg
     detect = provider.algorithm("detect_local")
     advanced = {
-        p.name()
-        for p in detect.parameterDefinitions()
-        if p.flags() & QgsProcessingParameterDefinition.FlagAdvanced
+        p.name() for p in detect.parameterDefinitions() if p.flags() & compat.PARAMETER_ADVANCED
     }
     assert {"WORKERS", "RUNNER", "CLOUD_SPIKE", "SHADOW_SPIKE", "BRIGHTNESS"} <= advanced
     runner = detect.parameterDefinition("RUNNER")
     assert runner.defaultValue() == 0 and len(runner.options()) == 4  # automatic first
     tool = provider.algorithm("seed_filter").parameterDefinition("RUNNER")
-    assert tool.flags() & QgsProcessingParameterDefinition.FlagAdvanced
+    assert tool.flags() & compat.PARAMETER_ADVANCED
 
 
 def test_detect_local(processing_ready, scene_nc, tmp_path):
@@ -270,6 +272,6 @@ def test_background_processing_runs_twice(processing_ready, mask_stack, tmp_path
         task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
         got: list = []
         task.executed.connect(lambda ok, results, got=got: got.append((ok, results)))
-        assert _wait(_start(task), qgis_app, timeout=60) == QgsTask.Complete
+        assert _wait(_start(task), qgis_app, timeout=60) == QgsTask.TaskStatus.Complete
         ((ok, results),) = got
         assert ok and results["OVERALL_ACCURACY"] == 1.0

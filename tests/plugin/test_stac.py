@@ -154,7 +154,7 @@ def test_dialog_estimate_and_run_through_the_task_manager(
         # Estimate: a small task; the answer shows inline.
         dlg.estimate_button.click()
         estimate = plugin.tasks[-1]
-        assert _wait(_outcome(estimate), qgis_app, timeout=60) == QgsTask.Complete
+        assert _wait(_outcome(estimate), qgis_app, timeout=60) == QgsTask.TaskStatus.Complete
         text = dlg.estimate_label.text()
         assert "6 scenes on 3 dates" in text and "memory" in text
 
@@ -162,7 +162,7 @@ def test_dialog_estimate_and_run_through_the_task_manager(
         settings = dlg.run_settings()
         dlg.run_button.click()
         task = plugin.tasks[-1]
-        assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.Complete
+        assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.TaskStatus.Complete
         assert task.steps == list(plan(catalogue=True))
         assert "done" in dlg.status_label.text()
     finally:

@@ -27,7 +27,7 @@ import numpy as np
 from tsmask_qgis.classes import flag_attrs
 from tsmask_qgis.engine._presets import DeaPreset, Preset, get_preset
 from tsmask_qgis.engine._procpool import prestart_workers, shutdown_workers
-from tsmask_qgis.engine._runner import ArrayCube, Monitor, ProcessExecutor, ThreadExecutor
+from tsmask_qgis.engine._runner import Monitor
 from tsmask_qgis.engine._tiling import cpu_count, date_chunks, default_budget, parse_memory
 from tsmask_qgis.engine._validate import DIMS, InputError, validate_dataset, validate_mask
 from tsmask_qgis.errors import ParameterError
@@ -242,31 +242,14 @@ def _run_spatial(
     monitor = Monitor(progress, None, steps=("spatial",))
     monitor.spatial_total = t * len(steps)
     chunks = date_chunks(t, ny * nx, workers=nworkers)
-    executor: Any
-    if runner == "processes":
-        from tsmask_qgis.engine._stream import SharedCube
+    from tsmask_qgis.engine._stream import local_executor, memory_cube
 
-        executor = ProcessExecutor(nworkers)
-        try:
-            cube: Any = SharedCube(executor, (t, ny, nx))
-            cube.array[...] = flat
-            for step in steps:
-                executor.spatial(cube, chunks, preset, monitor, step=step)
-            res = executor.take(cube.array)
-        except BaseException:
-            executor.terminate()
-            raise
-        finally:
-            executor.close()
-    else:
-        executor = ThreadExecutor(nworkers)
-        try:
-            cube = ArrayCube(flat.copy())
-            for step in steps:
-                executor.spatial(cube, chunks, preset, monitor, step=step)
-            res = cube.array
-        finally:
-            executor.close()
+    with local_executor(runner, nworkers) as executor:
+        cube = memory_cube(executor, (t, ny, nx))
+        cube.array[...] = flat
+        for step in steps:
+            executor.spatial(cube, chunks, preset, monitor, step=step)
+        res = executor.take(cube.array)
     if arr.ndim == 2:
         res = res[0]
     if is_da:

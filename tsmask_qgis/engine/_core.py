@@ -14,12 +14,12 @@ import math
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
 
 from tsmask_qgis.engine._presets import DeaPreset, Preset, SeedPreset, get_preset
+from tsmask_qgis.engine._threads import run_counted
 from tsmask_qgis.progress import JobProgress, Progress, StepProgress
 
 __all__ = [
@@ -235,7 +235,7 @@ def detect_block(
     if out.size == 0:
         return out
     is_int, has_nodata, nd, sc = _detect_args(bands, nodata, scale)
-    kernel = _detect_kernel("detect", bands.dtype)
+    kernel = _detect_kernel("detect_cube", bands.dtype)
     th = _readonly(thresholds(p))
     src, (s_b, s_t, s_y, _) = _flat(bands)
     if out.strides[-1] != 1 or any(s < 0 for s in out.strides) or not out.flags.writeable:
@@ -349,30 +349,8 @@ def _run_pool(
     A progress callback that raises (``Cancelled``) stops the queue: tasks not
     started are dropped, the running ones finish, then the error propagates.
     """
-    if not tasks:
-        return
-    total = len(tasks)
-    if workers <= 1:
-        for i, task in enumerate(tasks):
-            task()
-            if progress is not None:
-                progress((i + 1) / total, message)
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tsmask") as pool:
-        pending: set[Future[object]] = {pool.submit(task) for task in tasks}
-        done_count = 0
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    f.result()
-                done_count += len(done)
-                if progress is not None:
-                    progress(done_count / total, message)
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            raise
+    report = None if progress is None else (lambda share: progress(share, message))
+    run_counted(tasks, workers, report)
 
 
 def classify_array(
@@ -417,7 +395,7 @@ def classify_array(
             detect_progress(1.0, "done")
         return out
     # Compile/load kernels here, once, not in the worker threads.
-    _detect_kernel("detect", bands.dtype)
+    _detect_kernel("detect_cube", bands.dtype)
 
     def det_task(y0: int, y1: int) -> Callable[[], object]:
         return lambda: detect_block(

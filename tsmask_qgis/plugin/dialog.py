@@ -135,7 +135,7 @@ class TsmaskDialog(QDialog):
         if self._disabled_reason:
             banner = QLabel(self._disabled_reason)
             banner.setWordWrap(True)
-            banner.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             banner.setStyleSheet(_ERROR_STYLE)
             banner.setObjectName("missingDependencies")
             layout.addWidget(banner)
@@ -186,7 +186,7 @@ class TsmaskDialog(QDialog):
         form.addRow("STAC API", self.stac_url_edit)
         form.addRow("Collection", self.collection_edit)
         self.local_widget = QgsFileWidget(self)
-        self.local_widget.setStorageMode(QgsFileWidget.GetFile)
+        self.local_widget.setStorageMode(QgsFileWidget.StorageMode.GetFile)
         self.local_widget.setFilter("Stacks (*.nc *.nc4 *.tif *.tiff);;All files (*)")
         form.addRow("Local stack", self.local_widget)
         self.source_error = self._error_label("sourceError")
@@ -207,7 +207,7 @@ class TsmaskDialog(QDialog):
         self.spatial_check = QCheckBox("Spatial steps (filter and buffer / majority)", self)
         mform.addRow("", self.spatial_check)
         self.out_widget = QgsFileWidget(self)
-        self.out_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.out_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         mform.addRow("Output folder", self.out_widget)
         self.out_error = self._error_label("outError")
         mform.addRow("", self.out_error)
@@ -287,8 +287,8 @@ class TsmaskDialog(QDialog):
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
-        self.run_button = self.buttons.addButton("Run", QDialogButtonBox.AcceptRole)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.run_button = self.buttons.addButton("Run", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.rejected.connect(self.reject)
         self.run_button.clicked.connect(self._on_run)
         self.estimate_button.clicked.connect(self._on_estimate)
@@ -488,8 +488,8 @@ class TsmaskDialog(QDialog):
     def save_settings(self) -> None:
         """Remember the values in QgsSettings (``tsmask/dialog/...``)."""
         s, p = self._settings, SETTINGS_PREFIX
-        s.setValue(p + "start", self.start_edit.date().toString(Qt.ISODate))
-        s.setValue(p + "end", self.end_edit.date().toString(Qt.ISODate))
+        s.setValue(p + "start", self.start_edit.date().toString(Qt.DateFormat.ISODate))
+        s.setValue(p + "end", self.end_edit.date().toString(Qt.DateFormat.ISODate))
         s.setValue(p + "source", self.source())
         s.setValue(p + "stac_url", self.stac_url_edit.text())
         s.setValue(p + "collection", self.collection_edit.text())
@@ -509,8 +509,8 @@ class TsmaskDialog(QDialog):
         """Fill the widgets from QgsSettings, with sensible defaults the first time."""
         s, p = self._settings, SETTINGS_PREFIX
         today = QDate.currentDate()
-        start = QDate.fromString(str(s.value(p + "start", "")), Qt.ISODate)
-        end = QDate.fromString(str(s.value(p + "end", "")), Qt.ISODate)
+        start = QDate.fromString(str(s.value(p + "start", "")), Qt.DateFormat.ISODate)
+        end = QDate.fromString(str(s.value(p + "end", "")), Qt.DateFormat.ISODate)
         self.start_edit.setDate(start if start.isValid() else today.addMonths(-6))
         self.end_edit.setDate(end if end.isValid() else today)
         self.set_source(str(s.value(p + "source", "earth-search-c1")))

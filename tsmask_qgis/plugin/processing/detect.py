@@ -29,6 +29,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from tsmask_qgis.plugin import compat
 from tsmask_qgis.plugin.processing.common import (
     TsmaskAlgorithm,
     advanced,
@@ -89,7 +90,7 @@ class _DetectAlgorithm(TsmaskAlgorithm):
         memory = QgsProcessingParameterNumber(
             self.MAX_MEMORY,
             "Max memory in GB (0 = half the available memory)",
-            QgsProcessingParameterNumber.Double,
+            compat.NUMBER_DOUBLE,
             0.0,
             False,
             0.0,
@@ -100,7 +101,7 @@ class _DetectAlgorithm(TsmaskAlgorithm):
         )
         for name, label in self.KNOBS:
             knob = QgsProcessingParameterNumber(
-                name.upper(), label, QgsProcessingParameterNumber.Double, None, True, 0.0, 10.0
+                name.upper(), label, compat.NUMBER_DOUBLE, None, True, 0.0, 10.0
             )
             self.addParameter(advanced(help_text(knob, "Leave empty for the preset's value.")))
         self.addParameter(
@@ -259,14 +260,10 @@ class DetectStacAlgorithm(_DetectAlgorithm):
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, "Area"))
         self.addParameter(
-            QgsProcessingParameterDateTime(
-                self.START, "Start date", QgsProcessingParameterDateTime.Date
-            )
+            QgsProcessingParameterDateTime(self.START, "Start date", compat.DATETIME_DATE)
         )
         self.addParameter(
-            QgsProcessingParameterDateTime(
-                self.END, "End date", QgsProcessingParameterDateTime.Date
-            )
+            QgsProcessingParameterDateTime(self.END, "End date", compat.DATETIME_DATE)
         )
         self.addParameter(
             QgsProcessingParameterEnum(
@@ -296,7 +293,7 @@ class DetectStacAlgorithm(_DetectAlgorithm):
         resolution = QgsProcessingParameterNumber(
             self.RESOLUTION,
             "Resolution (m)",
-            QgsProcessingParameterNumber.Double,
+            compat.NUMBER_DOUBLE,
             20.0,
             False,
             10.0,
