@@ -12,13 +12,13 @@ from qgis.core import (
     QgsPalettedRasterRenderer,
     QgsProject,
     QgsTemporalNavigationObject,
-    QgsUnitTypes,
 )
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtTest import QTest
 
 from tests.plugin.conftest import write_mask
 from tsmask_qgis.classes import CLASSES, CLOUD, STYLES
+from tsmask_qgis.plugin import compat
 from tsmask_qgis.plugin.browser import STYLE_SETTING, MaskBrowserDock
 from tsmask_qgis.plugin.layers import (
     ResultLayers,
@@ -165,14 +165,14 @@ def test_chart_click_selects_the_date(browser):
 
 def test_temporal_controller_follows_and_leads(browser):
     dock, group, nav = browser
-    assert nav.navigationMode() == QgsTemporalNavigationObject.NavigationMode.Animated
-    assert nav.frameDuration().originalUnit() == QgsUnitTypes.TemporalUnit.TemporalIrregularStep
+    assert nav.navigationMode() == compat.NAVIGATION_ANIMATED
+    assert nav.frameDuration().originalUnit() == compat.TEMPORAL_SOURCE_STEP
     assert nav.totalFrameCount() == 4
     extent = nav.temporalExtents()
     assert extent.begin().date().toPyDate() == dt.date(2016, 1, 1)
     assert extent.end().date().toPyDate() == dt.date(2016, 3, 2)
     project = QgsProject.instance().timeSettings()
-    assert project.timeStepUnit() == QgsUnitTypes.TemporalUnit.TemporalIrregularStep
+    assert project.timeStepUnit() == compat.TEMPORAL_SOURCE_STEP
     # each frame is one acquisition day
     assert nav.dateTimeRangeForFrameNumber(1).begin().date().toPyDate() == dt.date(2016, 1, 11)
     # the browser moves the controller ...

@@ -24,7 +24,6 @@ from qgis.core import (
     QgsRasterLayer,
     QgsSettings,
     QgsTemporalNavigationObject,
-    QgsUnitTypes,
 )
 from qgis.PyQt.QtCore import (
     QAbstractTableModel,
@@ -51,6 +50,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from tsmask_qgis.classes import DEFAULT_STYLE, STYLES
+from tsmask_qgis.plugin import compat
 from tsmask_qgis.plugin.chart import ChartPoint, CloudChart
 from tsmask_qgis.plugin.layers import DATE_PROPERTY, ROLE_PROPERTY
 from tsmask_qgis.plugin.styling import STYLE_PROPERTY, apply_mask_style
@@ -299,13 +299,13 @@ class MaskBrowserDock(QDockWidget):
         extent = QgsDateTimeRange(ranges[0].begin(), ranges[-1].end())
         settings = self.project.timeSettings()
         settings.setTemporalRange(extent)
-        settings.setTimeStepUnit(QgsUnitTypes.TemporalUnit.TemporalIrregularStep)
+        settings.setTimeStepUnit(compat.TEMPORAL_SOURCE_STEP)
         settings.setTimeStep(1.0)
         self._syncing = True
         try:
-            nav.setNavigationMode(QgsTemporalNavigationObject.NavigationMode.Animated)
+            nav.setNavigationMode(compat.NAVIGATION_ANIMATED)
             nav.setAvailableTemporalRanges(ranges)
-            nav.setFrameDuration(QgsInterval(1, QgsUnitTypes.TemporalUnit.TemporalIrregularStep))
+            nav.setFrameDuration(QgsInterval(1, compat.TEMPORAL_SOURCE_STEP))
             nav.setTemporalExtents(extent)
             nav.setAvailableTemporalRanges(ranges)  # the controller's widget resets them on changes
         finally:
@@ -377,7 +377,7 @@ class MaskBrowserDock(QDockWidget):
             return
         frames = self._frames()
         frame = frames.index(self.ranges[label])
-        if nav.navigationMode() != QgsTemporalNavigationObject.NavigationMode.Animated:
+        if nav.navigationMode() != compat.NAVIGATION_ANIMATED:
             return
         if nav.currentFrameNumber() != frame:
             self._syncing = True
@@ -390,10 +390,7 @@ class MaskBrowserDock(QDockWidget):
         if self._syncing or not self.ranges or not frame.begin().isValid():
             return
         nav = self.controller
-        if (
-            nav is None
-            or nav.navigationMode() != QgsTemporalNavigationObject.NavigationMode.Animated
-        ):
+        if nav is None or nav.navigationMode() != compat.NAVIGATION_ANIMATED:
             return
         start = frame.begin()
         hit = [lb for lb, r in self.ranges.items() if r.begin() <= start < r.end()]
