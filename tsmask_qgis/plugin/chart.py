@@ -20,6 +20,9 @@ from tsmask_qgis.classes import CHART_COLOURS
 
 __all__ = ["ChartPoint", "CloudChart"]
 
+#: Room (pixels) between the plot's sides and the first and last points.
+_INSET = 7.0
+
 #: How near (pixels) a click must be to a point to pick its date.
 _PICK_RADIUS = 14.0
 
@@ -80,7 +83,8 @@ class CloudChart(QWidget):
         first, last = self.points[0].msecs, self.points[-1].msecs
         if last <= first:
             return rect.center().x()
-        return rect.left() + (msecs - first) / (last - first) * rect.width()
+        inner = rect.adjusted(_INSET, 0, -_INSET, 0)  # the end points clear of the axis labels
+        return inner.left() + (msecs - first) / (last - first) * inner.width()
 
     @staticmethod
     def _y(percent: float, rect: QRectF) -> float:
