@@ -265,3 +265,7 @@ def test_summary_csv_read_with_the_csv_module(tmp_path):
     assert [round(r.cloud, 2) for r in got] == [s.cloud_pct_observed for s in rows]
     with pytest.raises(ValueError, match="run tsmask into that folder again"):
         read_summary_csv(tmp_path / "missing.csv")
+    # a result without rows takes them from its summary.csv
+    layers = ResultLayers(masks={}, times={}, summary_csv=tmp_path / "summary.csv")
+    assert list(layers.rows()) == LABELS
+    assert layers.rows()["2016-01-11"].cloud == pytest.approx(80.0)

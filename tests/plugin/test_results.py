@@ -52,6 +52,7 @@ def test_result_layers_read_the_plain_form(tmp_path):
     assert layers.times["2021-12-04T235958"] == dt.datetime(2021, 12, 4, 23, 59, 58)
     assert layers.summary == tuple(plain["summary"])
     assert layers.out == tmp_path
+    assert layers.summary_csv == tmp_path / "s.csv"
     assert files_of(plain, "summary") == [(None, tmp_path / "s.csv"), (None, tmp_path / "s.json")]
     no_count = {**plain, "files": [f for f in plain["files"] if f["format"] != "count"]}
     assert result_layers(no_count).count is None

@@ -33,7 +33,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
 from tsmask_qgis.plugin.styling import apply_count_style, apply_mask_style
-from tsmask_qgis.plugin.summary import DateRow, date_rows, layer_name
+from tsmask_qgis.plugin.summary import DateRow, date_rows, layer_name, read_summary_csv
 
 __all__ = [
     "DATE_PROPERTY",
@@ -73,14 +73,22 @@ class ResultLayers:
     summary: tuple[Any, ...] = ()
     #: The run's output folder (a later run into it replaces this run's group).
     out: Path | None = None
+    #: The run's ``summary.csv``, read when ``summary`` is empty.
+    summary_csv: Path | None = None
 
     def in_time_order(self, labels: Mapping[str, Any]) -> list[str]:
         """The labels of ``labels`` (``masks`` or ``truecolour``) sorted by acquisition time."""
         return sorted(labels, key=lambda label: (self.times[label], label))
 
     def rows(self) -> dict[str, DateRow]:
-        """The summary's rows by date label."""
-        return {row.label: row for row in date_rows(self.summary)}
+        """The summary's rows by date label (from ``summary``, else from ``summary_csv``)."""
+        if self.summary:
+            rows = date_rows(self.summary)
+        elif self.summary_csv is not None:
+            rows = read_summary_csv(self.summary_csv)
+        else:
+            rows = []
+        return {row.label: row for row in rows}
 
 
 def group_name(where: str, result: ResultLayers) -> str:
