@@ -13,6 +13,7 @@ import numpy as np
 from tsmask_qgis.engine._kernels import (
     DARK,
     F0,
+    TH_THIN_TEMPORAL,
     XB,
     _dea_visit,
     _init_labels,
@@ -20,6 +21,7 @@ from tsmask_qgis.engine._kernels import (
     _prep_block,
     _seed_test,
     _seed_walk,
+    _thin_temporal,
     ngjit,
 )
 
@@ -107,6 +109,8 @@ def detect_simple(
     lab_b = np.empty((XB, max(T, 1)), np.uint8)
     rsa = np.empty(XB, np.float32)
     rfl = np.empty(XB, np.uint8)
+    temporal = th[TH_THIN_TEMPORAL] > F0
+    bl_b = np.empty((XB, max(T, 1)) if temporal else (1, 1), np.float32)
     C = np.empty(T + 1, np.int64)
     csa = np.empty(T + 1, np.float32)
     cok = np.empty(T + 1, np.bool_)
@@ -132,6 +136,7 @@ def detect_simple(
                 fl_b,
                 rsa,
                 rfl,
+                bl_b,
             )
             for j in range(nb):
                 sa = sa_b[j]
@@ -144,6 +149,8 @@ def detect_simple(
                         _dea_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, m)
                     else:
                         _seed_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, chg, m)
+                if temporal:
+                    _thin_temporal(fl, lab, bl_b[j], T, th)
                 _post_rules(fl, lab, T)
             for t in range(T):
                 o = t * o_t + y * o_y + x0

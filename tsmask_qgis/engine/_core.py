@@ -73,7 +73,8 @@ def thresholds(preset: Preset) -> np.ndarray:
         th[k.TH_TMNDWI] = preset.thin_mndwi
         th[k.TH_GRBM] = preset.thin_grbm
         th[k.TH_CLOUD2] = -np.inf  # seed has no "dark cloud" rule
-        th[k.TH_THIN_ON] = 1.0
+        th[k.TH_THIN_ON] = 0.0 if preset.thin_cloud == "off" else 1.0
+        th[k.TH_THIN_TEMPORAL] = 1.0 if preset.thin_cloud == "temporal" else 0.0
     else:
         th[k.TH_CLOUD2] = preset.cloud2
         th[k.TH_THIN_ON] = 0.0
@@ -356,7 +357,7 @@ def _run_pool(
 def classify_array(
     bands: np.ndarray,
     *,
-    preset: str | Preset = "seed",
+    preset: str | Preset = "dea",
     spatial: bool = True,
     workers: int | None = None,
     runner: str = "threads",

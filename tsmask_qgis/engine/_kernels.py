@@ -59,7 +59,8 @@ TH_TMNDWI = 15
 TH_GRBM = 16
 TH_CLOUD2 = 17
 TH_THIN_ON = 18
-N_TH = 19
+TH_THIN_TEMPORAL = 19  # > 0: the thin-cloud rule needs the temporal confirmation
+N_TH = 20
 
 
 # --------------------------------------------------------------------------------------
@@ -69,13 +70,15 @@ N_TH = 19
 
 @ngjit
 def _prep_block(
-    src, base, s_b, s_t, T, nb, is_int, has_nodata, nodata, scale, th, sa_b, fl_b, rsa, rfl
+    src, base, s_b, s_t, T, nb, is_int, has_nodata, nodata, scale, th, sa_b, fl_b, rsa, rfl, bl_b
 ):
     """Fill ``sa_b[j, t]`` and ``fl_b[j, t]`` for the nb pixels at ``src[base + j]``.
 
     ``src`` is the flat cube, band b of date t at offset ``b*s_b + t*s_t`` (x
     contiguous). ``rsa``/``rfl`` are length-XB row buffers so the arithmetic
     runs contiguously along x (vectorised) before the scatter to pixel-major.
+    ``bl_b[j, t]`` gets the blue reflectance when the thin-cloud rule is temporal
+    (else ``bl_b`` is not touched and may be empty).
     """
     bright = th[TH_BRIGHT]
     dark_sa = th[TH_DARK_SA]
@@ -92,7 +95,12 @@ def _prep_block(
     grbm_t = th[TH_GRBM]
     cloud2 = th[TH_CLOUD2]
     thin_on = th[TH_THIN_ON] > F0
+    keep_blue = th[TH_THIN_TEMPORAL] > F0
     for t in range(T):
+        if keep_blue:
+            o = base + t * s_t
+            for j in range(nb):
+                bl_b[j, t] = np.float32(src[o + j]) / scale
         o = base + t * s_t
         for j in range(nb):
             x = o + j
@@ -167,6 +175,53 @@ def _prep_block(
 def _init_labels(fl, lab, T):
     for t in range(T):
         lab[t] = fl[t] & LAB0
+
+
+@ngjit
+def _thin_temporal(fl, lab, bl, T, th):
+    """Seed's temporal thin cloud (algorithm.md): drop the thin-cloud bit of every date
+    whose blue is not more than ``1 + cloud_spike`` times the mean blue of its two
+    nearest clear dates. Reads the labels before the post rules; changes only bits."""
+    spike = th[TH_CSPIKE]
+    for t in range(T):
+        if lab[t] != 1 or (fl[t] & P1) == 0:
+            continue
+        taken = 0
+        acc = F0
+        left = t - 1
+        right = t + 1
+        left_done = False
+        right_done = False
+        go_left = True
+        while taken < 2 and not (left_done and right_done):
+            if go_left and left_done:
+                go_left = False
+            if (not go_left) and right_done:
+                go_left = True
+            if go_left:
+                while left >= 0 and not (lab[left] == 1 and (fl[left] & DARK) != 0):
+                    left -= 1
+                if left < 0:
+                    left_done = True
+                else:
+                    acc = acc + bl[left]
+                    taken += 1
+                    left -= 1
+                go_left = False
+            else:
+                while right < T and not (lab[right] == 1 and (fl[right] & DARK) != 0):
+                    right += 1
+                if right >= T:
+                    right_done = True
+                else:
+                    acc = acc + bl[right]
+                    taken += 1
+                    right += 1
+                go_left = True
+        mid = acc / F2 if taken >= 2 else F0
+        b = bl[t]
+        if not (b > mid and mid > F0 and (b - mid) / mid > spike):
+            fl[t] = fl[t] & ~P1
 
 
 @ngjit
@@ -1024,6 +1079,8 @@ def detect_cube(
     lab_b = np.empty((XB, Tm), np.uint8)
     rsa = np.empty(XB, np.float32)
     rfl = np.empty(XB, np.uint8)
+    temporal = th[TH_THIN_TEMPORAL] > F0
+    bl_b = np.empty((XB, max(T, 1)) if temporal else (1, 1), np.float32)
     w_i = np.empty((9, T + 2), np.int64)
     w_f = np.empty((6, T + 2), np.float32)
     w_u = np.zeros((5, T + 2), np.uint8)
@@ -1053,6 +1110,7 @@ def detect_cube(
                 fl_b,
                 rsa,
                 rfl,
+                bl_b,
             )
             for j in range(nb):
                 sa = sa_b[j]
@@ -1083,6 +1141,8 @@ def detect_cube(
                     gathered = res == 0
                     if res != 1:
                         noop[N] = version
+                if temporal:
+                    _thin_temporal(fl, lab, bl_b[j], T, th)
                 _post_rules(fl, lab, T)
             for t in range(T):
                 o = t * o_t + y * o_y + x0
