@@ -143,7 +143,7 @@ class _DetectAlgorithm(TsmaskAlgorithm):
             (self.SHADOW_BUFFER, "Shadow buffer (metres, 0 = none)", "Clear pixels this close "),
         ):
             number = QgsProcessingParameterNumber(
-                name, label, QgsProcessingParameterNumber.Type.Double, 0.0, False, 0.0, 10000.0
+                name, label, compat.NUMBER_DOUBLE, 0.0, False, 0.0, 10000.0
             )
             kind = "cloud" if name == self.CLOUD_BUFFER else "shadow"
             self.addParameter(help_text(number, text + f"to {kind} become {kind}."))
