@@ -32,7 +32,7 @@ from tsmask_qgis.writers._formats import (
 )
 from tsmask_qgis.writers._grid import Grid, date_labels, grid_of
 from tsmask_qgis.writers._netcdf import read_netcdf_mask, write_netcdf
-from tsmask_qgis.writers._pictures import pick_dates, write_chart, write_quicklook
+from tsmask_qgis.writers._pictures import pick_dates, pick_reasons, write_chart, write_quicklook
 from tsmask_qgis.writers._products import (
     composite_qml_text,
     write_composite_cog,
@@ -80,6 +80,7 @@ __all__ = [
     "get_format",
     "grid_of",
     "pick_dates",
+    "pick_reasons",
     "qml_text",
     "read_mask_raster",
     "read_netcdf_mask",
