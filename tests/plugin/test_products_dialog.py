@@ -11,6 +11,7 @@ from tests.plugin.test_task import _wait
 from tsmask_qgis.plugin.convert import LOCAL, RunSettings
 from tsmask_qgis.plugin.dialog import TsmaskDialog
 from tsmask_qgis.plugin.jobs import job_options
+from tsmask_qgis.plugin.layers import ROLE_PROPERTY, result_groups
 
 
 def test_the_composite_choice_reaches_the_job(qgis_app, qgis_iface, clean_settings, tmp_path):
@@ -59,7 +60,7 @@ def test_run_with_a_composite_loads_it_above_the_masks(
     finally:
         plugin.unload()
     assert "products" in task.steps
-    group = QgsProject.instance().layerTreeRoot().findGroup(settings.area_name())
+    [group] = result_groups(QgsProject.instance(), settings.out_dir)
     first = group.children()[0]
     assert first.name() == "composites"
     (node,) = first.findLayers()
@@ -67,4 +68,5 @@ def test_run_with_a_composite_loads_it_above_the_masks(
     assert layer.name() == "composite all" and node.isVisible()
     assert isinstance(layer.renderer(), QgsMultiBandColorRenderer)
     assert (layer.renderer().redBand(), layer.renderer().blueBand()) == (3, 1)
-    assert group.children()[1].name().startswith("mask ")
+    assert group.children()[1].layer().customProperty(ROLE_PROPERTY) == "mask"
+    assert layer.customProperty(ROLE_PROPERTY) == "composite"
