@@ -66,7 +66,7 @@ def main() -> None:
             input_path=stack,
             truecolour=True,
         )
-        result = job_work(settings)(lambda f, m: None)
+        result = job_work(settings)(lambda *_: None)
         project = QgsProject.instance()
         project.setCrs(QgsCoordinateReferenceSystem("EPSG:32755"))
         add_result_layers(result, group_name=settings.area_name(), project=project)
@@ -82,7 +82,7 @@ def main() -> None:
         dlg.end_edit.setDate(QDate(2018, 12, 31))
         dlg.out_widget.setFilePath(str(Path.home() / "tsmask-canberra"))
         dlg.validate()
-        dlg.resize(760, dlg.sizeHint().height())
+        dlg.fit_height()  # the whole dialog on the 1000 px Xvfb screen
         dlg.show()
         app.processEvents()
         dlg.grab().save(str(OUT / "dialog.png"))
