@@ -30,11 +30,13 @@ from qgis.PyQt.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -67,11 +69,11 @@ SETTINGS_PREFIX = "tsmask/dialog/"
 PRESET_CHOICES: dict[str, tuple[str, str]] = {
     "dea": (
         "dea (default)",
-        "everyday masks: few false alarms on clear land (DEA's production form)",
+        "everyday masks, few false alarms (DEA's production form)",
     ),
     "seed": (
         "seed",
-        "the research notebook's method, exactly: finds more, flags more clear land",
+        "the research notebook's method, exactly (flags more)",
     ),
 }
 
@@ -149,10 +151,38 @@ class TsmaskDialog(QDialog):
         self.restore_settings()
         self._connect()
         self.validate()
+        self.fit_height()
+
+    def fit_height(self, available: int | None = None) -> None:
+        """Show the groups whole when ``available`` pixels (default: the screen's
+        available height) allow, else as much as fits, scrolling the rest."""
+        if available is None:
+            from qgis.PyQt.QtGui import QGuiApplication
+
+            screen = QGuiApplication.primaryScreen()
+            available = screen.availableGeometry().height() if screen is not None else 768
+        body = self._body.sizeHint().height()
+        rest = max(0, self.sizeHint().height() - self._scroll.sizeHint().height())
+        room = available - rest - 40  # the window's title bar and frame
+        self._scroll.setMinimumHeight(max(160, min(body, room)))
+        bar = self._scroll.verticalScrollBar().sizeHint().width()
+        self._scroll.setMinimumWidth(self._body.sizeHint().width() + bar + 4)
+        self.resize(self.sizeHint().width(), min(available - 40, rest + body))
 
     # -- construction ------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
+        # The groups scroll when the screen is too short for them (fit_height); the
+        # estimate, status and buttons below them always show.
+        outer = QVBoxLayout(self)
+        self._scroll = QScrollArea(self)
+        self._scroll.setObjectName("formScroll")
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._body = QWidget(self._scroll)
+        layout = QVBoxLayout(self._body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._scroll.setWidget(self._body)
+        outer.addWidget(self._scroll, 1)
         if self._disabled_reason:
             banner = QLabel(self._disabled_reason)
             banner.setWordWrap(True)
@@ -301,6 +331,7 @@ class TsmaskDialog(QDialog):
         boxes.addWidget(self.options_box, 1)
         boxes.addWidget(self.advanced_box, 1)
         layout.addLayout(boxes)
+        layout = outer
 
         est_row = QHBoxLayout()
         self.estimate_button = QPushButton("Estimate", self)
