@@ -124,7 +124,7 @@ class FileCube:
     @classmethod
     def create(cls, shape: tuple[int, int, int], directory: Path | None = None) -> FileCube:
         directory = directory or temp_dir()
-        fd, path = tempfile.mkstemp(prefix="tsmask-", suffix=".u8", dir=directory)
+        fd, path = tempfile.mkstemp(prefix=f"tsmask-{os.getpid()}-", suffix=".u8", dir=directory)
         try:
             os.ftruncate(fd, max(1, math.prod(shape)))
         finally:

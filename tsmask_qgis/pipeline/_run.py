@@ -15,9 +15,15 @@ from tsmask_qgis.pipeline._result import (
     finished,
     result_if_complete,
 )
-from tsmask_qgis.pipeline._write import Recorder, check_existing, write_outputs
+from tsmask_qgis.pipeline._write import (
+    Recorder,
+    check_existing,
+    check_quicklook_dates,
+    other_job,
+    write_outputs,
+)
 from tsmask_qgis.progress import JobProgress, Progress, emit, plan
-from tsmask_qgis.writers import Manifest
+from tsmask_qgis.writers import MANIFEST_NAME, Manifest
 
 __all__ = ["run"]
 
@@ -25,11 +31,17 @@ __all__ = ["run"]
 def _start(job: Job, out: Path) -> tuple[Manifest | None, Recorder]:
     """The manifest of an earlier run of the same job that this run continues (``None``
     when it starts afresh, always with ``overwrite``), and the recorder of this run.
-    Refuses to write over another job's outputs."""
+
+    The folder is one job's: another job's manifest there is refused unless
+    ``overwrite``, which removes every file that manifest lists first."""
     key = job.key()
     previous = Manifest.read(out)
-    if previous is None or previous.key != key or job.overwrite:
+    if job.overwrite:
+        if previous is not None:
+            previous.remove_outputs()
         previous = None
+    elif (out / MANIFEST_NAME).exists() and (previous is None or previous.key != key):
+        raise other_job(job, out, previous)
     check_existing(job, previous is not None)
     outputs = dict(previous.outputs) if previous is not None else {}
     manifest = Manifest(out, key, outputs, False, job.describe())
@@ -51,7 +63,18 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     """
     progress = JobProgress(progress, plan(catalogue=job.request is not None, spatial=job.spatial))
     out = writers.ensure_writable_dir(job.out)
-    writers.clean_temporaries(out)
+    with writers.folder_lock(out):
+        writers.clean_dead_temporaries(out, _stream_dir())
+        return _locked_run(job, out, progress)
+
+
+def _stream_dir() -> Path:
+    from tsmask_qgis.engine._stream import temp_dir
+
+    return temp_dir()
+
+
+def _locked_run(job: Job, out: Path, progress: JobProgress) -> JobResult:
     previous, recorder = _start(job, out)
     done = result_if_complete(job, previous) if previous is not None else None
     if done is not None:
@@ -61,6 +84,7 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     loaded = load(job, progress)
     if loaded.ds.sizes.get("time", 0) == 0:
         raise NoDataError("the input holds no dates")
+    check_quicklook_dates(job, writers.date_labels(loaded.ds["time"].values))
     nc = writers.FORMATS["netcdf"].files((), out=out)[0].path
     earlier = nc if "netcdf" in job.formats and recorder.complete(nc) else None
     mask = detect(job, loaded.ds, progress, earlier=earlier)

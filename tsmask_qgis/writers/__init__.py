@@ -24,6 +24,7 @@ from tsmask_qgis.writers._atomic import (
 from tsmask_qgis.writers._envi import write_envi
 from tsmask_qgis.writers._formats import FORMATS, Format, OutputFile, WriteContext, get_format
 from tsmask_qgis.writers._grid import Grid, date_labels, grid_of
+from tsmask_qgis.writers._lock import LOCK_NAME, clean_dead_temporaries, folder_lock
 from tsmask_qgis.writers._netcdf import read_netcdf_mask, write_netcdf
 from tsmask_qgis.writers._pictures import pick_dates, write_chart, write_quicklook
 from tsmask_qgis.writers._qml import qml_text, write_qml
@@ -41,6 +42,7 @@ from tsmask_qgis.writers._summary import DateSummary, format_table, summarise, w
 
 __all__ = [
     "FORMATS",
+    "LOCK_NAME",
     "MANIFEST_NAME",
     "DateSummary",
     "Format",
@@ -54,10 +56,12 @@ __all__ = [
     "WriteContext",
     "atomic_output",
     "check_overwrite",
+    "clean_dead_temporaries",
     "clean_temporaries",
     "clear_count",
     "date_labels",
     "ensure_writable_dir",
+    "folder_lock",
     "format_table",
     "get_format",
     "grid_of",
