@@ -28,6 +28,7 @@ __all__ = [
     "DiskFullError",
     "FetchError",
     "InputError",
+    "InputWarning",
     "InternalError",
     "LoadError",
     "NoDataError",
@@ -87,6 +88,12 @@ class InputError(TsmaskError, ValueError):
     """The input data cannot be used: unreadable file, missing band, impossible values."""
 
     exit_code = 3
+
+
+class InputWarning(UserWarning):
+    """The input may not mean what it says (an undeclared nodata value, no CRS...): the
+    run goes on; the message says what to check and how to silence it. The pipeline
+    turns each into one note of the job's result."""
 
 
 class NoDataError(TsmaskError, LookupError):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from tsmask_qgis import writers
-from tsmask_qgis.errors import NoDataError
+from tsmask_qgis.errors import InputWarning, NoDataError
 from tsmask_qgis.pipeline._detect import detect
 from tsmask_qgis.pipeline._job import Job
 from tsmask_qgis.pipeline._load import load
@@ -28,24 +29,24 @@ from tsmask_qgis.writers import MANIFEST_NAME, Manifest
 __all__ = ["run"]
 
 
-def _start(job: Job, out: Path) -> tuple[Manifest | None, Recorder]:
+def _start(job: Job, out: Path) -> tuple[Manifest | None, Manifest | None, Recorder]:
     """The manifest of an earlier run of the same job that this run continues (``None``
-    when it starts afresh, always with ``overwrite``), and the recorder of this run.
+    when it starts afresh, always with ``overwrite``), the manifest of the job this run
+    replaces (with ``overwrite``: its files are removed once the new masks are made),
+    and the recorder of this run.
 
-    The folder is one job's: another job's manifest there is refused unless
-    ``overwrite``, which removes every file that manifest lists first."""
+    The folder is one job's: another job's manifest there is refused unless ``overwrite``."""
     key = job.key()
     previous = Manifest.read(out)
+    replaced = None
     if job.overwrite:
-        if previous is not None:
-            previous.remove_outputs()
-        previous = None
+        replaced, previous = previous, None
     elif (out / MANIFEST_NAME).exists() and (previous is None or previous.key != key):
         raise other_job(job, out, previous)
     check_existing(job, previous is not None)
     outputs = dict(previous.outputs) if previous is not None else {}
     manifest = Manifest(out, key, outputs, False, job.describe())
-    return previous, Recorder(job, manifest, reuse=previous is not None)
+    return previous, replaced, Recorder(job, manifest, reuse=previous is not None)
 
 
 def run(job: Job, *, progress: Progress | None = None) -> JobResult:
@@ -75,20 +76,29 @@ def _stream_dir() -> Path:
 
 
 def _locked_run(job: Job, out: Path, progress: JobProgress) -> JobResult:
-    previous, recorder = _start(job, out)
+    previous, replaced, recorder = _start(job, out)
     done = result_if_complete(job, previous) if previous is not None else None
     if done is not None:
         emit(progress, "write", 1.0, "all outputs complete from an earlier run")
         return done
 
-    loaded = load(job, progress)
-    if loaded.ds.sizes.get("time", 0) == 0:
-        raise NoDataError("the input holds no dates")
-    check_quicklook_dates(job, writers.date_labels(loaded.ds["time"].values))
-    nc = writers.FORMATS["netcdf"].files((), out=out)[0].path
-    earlier = nc if "netcdf" in job.formats and recorder.complete(nc) else None
-    mask = detect(job, loaded.ds, progress, earlier=earlier)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        loaded = load(job, progress)
+        if loaded.ds.sizes.get("time", 0) == 0:
+            raise NoDataError("the input holds no dates")
+        check_quicklook_dates(job, writers.date_labels(loaded.ds["time"].values))
+        nc = writers.FORMATS["netcdf"].files((), out=out)[0].path
+        earlier = nc if "netcdf" in job.formats and recorder.complete(nc) else None
+        mask = detect(job, loaded.ds, progress, earlier=earlier)
+    for w in caught:  # the input's warnings become notes of the result, each once
+        if issubclass(w.category, InputWarning) and str(w.message) not in loaded.notes:
+            loaded.notes.append(str(w.message))
+        elif not issubclass(w.category, InputWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
+    if replaced is not None:  # the new masks are made: the job they replace goes whole
+        replaced.remove_outputs()
     summary = writers.summarise(mask)
     write_outputs(
         job, recorder, mask, summary, loaded.ds, streamed=loaded.streamed, progress=progress
