@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "CacheWarning",
     "Cancelled",
     "DependencyError",
     "DiskFullError",
@@ -40,6 +41,7 @@ __all__ = [
     "ReadError",
     "SearchError",
     "TsmaskError",
+    "TsmaskWarning",
     "UnreachableError",
     "WorkerError",
     "exit_code",
@@ -90,10 +92,18 @@ class InputError(TsmaskError, ValueError):
     exit_code = 3
 
 
-class InputWarning(UserWarning):
+class TsmaskWarning(UserWarning):
+    """Something the user should know; the run goes on. The pipeline turns each into one
+    note of the job's result, the command line prints it as one line."""
+
+
+class InputWarning(TsmaskWarning):
     """The input may not mean what it says (an undeclared nodata value, no CRS...): the
-    run goes on; the message says what to check and how to silence it. The pipeline
-    turns each into one note of the job's result."""
+    message says what to check and how to silence it."""
+
+
+class CacheWarning(TsmaskWarning):
+    """The reflectance cache had a damaged entry: it was dropped and is fetched again."""
 
 
 class NoDataError(TsmaskError, LookupError):

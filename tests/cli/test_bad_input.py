@@ -35,7 +35,10 @@ from tsmask_qgis.writers import LOCK_NAME, MANIFEST_NAME, folder_lock
 class Ctx:
     """What a row's setup and check get: folders, the earlier run, and pytest's tools."""
 
-    def __init__(self, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(
+        self, tmp: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    ) -> None:
+        self.request = request
         self.tmp = tmp
         self.out = tmp / "out"
         self.monkeypatch = monkeypatch
@@ -269,12 +272,11 @@ def _locked(ctx: Ctx) -> list[str]:
     stack = ctx.earlier()
     lock = folder_lock(ctx.out)
     lock.__enter__()
-    ctx.extra["release"] = lock
+    ctx.request.addfinalizer(lambda: lock.__exit__(None, None, None))
     return _run(ctx, stack)
 
 
-def _release(ctx: Ctx, printed: str) -> None:
-    ctx.extra["release"].__exit__(None, None, None)  # type: ignore[attr-defined]
+def _names_this_pid(ctx: Ctx, printed: str) -> None:
     assert f"(pid {os.getpid()})" in printed
 
 
@@ -347,6 +349,60 @@ def _no_lock_left(ctx: Ctx, _printed: str) -> None:
 
 def _file_untouched(ctx: Ctx, _printed: str) -> None:
     assert ctx.out.read_text() == "a file"
+
+
+# -- the catalogue (the test STAC API on 127.0.0.1) -------------------------------------------
+
+
+def _served(ctx: Ctx, collection: str = "sentinel-2-c1-l2a") -> list[str]:
+    """The request options of the test catalogue's two-zone area (3 dates)."""
+    from tests.catalogue import AREA
+    from tests.cli.conftest import FAST
+    from tsmask_qgis.loaders import _stac
+
+    served = ctx.request.getfixturevalue("served")
+    ctx.monkeypatch.setattr(_stac, "NETWORK", FAST)
+    ctx.extra["served"] = served
+    return [
+        *("--bbox", *map(str, AREA), "--start", "2021-12-01", "--end", "2022-03-31"),
+        *("--source", "custom", "--stac-url", served.url, "--collection", collection),
+    ]
+
+
+def _corrupt_cache(ctx: Ctx) -> None:
+    cache = Path(os.environ["TSMASK_CACHE_DIR"])
+    (entry,) = [p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    npy = entry / "red.npy"
+    npy.write_bytes(npy.read_bytes()[: npy.stat().st_size // 2])
+
+
+def _damaged_cache_entry(ctx: Ctx) -> list[str]:
+    area = _served(ctx)
+    first = ctx.tmp / "first"
+    assert main(["run", *area, "--out", str(first), "-q"]) == 0
+    _corrupt_cache(ctx)
+    ctx.extra["first"] = first
+    ctx.extra["area"] = area
+    return ["run", *area, "--out", str(ctx.out), "-q"]
+
+
+def _cache_healed(ctx: Ctx, printed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    np.testing.assert_array_equal(masks(ctx.out), masks(ctx.extra["first"]))  # type: ignore[arg-type]
+    area = ctx.extra["area"]
+    assert main(["estimate", *area]) == 0  # type: ignore[list-item]
+    assert "already in the local cache" in capsys.readouterr().out
+    _corrupt_cache(ctx)  # a damaged entry is not reported as cached
+    assert main(["estimate", *area]) == 0  # type: ignore[list-item]
+    seen = capsys.readouterr()
+    assert "already in the local cache" not in seen.out and "damaged" in seen.err
+
+
+def _junk_search(ctx: Ctx) -> list[str]:
+    area = _served(ctx)
+    fault = ctx.extra["served"].server.fault("/search", truncate=25)  # type: ignore[attr-defined]
+    fault.__enter__()
+    ctx.request.addfinalizer(lambda: fault.__exit__(None, None, None))
+    return ["run", *area, "--out", str(ctx.out), "-q"]
 
 
 # -- the table --------------------------------------------------------------------------------
@@ -525,7 +581,7 @@ ROWS = [
         6,
         ("another run (pid", "wait for it"),
         "unchanged",
-        _release,
+        _names_this_pid,
     ),
     Row(
         "stale-lock-taken-over",
@@ -589,6 +645,37 @@ ROWS = [
         6,
         ("exists", "--overwrite"),
         "unchanged",
+    ),
+    # 12: a damaged cache entry is dropped and fetched again (said once)
+    Row(
+        "cache-entry-truncated",
+        _damaged_cache_entry,
+        0,
+        ("damaged", "fetched again"),
+        "job",
+        _cache_healed,
+    ),
+    Row(
+        "search-answer-not-json",
+        _junk_search,
+        5,
+        ("not a stac", "try again later"),
+        "none",
+        absent=("network connection", "traceback"),
+    ),
+    Row(
+        "unknown-collection",
+        lambda ctx: ["run", *_served(ctx, "sentinel-9"), "--out", str(ctx.out), "-q"],
+        2,
+        ("sentinel-9", "collections", "--collection"),
+        absent=("widen the dates", "traceback"),
+    ),
+    Row(
+        "unknown-collection-estimate",
+        lambda ctx: ["estimate", *_served(ctx, "sentinel-9")],
+        2,
+        ("sentinel-9", "--collection"),
+        absent=("widen the dates", "traceback"),
     ),
     # cases that already worked (kept working)
     Row("good-run", _fresh(), 0, ("files in",), "job"),
@@ -654,8 +741,8 @@ def _left(ctx: Ctx, left: str) -> None:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
-def test_bad_input(row: Row, tmp_path, monkeypatch, capsys):
-    ctx = Ctx(tmp_path, monkeypatch)
+def test_bad_input(row: Row, tmp_path, monkeypatch, capsys, request):
+    ctx = Ctx(tmp_path, monkeypatch, request)
     argv = row.setup(ctx)
     capsys.readouterr()
     code = main(argv)
@@ -669,7 +756,10 @@ def test_bad_input(row: Row, tmp_path, monkeypatch, capsys):
     if row.code != 0:
         assert len(printed.err.strip().splitlines()) == 1, printed.err
     if row.check is not None:
-        row.check(ctx, text)
+        if "capsys" in row.check.__code__.co_varnames:
+            row.check(ctx, text, capsys)  # type: ignore[call-arg]
+        else:
+            row.check(ctx, text)
     _left(ctx, row.left)
     assert not [p for p in tmp_path.rglob(f"{TMP_PREFIX}*")]
 

@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 from tsmask_qgis import writers
-from tsmask_qgis.errors import InputWarning, NoDataError
+from tsmask_qgis.errors import NoDataError, TsmaskWarning
 from tsmask_qgis.pipeline._detect import detect
 from tsmask_qgis.pipeline._job import Job
 from tsmask_qgis.pipeline._load import load
@@ -83,7 +83,7 @@ def _locked_run(job: Job, out: Path, progress: JobProgress) -> JobResult:
         return done
 
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", InputWarning)
+        warnings.simplefilter("always", TsmaskWarning)
         loaded = load(job, progress)
         if loaded.ds.sizes.get("time", 0) == 0:
             raise NoDataError("the input holds no dates")
@@ -91,10 +91,11 @@ def _locked_run(job: Job, out: Path, progress: JobProgress) -> JobResult:
         nc = writers.FORMATS["netcdf"].files((), out=out)[0].path
         earlier = nc if "netcdf" in job.formats and recorder.complete(nc) else None
         mask = detect(job, loaded.ds, progress, earlier=earlier)
-    for w in caught:  # the input's warnings become notes of the result, each once
-        if issubclass(w.category, InputWarning) and str(w.message) not in loaded.notes:
-            loaded.notes.append(str(w.message))
-        elif not issubclass(w.category, InputWarning):
+    for w in caught:  # our warnings become notes of the result, each once
+        if issubclass(w.category, TsmaskWarning):
+            if str(w.message) not in loaded.notes:
+                loaded.notes.append(str(w.message))
+        else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     if replaced is not None:  # the new masks are made: the job they replace goes whole
