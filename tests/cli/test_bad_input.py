@@ -14,6 +14,7 @@ and, where the run refuses, that the earlier masks are byte for byte unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -270,14 +271,16 @@ def _first_job_still_resumes(ctx: Ctx, _printed: str) -> None:
 
 def _locked(ctx: Ctx) -> list[str]:
     stack = ctx.earlier()
-    lock = folder_lock(ctx.out)
-    lock.__enter__()
-    ctx.request.addfinalizer(lambda: lock.__exit__(None, None, None))
+    held = contextlib.ExitStack()
+    held.enter_context(folder_lock(ctx.out))
+    ctx.request.addfinalizer(held.close)
+    ctx.extra["held"] = held
     return _run(ctx, stack)
 
 
 def _names_this_pid(ctx: Ctx, printed: str) -> None:
     assert f"(pid {os.getpid()})" in printed
+    ctx.extra["held"].close()  # type: ignore[attr-defined]
 
 
 def _stale_lock(ctx: Ctx) -> list[str]:
