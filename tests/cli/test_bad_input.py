@@ -354,6 +354,53 @@ def _file_untouched(ctx: Ctx, _printed: str) -> None:
     assert ctx.out.read_text() == "a file"
 
 
+# -- a full disk (a small tmpfs; mounting one needs root) -------------------------------------
+
+
+def _small_disk(ctx: Ctx) -> Path:
+    where = ctx.tmp / "small"
+    where.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    ctx.request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(where)], check=False))
+    return where
+
+
+def _disk_full_at(fmt: str) -> Callable[[Ctx], list[str]]:
+    """A run of one format into a disk with half the space its files take."""
+
+    def setup(ctx: Ctx) -> list[str]:
+        from tsmask_qgis.cli.demo import sample_path
+
+        args = ["--format", fmt] if fmt != "quicklook" else ["--quicklook", "all"]
+        ref = ctx.tmp / "ref"
+        stack = str(sample_path())
+        assert main(["run", "--input", stack, "--out", str(ref), "-q", *args]) == 0
+        need = sum(p.stat().st_size for p in ref.rglob("*") if p.is_file())
+        disk = _small_disk(ctx)
+        filler = disk / "filler"
+        filler.write_bytes(b"\0" * (shutil.disk_usage(disk).free - need // 2))
+        ctx.out = disk / "out"
+        ctx.extra.update(
+            filler=filler,
+            ref=ref,
+            argv=["run", "--input", stack, "--out", str(ctx.out), "-q", *args],
+        )
+        return ctx.extra["argv"]  # type: ignore[return-value]
+
+    return setup
+
+
+def _resumes_once_freed(ctx: Ctx, _printed: str) -> None:
+    assert not list(ctx.out.rglob(f"{TMP_PREFIX}*"))  # no half-written file
+    ctx.extra["filler"].unlink()  # type: ignore[attr-defined]
+    assert main(ctx.extra["argv"]) == 0  # type: ignore[arg-type]
+    assert snapshot(ctx.out).keys() == snapshot(ctx.extra["ref"]).keys()  # type: ignore[arg-type]
+
+
 # -- the catalogue (the test STAC API on 127.0.0.1) -------------------------------------------
 
 
@@ -648,6 +695,28 @@ ROWS = [
         6,
         ("exists", "--overwrite"),
         "unchanged",
+    ),
+    # 10: a full disk at every writer
+    *(
+        Row(
+            f"disk-full-at-{fmt}",
+            _disk_full_at(fmt),
+            6,
+            ("no space left", "small/out", "free some space", "--out"),
+            "job",
+            _resumes_once_freed,
+        )
+        for fmt in (
+            "netcdf",
+            "cog",
+            "multiband",
+            "envi",
+            "qml",
+            "summary",
+            "count",
+            "chart",
+            "quicklook",
+        )
     ),
     # 12: a damaged cache entry is dropped and fetched again (said once)
     Row(

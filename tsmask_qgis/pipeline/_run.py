@@ -100,6 +100,9 @@ def _locked_run(job: Job, out: Path, progress: JobProgress) -> JobResult:
 
     if replaced is not None:  # the new masks are made: the job they replace goes whole
         replaced.remove_outputs()
+    # the folder is this job's from now on: a failed write (a full disk) is resumed by a
+    # re-run of the same job, whatever it left
+    recorder.manifest.save()
     summary = writers.summarise(mask)
     write_outputs(
         job, recorder, mask, summary, loaded.ds, streamed=loaded.streamed, progress=progress

@@ -74,9 +74,12 @@ def ensure_writable_dir(folder: str | os.PathLike[str]) -> Path:
         if not path.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
         probe = temp_name(path / "probe")
-        with open(probe, "wb") as fh:
-            fh.write(b"ok")
-        probe.unlink()
+        try:
+            with open(probe, "wb") as fh:
+                fh.write(b"ok")
+        finally:
+            with contextlib.suppress(OSError):
+                probe.unlink()
     except OutputError:
         raise
     except OSError as exc:
