@@ -323,6 +323,11 @@ def _bad_manifest(*, overwrite: bool) -> Callable[[Ctx], list[str]]:
     return setup
 
 
+def _ambiguous_mask(ctx: Ctx) -> list[str]:
+    two = ctx.nc(lambda ds: ds[["red", "nir"]])
+    return ["evaluate", "--mask", str(two), "--reference", str(two), "--out", str(ctx.out)]
+
+
 def _foreign_files(ctx: Ctx) -> list[str]:
     ctx.out.mkdir()
     (ctx.out / "tsmask.nc").write_bytes(b"someone else's file")
@@ -748,6 +753,19 @@ ROWS = [
         2,
         ("sentinel-9", "--collection"),
         absent=("widen the dates", "traceback"),
+    ),
+    Row(
+        "evaluate-mask-variable-ambiguous",
+        _ambiguous_mask,
+        3,
+        ("which variable is the mask", "--variable"),
+        absent=("variable=", "traceback"),
+    ),
+    Row(
+        "estimate-bad-cloud-cover-is-a-usage-error",
+        lambda ctx: ["estimate", *_served(ctx), "--cloud-cover", "200"],
+        2,
+        ("cloud", "--cloud-cover"),
     ),
     # cases that already worked (kept working)
     Row("good-run", _fresh(), 0, ("files in",), "job"),

@@ -131,6 +131,8 @@ FIELD_HINTS: dict[str, str] = {
     "quicklook_dates": "see --quicklook",
     "reference": "see --with-reference",
     "cache": "see --no-cache",
+    "reference_kind": "see --reference-kind",
+    "variable": "see --variable",
 }
 
 
