@@ -299,8 +299,8 @@ def _dead_temporaries(ctx: Ctx) -> list[str]:
     ctx.monkeypatch.setenv("TSMASK_TMPDIR", str(stream))
     dead = subprocess.Popen(["true"])
     dead.wait()
-    (stream / f"tsmask-{dead.pid}-abc.u8").write_bytes(b"x")
-    (stream / f"tsmask-{os.getpid()}-live.u8").write_bytes(b"x")
+    (stream / f"{TMP_PREFIX}{dead.pid}-abc.u8").write_bytes(b"x")
+    (stream / f"{TMP_PREFIX}{os.getpid()}-live.u8").write_bytes(b"x")
     for where in (ctx.out, ctx.out / "cog", ctx.out / "cog" / f"{TMP_PREFIX}dir"):
         where.mkdir(exist_ok=True)
         (where / f"{TMP_PREFIX}0123abcd-tsmask.nc").write_bytes(b"half")
@@ -309,7 +309,8 @@ def _dead_temporaries(ctx: Ctx) -> list[str]:
 
 def _temporaries_gone(ctx: Ctx, printed: str) -> None:
     stream = ctx.tmp / "stream"
-    assert sorted(p.name for p in stream.iterdir()) == [f"tsmask-{os.getpid()}-live.u8"]
+    assert sorted(p.name for p in stream.iterdir()) == [f"{TMP_PREFIX}{os.getpid()}-live.u8"]
+    (stream / f"{TMP_PREFIX}{os.getpid()}-live.u8").unlink()
     assert snapshot(ctx.out) == ctx.before
 
 
@@ -550,14 +551,14 @@ ROWS = [
     ),
     Row(
         "threshold-count-out-of-range",
-        _with_earlier("--set", "filter_min_count=12"),
+        _with_earlier("--set", "majority_min_count=12"),
         2,
-        ("filter_min_count", "1 to 9"),
+        ("majority_min_count", "0 to 8"),
         "unchanged",
     ),
     Row(
         "threshold-low-above-high",
-        _with_earlier("--set", "thin_rgm_low=0.5"),
+        _with_earlier("--preset", "seed", "--set", "thin_rgm_low=0.5"),
         2,
         ("thin_rgm_low", "below thin_rgm_high"),
         "unchanged",
@@ -601,7 +602,7 @@ ROWS = [
     ),
     Row(
         "other-preset-refused",
-        _with_earlier("--preset", "dea"),
+        _with_earlier("--preset", "seed"),
         6,
         ("another job", "preset"),
         "unchanged",

@@ -50,6 +50,7 @@ __all__ = [
     "reference_seed_filter",
     "reference_seed_pass",
     "reference_spatial",
+    "reference_thin_temporal",
     "to_reflectance",
 ]
 
@@ -216,7 +217,57 @@ def reference_seed_pass(
         labels[t] = lab[i]
 
 
-def _seed_series(labels: list[int], ix: list[dict[str, F]], p: SeedPreset) -> None:
+def reference_thin_temporal(
+    labels: Sequence[int], blue: Sequence[F], dark_ok: Sequence[bool], t: int, spike: F
+) -> bool:
+    """The temporal confirmation of seed's thin-cloud rule at date ``t`` (algorithm.md).
+
+    ``labels`` are the labels after the spike tests (before any post rule). The two
+    nearest clear dates: walk outwards, alternately one date earlier and one later,
+    earlier first; on each side step on until a date labelled 1 whose ``dark_ok`` is
+    true, take its blue, switch sides; a side that runs off the series is finished.
+    With fewer than two, ``mid = 0``; else ``mid`` is their float32 running sum in
+    discovery order divided by 2. True when ``blue[t] > mid > 0`` and
+    ``(blue[t] - mid) / mid > spike``, all in float32.
+    """
+    T = len(labels)
+    taken, acc = 0, ZERO
+    left, right = t - 1, t + 1
+    left_done = right_done = False
+    side = "left"
+    while taken < 2 and not (left_done and right_done):
+        if side == "left" and left_done:
+            side = "right"
+        if side == "right" and right_done:
+            side = "left"
+        if side == "left":
+            while left >= 0 and not (labels[left] == CLEAR and dark_ok[left]):
+                left -= 1
+            if left < 0:
+                left_done = True
+            else:
+                acc = acc + blue[left]
+                taken += 1
+                left -= 1
+            side = "right"
+        else:
+            while right < T and not (labels[right] == CLEAR and dark_ok[right]):
+                right += 1
+            if right >= T:
+                right_done = True
+            else:
+                acc = acc + blue[right]
+                taken += 1
+                right += 1
+            side = "left"
+    mid = acc / F(2) if taken >= 2 else ZERO
+    b = blue[t]
+    return bool(b > mid and mid > ZERO and (b - mid) / mid > spike)
+
+
+def _seed_series(
+    labels: list[int], ix: list[dict[str, F]], p: SeedPreset, blue: Sequence[F] = ()
+) -> None:
     sa = [d["sa"] for d in ix]
     mndwi = [d["mndwi"] for d in ix]
     # 2. bright cloud.
@@ -228,6 +279,7 @@ def _seed_series(labels: list[int], ix: list[dict[str, F]], p: SeedPreset) -> No
         reference_seed_pass(labels, sa, mndwi, n_win, p)
     # 4. post rules, every rule testing the label from before any post rule ran.
     before = list(labels)
+    dark_ok = [bool(sa[t] > F(p.dark_sa) or mndwi[t] > F(p.dark_mndwi)) for t in range(len(ix))]
     for t, d in enumerate(ix):
         lab = before[t]
         if lab == SHADOW and d["mndwi"] > F(p.dwi) and d["sa"] < F(p.thd):
@@ -238,10 +290,15 @@ def _seed_series(labels: list[int], ix: list[dict[str, F]], p: SeedPreset) -> No
             labels[t] = CLEAR  # water, not shadow
         if (
             lab == CLEAR
+            and p.thin_cloud != "off"
             and d["wbi"] < F(p.thin_wbi)
             and F(p.thin_rgm_low) < d["rgm"] < F(p.thin_rgm_high)
             and d["mndwi"] < F(p.thin_mndwi)
             and d["grbm"] < F(p.thin_grbm)
+            and (
+                p.thin_cloud == "spectral"
+                or reference_thin_temporal(before, blue, dark_ok, t, F(p.cloud_spike))
+            )
         ):
             labels[t] = CLOUD  # thin cloud
 
@@ -356,7 +413,7 @@ def _series_labels(refl: np.ndarray, observed: np.ndarray, p: Preset) -> np.ndar
     ix = [reference_indices(*(F(refl[b, t]) for b in range(6))) for t in range(T)]
     with np.errstate(all="ignore"):  # IEEE results (inf, NaN) are wanted, not warnings
         if isinstance(p, SeedPreset):
-            _seed_series(labels, ix, p)
+            _seed_series(labels, ix, p, [F(refl[0, t]) for t in range(T)])
         else:
             _dea_series(labels, ix, p)
     return np.asarray(labels, dtype=np.uint8)

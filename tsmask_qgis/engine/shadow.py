@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from tsmask_qgis.engine._datepool import run_tasks, workers_count
+from tsmask_qgis.engine._threads import run_spatial_tasks, workers_count
 from tsmask_qgis.engine._validate import InputError, validate_mask
 from tsmask_qgis.engine.sun import SunTable, resolve_sun
 from tsmask_qgis.progress import Progress, emit
@@ -459,7 +459,9 @@ def compute_votes(
         return run
 
     blocks = _row_blocks(ny, 6 * nt * nx * work.itemsize, workers)
-    run_tasks([task(*b) for b in blocks], workers, progress, "shadow geometry: dark dates", *span)
+    run_spatial_tasks(
+        [task(*b) for b in blocks], workers, progress, "shadow geometry: dark dates", *span
+    )
     return votes
 
 
@@ -549,7 +551,7 @@ def apply_shadow_geometry(
 
         return run
 
-    run_tasks([task(t) for t in range(nt)], nworkers, progress, "shadow geometry", 0.5, 1.0)
+    run_spatial_tasks([task(t) for t in range(nt)], nworkers, progress, "shadow geometry", 0.5, 1.0)
     return ShadowResult(mask=out, dates=tuple(r for r in results if r is not None), params=p)
 
 

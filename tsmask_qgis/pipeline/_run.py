@@ -90,13 +90,18 @@ def _locked_run(job: Job, out: Path, progress: JobProgress) -> JobResult:
         check_quicklook_dates(job, writers.date_labels(loaded.ds["time"].values))
         nc = writers.FORMATS["netcdf"].files((), out=out)[0].path
         earlier = nc if "netcdf" in job.formats and recorder.complete(nc) else None
-        mask = detect(job, loaded.ds, progress, earlier=earlier)
+        mask = detect(job, loaded.ds, progress, earlier=earlier, margin=loaded.margin)
     for w in caught:  # our warnings become notes of the result, each once
         if issubclass(w.category, TsmaskWarning):
             if str(w.message) not in loaded.notes:
                 loaded.notes.append(str(w.message))
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if any(loaded.margin):
+        from tsmask_qgis.pipeline._detect import crop
+
+        loaded.ds = crop(loaded.ds, loaded.margin)
+    notes = [*loaded.notes, *str(mask.attrs.get("notes", "")).splitlines()]
 
     if replaced is not None:  # the new masks are made: the job they replace goes whole
         replaced.remove_outputs()
@@ -113,7 +118,7 @@ def _locked_run(job: Job, out: Path, progress: JobProgress) -> JobResult:
         summary=tuple(summary),
         files=tuple(recorder.files),
         reused=tuple(recorder.reused),
-        notes=tuple(loaded.notes),
+        notes=tuple(n for n in notes if n),
         times=acquisition_times(mask),
     )
     return finished(job, recorder.manifest, result)

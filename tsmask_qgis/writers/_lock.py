@@ -146,14 +146,14 @@ def _remove(path: Path) -> bool:
 def clean_dead_temporaries(folder: Path, stream_dir: Path | None = None) -> int:
     """Remove the temporary files of dead runs: every one in ``folder`` and two levels below (call it while
     holding :func:`folder_lock`), and in ``stream_dir`` the engine's streamed cubes
-    (``tsmask-<pid>-*.u8``) of processes that no longer exist. Returns how many went."""
+    (``.tsmask-tmp-<pid>-*.u8``) of processes that no longer exist. Returns how many went."""
     n = 0
     for depth in ("*/*/", "*/", ""):  # the formats' folders are one level deep
         for p in Path(folder).glob(f"{depth}{TMP_PREFIX}*"):
             n += _remove(p)
     if stream_dir is not None and stream_dir.is_dir():
-        for p in stream_dir.glob("tsmask-*-*.u8"):
-            pid = p.name.split("-")[1]
+        for p in stream_dir.glob(f"{TMP_PREFIX}*-*.u8"):
+            pid = p.name[len(TMP_PREFIX) :].split("-")[0]
             if pid.isdigit() and not process_alive(int(pid)):
                 n += _remove(p)
     return n
