@@ -314,6 +314,25 @@ def _temporaries_gone(ctx: Ctx, printed: str) -> None:
     assert snapshot(ctx.out) == ctx.before
 
 
+def _nested_live_run(ctx: Ctx) -> list[str]:
+    stack = ctx.earlier()
+    sub = ctx.out / "sub"
+    sub.mkdir()
+    held = contextlib.ExitStack()
+    held.enter_context(folder_lock(sub))
+    ctx.request.addfinalizer(held.close)
+    (sub / f"{TMP_PREFIX}0123abcd-tsmask.nc").write_bytes(b"being written")
+    ctx.extra["held"] = held
+    return _run(ctx, stack)
+
+
+def _nested_temporary_kept(ctx: Ctx, _printed: str) -> None:
+    live = ctx.out / "sub" / f"{TMP_PREFIX}0123abcd-tsmask.nc"
+    assert live.read_bytes() == b"being written"
+    ctx.extra["held"].close()  # type: ignore[attr-defined]
+    live.unlink()
+
+
 def _bad_manifest(*, overwrite: bool) -> Callable[[Ctx], list[str]]:
     def setup(ctx: Ctx) -> list[str]:
         stack = ctx.earlier()
@@ -654,6 +673,14 @@ ROWS = [
         ("complete from an earlier run",),
         "job",
         _temporaries_gone,
+    ),
+    Row(
+        "nested-live-run-temporaries-left-alone",
+        _nested_live_run,
+        0,
+        ("complete from an earlier run",),
+        "unchanged",
+        _nested_temporary_kept,
     ),
     Row(
         "same-job-again-resumes",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tsmask_qgis.errors import OutputLockedError
 from tsmask_qgis.tempfiles import TMP_PREFIX
+from tsmask_qgis.writers._atomic import _remove as remove_path
 from tsmask_qgis.writers._atomic import explain_os_error
 
 __all__ = ["LOCK_NAME", "clean_dead_temporaries", "folder_lock", "process_alive"]
@@ -131,16 +132,8 @@ def _acquire(path: Path) -> int:
 
 
 def _remove(path: Path) -> bool:
-    import shutil
-
-    try:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    except OSError:
-        return False
-    return True
+    remove_path(path)
+    return not path.exists()
 
 
 def clean_dead_temporaries(folder: Path, stream_dir: Path | None = None) -> int:
@@ -148,9 +141,12 @@ def clean_dead_temporaries(folder: Path, stream_dir: Path | None = None) -> int:
     holding :func:`folder_lock`), and in ``stream_dir`` the engine's streamed cubes
     (``.tsmask-tmp-<pid>-*.u8``) of processes that no longer exist. Returns how many went."""
     n = 0
+    root = Path(folder)
     for depth in ("*/*/", "*/", ""):  # the formats' folders are one level deep
-        for p in Path(folder).glob(f"{depth}{TMP_PREFIX}*"):
-            n += _remove(p)
+        for p in root.glob(f"{depth}{TMP_PREFIX}*"):
+            # a subfolder with a lock file of its own is another run's output folder
+            if not any((d / LOCK_NAME).exists() for d in p.parents if root in d.parents):
+                n += _remove(p)
     if stream_dir is not None and stream_dir.is_dir():
         for p in stream_dir.glob(f"{TMP_PREFIX}*-*.u8"):
             pid = p.name[len(TMP_PREFIX) :].split("-")[0]
