@@ -159,6 +159,14 @@ def _one_date_scaled_float(ctx: Ctx) -> list[str]:
     return _run(ctx, folder)
 
 
+def _truncated_tif(ctx: Ctx) -> list[str]:
+    folder = _tifs(ctx)
+    last = sorted(folder.glob("*.tif"))[-1]
+    data = last.read_bytes()
+    last.write_bytes(data[: len(data) * 2 // 3])
+    return _run(ctx, folder)
+
+
 def _same_date_twice(ctx: Ctx) -> list[str]:
     folder = _tifs(ctx)
     first = sorted(folder.glob("*.tif"))[0]
@@ -419,8 +427,11 @@ def _disk_full_at(fmt: str) -> Callable[[Ctx], list[str]]:
     return setup
 
 
-def _resumes_once_freed(ctx: Ctx, _printed: str) -> None:
+def _resumes_once_freed(ctx: Ctx, printed: str) -> None:
     assert not list(ctx.out.rglob(f"{TMP_PREFIX}*"))  # no half-written file
+    cubes = ("tsmask.nc", "tsmask_envi.img", "tsmask_multiband.tif")
+    if any(f"while writing {name}" in printed for name in cubes):
+        assert "needs up to 0.3 mb" in printed  # the whole cube, uncompressed
     ctx.extra["filler"].unlink()  # type: ignore[attr-defined]
     assert main(ctx.extra["argv"]) == 0  # type: ignore[arg-type]
     assert snapshot(ctx.out).keys() == snapshot(ctx.extra["ref"]).keys()  # type: ignore[arg-type]
@@ -518,6 +529,7 @@ ROWS = [
     # 4: truncated files
     Row("netcdf3-truncated-after-coordinates", _truncated_nc3, 3, ("truncated", "again")),
     Row("netcdf4-truncated", _truncated_nc4, 3, ("damaged",)),
+    Row("geotiff-truncated", _truncated_tif, 3, ("s2_2016-01-31.tif", "damaged")),
     # 5: undeclared nodata, constants, thresholds
     Row(
         "int-zero-fill-without-nodata-warns",

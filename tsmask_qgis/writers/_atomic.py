@@ -106,6 +106,7 @@ def atomic_output(
     *,
     overwrite: bool = False,
     sidecars: Sequence[str] = (),
+    needed: int | None = None,
 ) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; rename it to ``final`` when the block succeeds.
 
@@ -114,10 +115,15 @@ def atomic_output(
     ``final``); they are renamed (data file last) or removed with it. On any
     exception, including ``KeyboardInterrupt`` and ``Cancelled``, every
     temporary file is removed and the exception propagates. A full disk or an
-    unwritable folder raises :class:`OutputNotWritableError` with a clear message.
+    unwritable folder raises :class:`OutputNotWritableError` with a clear message;
+    a full disk :class:`DiskFullError`, saying how much the file needs when the writer
+    gives ``needed`` (bytes, uncompressed: an upper bound).
     """
     final = Path(final)
-    folder = ensure_writable_dir(final.parent)
+    try:
+        folder = ensure_writable_dir(final.parent)
+    except DiskFullError as exc:
+        raise _disk_full(final.parent, final, needed or 0) from exc
     finals = [final.with_suffix(s) for s in sidecars] + [final]
     check_overwrite(finals, overwrite=overwrite)
     tmp = temp_name(final)
@@ -141,14 +147,14 @@ def atomic_output(
             raise
         if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise _disk_full(folder, final, written) from exc
+                raise _disk_full(folder, final, max(written, needed or 0)) from exc
             raise _explain(exc, folder) from exc
         if isinstance(exc, Exception) and (
             "no space left on device" in str(exc).lower() or _nearly_full(folder)
         ):
             # GDAL (rasterio) and HDF5 (netCDF4, "NetCDF: HDF error") report a full disk
             # in errors of their own, some without saying so: the free space tells.
-            raise _disk_full(folder, final, written) from exc
+            raise _disk_full(folder, final, max(written, needed or 0)) from exc
         raise
 
 
@@ -183,9 +189,7 @@ def _disk_full(folder: Path, final: Path | None, written: int) -> DiskFullError:
     free = _free(folder)
     have = f" ({_mb(free)} free)" if free is not None else ""
     what = f" while writing {final.name}" if final is not None else ""
-    need = (
-        f"; it needs more than the {_mb(written)} written when the disk was full" if written else ""
-    )
+    need = f"; it needs up to {_mb(written)}" if written else ""
     err = DiskFullError(
         f"no space left on the device holding {folder}{have}{what}"
         f"{need}: free some space or choose another output folder",
