@@ -264,13 +264,16 @@ class RunSettings:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
-    def area_name(self) -> str:
-        """A short human name for the area and dates (used for the layer group)."""
+    def area_label(self) -> str:
+        """A short human name for the area: the local stack's name or the box's centre."""
         if self.source == LOCAL and self.input_path is not None:
-            where = self.input_path.stem or self.input_path.name
-        elif self.bbox is not None:
+            return self.input_path.stem or self.input_path.name
+        if self.bbox is not None:
             w, s, e, n = self.bbox
-            where = f"{(s + n) / 2:.3f}, {(w + e) / 2:.3f}"
-        else:
-            where = "area"
-        return f"tsmask {where} {self.start.isoformat()}..{self.end.isoformat()}"
+            return f"{(s + n) / 2:.3f}, {(w + e) / 2:.3f}"
+        return "area"
+
+    def area_name(self) -> str:
+        """A short human name for the area and the dates asked for (the task's name; the
+        layer group is named by the data's own dates, :func:`layers.group_name`)."""
+        return f"tsmask {self.area_label()} {self.start.isoformat()}..{self.end.isoformat()}"
