@@ -62,6 +62,8 @@ def check_values(
     declared nodata: a band holding one value (not 0) only is a fill, not reflectance (refused);
     pixels where every band is 0 are probably no data (warned once).
     """
+    if integer and any(v is not None for v in nodata):
+        return  # declared: nothing to read
     parts = sample(arrays)
     at = f"{where}: " if where else ""
     if not integer:
@@ -76,8 +78,6 @@ def check_values(
                     "original integers with their nodata value",
                     field="input",
                 )
-        return
-    if any(v is not None for v in nodata):
         return
     for name, part in zip(names, parts, strict=True):
         if part.size > 1 and part.flat[0] != 0 and bool(np.all(part == part.flat[0])):
