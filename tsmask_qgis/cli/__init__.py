@@ -151,6 +151,8 @@ FIELD_HINTS: dict[str, str] = {
     "cloud_buffer_m": "see --cloud-buffer",
     "shadow_buffer_m": "see --shadow-buffer",
     "margin_m": "see --shadow-geometry and the buffers (the margin they load)",
+    "reference_kind": "see --reference-kind",
+    "variable": "see --variable",
 }
 
 
@@ -194,6 +196,16 @@ def _library_noise(debug: bool) -> Iterator[None]:
         root.addHandler(logging.NullHandler())
     try:
         with warnings.catch_warnings():
+            shown = warnings.showwarning
+
+            def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+                if issubclass(category, errors.TsmaskWarning):
+                    print(f"tsmask: note: {message}", file=sys.stderr)
+                else:
+                    shown(message, category, filename, lineno, file, line)
+
+            warnings.showwarning = show
+            warnings.simplefilter("once", errors.TsmaskWarning)
             if not debug:
                 # odc-stac reprojects in-memory blocks that carry no geotransform
                 warnings.filterwarnings("ignore", message="Dataset has no geotransform")

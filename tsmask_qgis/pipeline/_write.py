@@ -16,7 +16,7 @@ from typing import Any
 import xarray as xr
 
 from tsmask_qgis import writers
-from tsmask_qgis.errors import InputError, LoadError, ParameterError
+from tsmask_qgis.errors import InputError, LoadError, OutputExistsError, ParameterError
 from tsmask_qgis.pipeline._job import Job
 from tsmask_qgis.pipeline._products import period_labels
 from tsmask_qgis.progress import Progress, emit, scaled
@@ -26,7 +26,9 @@ __all__ = [
     "Recorder",
     "area_name",
     "check_existing",
+    "check_quicklook_dates",
     "job_files",
+    "other_job",
     "output_layout",
     "quicklook_dates",
     "write_outputs",
@@ -37,9 +39,17 @@ Planned = list[tuple[Format, list[OutputFile]]]
 
 def quicklook_dates(job: Job, summary: Sequence[DateSummary]) -> list[str]:
     """The date labels the job draws quicklooks of (``ParameterError`` for a date it lacks)."""
-    labels = [s.date for s in summary]
     if job.quicklook_dates is None:
         return writers.pick_dates(summary)
+    return check_quicklook_dates(job, [s.date for s in summary])
+
+
+def check_quicklook_dates(job: Job, labels: Sequence[str]) -> list[str]:
+    """The job's explicit quicklook dates among the input's date ``labels`` (all of them
+    for ``("all",)``); ``ParameterError`` for one the input lacks, before any compute."""
+    labels = list(labels)
+    if job.quicklook_dates is None or "quicklook" not in job.outputs:
+        return []
     if tuple(job.quicklook_dates) == ("all",):
         return labels
     picked = []
@@ -85,6 +95,26 @@ def check_existing(job: Job, same_job: bool) -> None:
         if fmt.pattern is not None and not fmt.picked_dates:
             found = sorted(job.out.glob(fmt.pattern))
             writers.check_overwrite(found[:1], overwrite=False)
+
+
+def other_job(job: Job, out: Path, previous: Manifest | None) -> OutputExistsError:
+    """The error for a folder that holds another job's outputs (what differs, and the fix)."""
+    if previous is None or not previous.job:
+        why = "an unreadable manifest of another run"
+    else:
+        now = job.describe()
+        differ = [k for k in now if k != "version" and previous.job.get(k) != now[k]]
+        names = {"outputs": "formats", "overrides": "thresholds", "spatial": "spatial steps"}
+        why = (
+            "the outputs of another job (different "
+            + (", ".join(names.get(k, k) for k in differ) or "version")
+            + ")"
+        )
+    return OutputExistsError(
+        f"{out} holds {why}: allow overwriting to replace them (every file of that job is "
+        "removed first), or choose another output folder",
+        field="overwrite",
+    )
 
 
 class Recorder:

@@ -31,6 +31,7 @@ from tsmask_qgis.writers._formats import (
     get_format,
 )
 from tsmask_qgis.writers._grid import Grid, date_labels, grid_of
+from tsmask_qgis.writers._lock import LOCK_NAME, clean_dead_temporaries, folder_lock
 from tsmask_qgis.writers._netcdf import read_netcdf_mask, write_netcdf
 from tsmask_qgis.writers._pictures import pick_dates, pick_reasons, write_chart, write_quicklook
 from tsmask_qgis.writers._products import (
@@ -57,6 +58,7 @@ from tsmask_qgis.writers._summary import DateSummary, format_table, summarise, w
 
 __all__ = [
     "FORMATS",
+    "LOCK_NAME",
     "MANIFEST_NAME",
     "PRODUCT_FORMATS",
     "DateSummary",
@@ -71,11 +73,13 @@ __all__ = [
     "WriteContext",
     "atomic_output",
     "check_overwrite",
+    "clean_dead_temporaries",
     "clean_temporaries",
     "clear_count",
     "composite_qml_text",
     "date_labels",
     "ensure_writable_dir",
+    "folder_lock",
     "format_table",
     "get_format",
     "grid_of",
