@@ -36,11 +36,12 @@ test-qgis-all:  ## the QGIS tests on QGIS 3.22 (here), 3.40 and 3.44 (Debian roo
 qt6-check: env  ## Qt 6 / QGIS 4 readiness: Qt 5-only forms in tsmask_qgis/ and tests/, with fixes
 	$(PY) scripts/check_qt6.py tsmask_qgis tests
 
-lint: env  ## ruff, format check, mypy and the layering contracts (import-linter)
+lint: env  ## ruff, format check, mypy, the layering contracts (import-linter) and the Qt 6 check
 	$(PY) -m ruff check tsmask_qgis tests scripts bench
 	$(PY) -m ruff format --check tsmask_qgis tests scripts bench
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check_qt6.py tsmask_qgis tests
 
 format: env  ## apply ruff's formatting and safe fixes
 	$(PY) -m ruff format tsmask_qgis tests scripts bench
@@ -58,8 +59,10 @@ package: env  ## tsmask_qgis.zip for QGIS "Install from ZIP"
 install-plugin: env  ## link this checkout into the default QGIS profile
 	$(PY) scripts/install_plugin.py
 
-screenshots: env  ## render the dialog and a canvas with masks to docs/img/ under Xvfb
+screenshots: env  ## the dialog, a canvas with masks, the QGIS window and the mask browser to docs/img/ (Xvfb)
 	xvfb-run -a -s "-screen 0 1400x1000x24" env QT_QPA_PLATFORM=xcb $(PY) scripts/screenshots.py
+	TSMASK_DESKTOP_SCREEN=1600x1000 TSMASK_DESKTOP_SHOTS=$(CURDIR)/docs/img TSMASK_DESKTOP_SHOT_DATE=2016-07-19 \
+		$(PY) -m pytest -q -p no:cacheprovider tests/plugin/test_desktop.py
 
 accuracy: env  ## regenerate docs/accuracy.md and its figures
 	$(PY) scripts/accuracy.py

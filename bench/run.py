@@ -207,7 +207,7 @@ def child_canberra(path: str, preset: str, repeats: int, runner: str) -> dict:
             cube = ArrayCube(mask.copy())
             start = time.perf_counter()
             chunks = date_chunks(T, NY * NX, workers=2)
-            ex.spatial(cube, chunks, p, Monitor(None, None, detect_share=0))
+            ex.spatial(cube, chunks, p, Monitor(None, None, steps=("spatial",)))
             spatial_times.append(time.perf_counter() - start)
             ex.close()
         res["spatial2"] = min(spatial_times)
@@ -334,6 +334,9 @@ def main() -> int:
     )
     ap.add_argument("--repeats", type=int, default=2, help="timed repeats per figure (best kept)")
     ap.add_argument("--skip-tile", action="store_true", help="skip the full-tile estimate")
+    ap.add_argument(
+        "--skip-products", action="store_true", help="skip the composite figures (products.py)"
+    )
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -461,6 +464,17 @@ def main() -> int:
         print(
             f"  {label:38} {value:8.2f} {unit:4} target {sign} {target:<5g} "
             f"{_ok(value, target, higher=higher)}"
+        )
+    if not args.skip_products:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        }
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "products.py"), "--repeats", str(repeats)],
+            check=False,
+            env=env,
+            timeout=1800,
         )
     print(f"\nbench took {time.perf_counter() - started:.0f} s; load average now {_load()}")
     return 0

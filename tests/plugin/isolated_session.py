@@ -72,8 +72,8 @@ def main(stack: str, mask: str, out: str) -> int:
 
     def wait(task, timeout=180.0):
         done = []
-        task.taskCompleted.connect(lambda: done.append(QgsTask.Complete))
-        task.taskTerminated.connect(lambda: done.append(QgsTask.Terminated))
+        task.taskCompleted.connect(lambda: done.append(QgsTask.TaskStatus.Complete))
+        task.taskTerminated.connect(lambda: done.append(QgsTask.TaskStatus.Terminated))
         end = time.monotonic() + timeout
         while not done and time.monotonic() < end:
             app.processEvents()
@@ -94,15 +94,17 @@ def main(stack: str, mask: str, out: str) -> int:
     )
     plugin.show_dialog()
     estimate = plugin.estimate(settings)
-    report["estimate"] = wait(estimate) == QgsTask.Complete
+    report["estimate"] = wait(estimate) == QgsTask.TaskStatus.Complete
     used = set(client.pids())
     report["estimate_text"] = plugin.dialog.estimate_label.text()
     task = plugin.start(settings)
-    report["run"] = wait(task) == QgsTask.Complete
+    report["run"] = wait(task) == QgsTask.TaskStatus.Complete
     used.update(client.pids())
     report["steps"] = task.steps
-    group = QgsProject.instance().layerTreeRoot().findGroup(settings.area_name())
-    report["layers"] = [] if group is None else [lyr.name() for lyr in group.findLayers()]
+    from tsmask_qgis.plugin.layers import result_groups
+
+    groups = result_groups(QgsProject.instance(), settings.out_dir)
+    report["layers"] = [lyr.name() for g in groups for lyr in g.findLayers()]
 
     o = Path(out)
     runs = {

@@ -1,17 +1,11 @@
-"""A new user in the real QGIS desktop binary (under Xvfb), not a Python host.
+"""Smoke test in the real QGIS desktop binary (under Xvfb), not a Python host.
 
 The ``qgis`` executable loads Debian's GDAL/netCDF/PROJ into the global symbol
-scope, which pytest-qgis cannot reproduce (there ``import netCDF4`` crashed
-QGIS). This installs the packaged plugin into a private plugin path and a clean
-profile, with a worker Python that has none of the engine's packages and QGIS's
-own Python without them either; then, as a user would (desktop_session.py):
-*Set up tsmask* from the message bar (offline, from ``make env``'s wheel
-folder), Run on the bundled sample from the dialog, screenshots, quit. It checks the environment is the plugin's own, the
-layers, the messages, that QGIS exits 0, that the children end with it, and that the QGIS process imported no banned module.
-Screenshots go to ``$TSMASK_SCREENSHOTS`` when set (for docs/img/).
-
-The set-up (pip from local wheels, the kernels compiled once) takes 1-3 minutes:
-this is the only test that runs it.
+scope, which pytest-qgis cannot reproduce: there ``import netCDF4`` crashed
+QGIS. This installs the packaged plugin into a private plugin path and profile,
+runs the bundled sample through the plugin's task with true colour, and checks
+the layers, that QGIS exits 0 with the warm job child alive at exit (and that
+the child ends with it), and that the QGIS process imported no banned module.
 """
 
 from __future__ import annotations
@@ -21,6 +15,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -28,18 +24,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-WHEELS = Path(os.environ.get("TSMASK_WHEELS") or ROOT / "build" / "wheels")
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(
     not (shutil.which("qgis") and shutil.which("xvfb-run")),
     reason="the qgis desktop package and xvfb-run are needed (scripts/setup-env.sh installs them)",
 )
-@pytest.mark.skipif(
-    not any(WHEELS.glob("*.whl")), reason=f"no wheel folder {WHEELS} (make env downloads it)"
-)
-def test_new_user_sets_up_tsmask_then_runs_the_sample(tmp_path):
+def test_desktop_qgis_runs_the_sample_without_crashing(tmp_path):
     spec = importlib.util.spec_from_file_location("package", ROOT / "scripts" / "package.py")
     package = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(package)
@@ -47,74 +38,65 @@ def test_new_user_sets_up_tsmask_then_runs_the_sample(tmp_path):
     with zipfile.ZipFile(package.build(tmp_path / "tsmask_qgis.zip")) as zf:
         zf.extractall(plugins)
     report = tmp_path / "report.json"
-    shots = Path(os.environ.get("TSMASK_SCREENSHOTS") or tmp_path / "shots")
-    shots.mkdir(parents=True, exist_ok=True)
-    drop = ("QT_QPA_PLATFORM", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "TSMASK_PYTHON")
-    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("QT_QPA_PLATFORM", "PYTHONPATH", "PYTHONHOME")
+    }
     env.update(
         QGIS_PLUGINPATH=str(plugins),
-        # Debian's QGIS runs /usr/bin/python3 (numpy, no numba, rasterio, ...): the worker
-        # found automatically is that Python, which lacks the engine's packages.
-        TSMASK_WHEELS=str(WHEELS),
+        # Debian's QGIS runs /usr/bin/python3: give it this environment's packages,
+        # and the worker this interpreter.
+        PYTHONPATH=sysconfig.get_paths()["purelib"],
+        TSMASK_PYTHON=sys.executable,
         TSMASK_DESKTOP_REPORT=str(report),
         TSMASK_DESKTOP_OUT=str(tmp_path / "out"),
-        TSMASK_DESKTOP_SHOTS=str(shots),
+        TSMASK_DESKTOP_SHOTS=os.environ.get("TSMASK_DESKTOP_SHOTS", ""),
+        TSMASK_DESKTOP_SHOT_DATE=os.environ.get("TSMASK_DESKTOP_SHOT_DATE", ""),
         HOME=str(tmp_path / "home"),
-        PYTHONWARNINGS="always::ResourceWarning",
-        PIP_NO_CACHE_DIR="1",
     )
     # Not --noplugins: QGIS 3.22 started that way never leaves its event loop on exit
     # (seen with and without this plugin loaded), and the test would time out.
     cmd = [
-        "xvfb-run", "-a", "-s", "-screen 0 1366x768x24",
+        "xvfb-run", "-a", "-s", f"-screen 0 {os.environ.get('TSMASK_DESKTOP_SCREEN', '1280x800')}x24",
         "qgis", "--nologo", "--noversioncheck",
         "--profiles-path", str(tmp_path / "profiles"),
         "--code", str(HERE / "desktop_session.py"),
     ]  # fmt: skip
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
-    (tmp_path / "qgis.stderr").write_text(proc.stderr)
-    logs = proc.stdout[-1500:] + proc.stderr[-3000:]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    logs = proc.stdout[-1500:] + proc.stderr[-2500:]
     assert report.exists(), f"no report (exit code {proc.returncode}):\n{logs}"
     got = json.loads(report.read_text())
-    assert not got.get("error"), f"{got}\n{logs}"
     assert proc.returncode == 0, f"QGIS exited with {proc.returncode}: {got}\n{logs}"
-    assert got["loaded"] and Path(got["plugin_file"]).is_relative_to(plugins)
-
-    # 1. the worker lacked the packages: the message bar offered Set up tsmask
-    assert "lacks" in got["missing_at_start"] and "numba" in got["missing_at_start"]
-    assert got["setup_button"]
-    # 2. the set-up made the plugin's own environment in the profile, and the worker runs it
-    venv = Path(got["venv"])
-    assert venv.is_relative_to(tmp_path / "profiles")
-    assert (venv / "tsmask-setup.json").is_file() and not venv.with_name("venv.partial").exists()
-    assert got["missing_after_setup"] == "" and got["worker_python"].startswith(str(venv))
-    assert "the worker runs" in got["bar_after_setup"]  # the plugin's message, on top
-    # the dialog showed the set-up's progress, its Set up button disabled meanwhile
-    assert got["setup_progress_visible"] and got["setup_button_enabled"] is False
-    # 3. Run from the dialog: one run on a double click, Run disabled meanwhile
-    assert got["problems"] == {} and got["run_enabled"]
-    assert got["run_enabled_while_running"] is False and got["tasks_while_running"] == 1
-    assert got["dialog_size_hint"][1] <= 700
-    # the set-up compiled the kernels: the run does not; a local stack is read, not downloaded
-    assert got["steps"] == ["read", "detect", "spatial", "write"], got["steps"]
-    formats = " ".join(got["progress_formats"])
-    assert "Detecting cloud and shadow" in formats
-    assert "Searching" not in formats and "Downloading" not in formats
-    assert not got["run_error"]
-    masks = [n for n in got["layers"] if n.startswith("mask ")]
-    truecolour = [n for n in got["layers"] if n.startswith("true colour ")]
-    assert masks and len(masks) == len(truecolour) and "clear observations" in got["layers"]
+    assert got["loaded"] and not got.get("error"), got
+    assert Path(got["plugin_file"]).is_relative_to(plugins)
+    # a local stack is read; the zip carries no kernel cache, so this run compiles them
+    # first and says so (test_desktop_setup.py: after Set up tsmask, no run compiles)
+    assert got["steps"] in (
+        ["read", "detect", "spatial", "write"],
+        ["compile", "read", "detect", "spatial", "write"],
+    )
+    # one group named by the area and the data's dates (not the dialog's 2015-11-01..2016-09-01)
+    [group] = got["result_groups"]
+    assert group.startswith("tsmask wright_act 2015-11-") and group.endswith("2016-08-18")
     assert "true colour" in got["groups"]
-    assert "masks added" in got["bar_after_run"]  # the plugin's message is the one on top
-    assert len(got["children"]) == 1 and got["child_cmdline"][0].startswith(str(venv))
-    # 4. QGIS quit with the child warm: exit 0 (checked above), the child ended with it,
-    # nothing heavy in the QGIS process, no warnings or GDAL errors printed
-    assert got["stage"] == "quit" and got["children_at_quit"] == [] and got["tasks_at_quit"] == []
+    masks = [n for n in got["layers"] if " % cloud" in n]
+    truecolour = [n for n in got["layers"] if n.startswith("true colour ")]
+    assert masks and len(masks) == len(truecolour)
+    # ready to look at: the first date only; the browser lists every date; the Temporal
+    # Controller steps over the data's dates one acquisition a frame, and follows the browser
+    assert len(got["visible"]) == 2 and got["visible"][0].startswith(group[18:28])
+    browser = got["browser"]
+    assert browser["visible"] and browser["has_controller"]
+    assert browser["rows"] == len(masks) and browser["current"] == group[18:28]
+    ctl = got["controller"]
+    assert ctl["mode"] == 1 and ctl["frames"] == len(masks)  # Animated, a frame per date
+    assert ctl["begin"] == group[18:28] and got["after_next"] != browser["current"]
+    assert got["frame_after_select"] == 3
+    assert got["temporal_dock_visible"] == [True]  # the plugin opened QGIS's panel
+    assert "clear observations" in got["layers"]
+    assert got["banned"] == []
+    # the warm child was alive at exit; the plugin stopped it on aboutToQuit, QGIS exited 0
+    assert len(got["children"]) == 1 and got["children_at_quit"] == []
     for pid in got["children"]:
         assert not Path(f"/proc/{pid}").exists(), f"the job child {pid} outlived QGIS"
-    assert got["banned"] == []
-    assert "ResourceWarning" not in proc.stderr, proc.stderr[-3000:]
-    assert "ERROR 5" not in proc.stderr, proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
-    for name in ("dialog_running.png", "qgis_after_run.png"):
-        assert (shots / name).stat().st_size > 10_000

@@ -18,6 +18,7 @@ from tsmask_qgis.jobs import client
 from tsmask_qgis.pipeline import Job
 from tsmask_qgis.plugin.convert import LOCAL, RunSettings
 from tsmask_qgis.plugin.jobs import ALWAYS_FORMATS, job_options
+from tsmask_qgis.plugin.layers import group_name, result_groups
 
 
 def _settings(path, out, **kw):
@@ -35,8 +36,8 @@ def _settings(path, out, **kw):
 
 def _outcome(task):
     outcome = []
-    task.taskCompleted.connect(lambda: outcome.append(QgsTask.Complete))
-    task.taskTerminated.connect(lambda: outcome.append(QgsTask.Terminated))
+    task.taskCompleted.connect(lambda: outcome.append(QgsTask.TaskStatus.Complete))
+    task.taskTerminated.connect(lambda: outcome.append(QgsTask.TaskStatus.Terminated))
     return outcome
 
 
@@ -68,6 +69,11 @@ def test_settings_become_a_pipeline_job(qgis_app, scene_nc, tmp_path):
     assert (job.preset, job.spatial, job.overrides) == ("dea", False, (("majority_passes", 1),))
 
 
+def result_layers_of(task):
+    """The task's result (the plugin's ResultLayers)."""
+    return task.result
+
+
 def test_run_adds_styled_temporal_layers(
     qgis_app, qgis_iface, qgis_new_project, scene_nc, tmp_path
 ):
@@ -77,13 +83,16 @@ def test_run_adds_styled_temporal_layers(
     try:
         settings = _settings(path, tmp_path / "out", truecolour=True)
         task = plugin.start(settings)
-        assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.Complete
+        assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.TaskStatus.Complete
+        # the mask browser opened on the run's dates, the first one selected
+        assert plugin.browser is not None and plugin.browser.model.rowCount() == 12
+        assert plugin.browser.current == min(task.result.masks, key=task.result.times.get)
     finally:
         plugin.unload()
+    assert plugin.browser is None
     assert task.steps == ["read", "detect", "spatial", "write"]  # a local stack: read
-    root = QgsProject.instance().layerTreeRoot()
-    group = root.findGroup(settings.area_name())
-    assert group is not None
+    [group] = result_groups(QgsProject.instance(), settings.out_dir)
+    assert group.name() == group_name(settings.area_label(), result_layers_of(task))
     names = [n.name() for n in group.children()]
     assert names[-2:] == ["true colour", "clear observations"]
     masks = [n.layer() for n in group.children()[:-2]]
@@ -177,7 +186,7 @@ def test_cancel_mid_detection_stops_workers_and_keeps_no_files(
         (child,) = client.busy()
         t0 = time.monotonic()
         task.cancel()
-        assert _wait(outcome, qgis_app, timeout=60) == QgsTask.Terminated
+        assert _wait(outcome, qgis_app, timeout=60) == QgsTask.TaskStatus.Terminated
         assert time.monotonic() - t0 < 5
         # the child stopped the job itself and stays warm for the next one; nothing of the
         # job runs on in it (no thread, no worker process of its pool)
@@ -211,7 +220,7 @@ def test_existing_outputs_of_another_run_are_refused_clearly(
     plugin._error = errors.append
     try:
         task = plugin.start(_settings(path, out))
-        assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.Terminated
+        assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.TaskStatus.Terminated
     finally:
         plugin.unload()
     (text,) = errors
@@ -231,7 +240,7 @@ def test_dialog_run_shows_progress_refuses_a_second_start_and_cancels(
         dlg = plugin.dialog
         # fits a 768 px laptop screen: the sections scroll, the run panel stays
         assert dlg.sizeHint().height() <= 700, dlg.sizeHint()
-        assert dlg.findChild(QScrollArea, "sectionsScroll") is not None
+        assert dlg.findChild(QScrollArea, "formScroll") is not None
         dlg.set_source(LOCAL)
         dlg.local_widget.setFilePath(str(big_nc))
         dlg.out_widget.setFilePath(str(tmp_path / "out"))

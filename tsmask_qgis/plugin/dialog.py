@@ -16,24 +16,47 @@ from typing import Any
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
+    QgsProject,
     QgsRectangle,
     QgsSettings,
 )
+from qgis.gui import QgsCollapsibleGroupBox, QgsExtentGroupBox, QgsFileWidget
 from qgis.PyQt.QtCore import QDate, Qt, pyqtSignal
-from qgis.PyQt.QtWidgets import QDialog, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from tsmask_qgis.plugin import dialog_sections as sections
-from tsmask_qgis.plugin.convert import LOCAL, STAC, RunSettings, rect_to_wgs84
-from tsmask_qgis.plugin.dialog_sections import (
-    ERROR_STYLE,
-    FIXED_FORMATS,
-    FORMATS,
-    source_choices,
+from tsmask_qgis.plugin.convert import (
+    COMPOSITES,
+    LOCAL,
+    RUNNERS,
+    STAC,
+    RunSettings,
+    rect_to_wgs84,
 )
 from tsmask_qgis.plugin.memory import available_memory, memory_advice, rough_bytes
+from tsmask_qgis.plugin.options import OptionsBox
 
 __all__ = [
     "FORMATS",
+    "PRESET_CHOICES",
     "SETTINGS_PREFIX",
     "TsmaskDialog",
     "memory_advice",
@@ -42,6 +65,47 @@ __all__ = [
 ]
 
 SETTINGS_PREFIX = "tsmask/dialog/"
+
+#: The presets offered, default first: name -> (label, what it is for, in one line).
+PRESET_CHOICES: dict[str, tuple[str, str]] = {
+    "dea": (
+        "dea (default)",
+        "everyday masks, few false alarms (DEA's production form)",
+    ),
+    "seed": (
+        "seed",
+        "the research notebook's method, exactly (flags more)",
+    ),
+}
+
+#: Output formats offered: pipeline format name -> label. ``cog`` is always
+#: written (the map layers are the per-date COGs), so its box is ticked and fixed.
+FORMATS: dict[str, str] = {
+    "cog": "GeoTIFF per date (COG)",
+    "multiband": "Multi-band GeoTIFF",
+    "netcdf": "NetCDF (CF flags)",
+    "envi": "ENVI (as the notebook)",
+    "chart": "Cloud chart (PNG)",
+}
+_FIXED_FORMATS = ("cog",)
+
+_ERROR_STYLE = "color: #b00020;"
+_WARN_STYLE = "color: #8a5a00;"
+
+
+def source_choices() -> list[tuple[str, str]]:
+    """(name, label) of the catalogue presets, then custom STAC and local files."""
+    out: list[tuple[str, str]] = []
+    try:
+        from tsmask_qgis.loaders._sources import SOURCES
+    except Exception:  # a dependency is missing: only local files can be offered
+        SOURCES = {}
+    for name, source in SOURCES.items():
+        if name != STAC:
+            out.append((name, f"{getattr(source, 'title', name)} ({name})"))
+    out.append((STAC, "Custom STAC API…"))
+    out.append((LOCAL, "Local files (NetCDF, GeoTIFF stack or folder)"))
+    return out
 
 
 def _estimate_key(settings: RunSettings) -> tuple[Any, ...]:
@@ -95,34 +159,212 @@ class TsmaskDialog(QDialog):
         self.restore_settings()
         self._connect()
         self.validate()
+        self.fit_height()
+
+    def fit_height(self, available: int | None = None) -> None:
+        """Show the groups whole when ``available`` pixels (default: the screen's
+        available height) allow, else as much as fits, scrolling the rest."""
+        if available is None:
+            from qgis.PyQt.QtGui import QGuiApplication
+
+            screen = QGuiApplication.primaryScreen()
+            available = screen.availableGeometry().height() if screen is not None else 768
+        body = self._body.sizeHint().height()
+        rest = max(0, self.sizeHint().height() - self._scroll.sizeHint().height())
+        room = available - rest - 40  # the window's title bar and frame
+        self._scroll.setMinimumHeight(max(160, min(body, room)))
+        bar = self._scroll.verticalScrollBar().sizeHint().width()
+        self._scroll.setMinimumWidth(self._body.sizeHint().width() + bar + 4)
+        self.resize(self.sizeHint().width(), min(available - 40, rest + body))
 
     # -- construction ------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        sections.build_banner(self, layout)
-        scroll = QScrollArea(self)
-        scroll.setObjectName("sectionsScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        inner = QWidget(scroll)
-        inner_layout = QVBoxLayout(inner)
-        inner_layout.setContentsMargins(0, 0, 0, 0)
-        for build in (
-            sections.build_area,
-            sections.build_data,
-            sections.build_method,
-            sections.build_advanced,
-        ):
-            build(self, inner_layout)
-        inner_layout.addStretch(1)
-        scroll.setWidget(inner)
-        # as wide as the sections (no horizontal scrolling); as tall as a 768 px screen allows
-        scroll.setMinimumWidth(
-            inner.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        # The groups scroll when the screen is too short for them (fit_height); the
+        # estimate, status and buttons below them always show.
+        outer = QVBoxLayout(self)
+        sections.build_banner(self, outer)
+        self._scroll = QScrollArea(self)
+        self._scroll.setObjectName("formScroll")
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._body = QWidget(self._scroll)
+        layout = QVBoxLayout(self._body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._scroll.setWidget(self._body)
+        outer.addWidget(self._scroll, 1)
+
+        self.extent_box = QgsExtentGroupBox(self)
+        self.extent_box.setTitle("Area")
+        self.extent_box.setCheckable(False)
+        project_crs = QgsProject.instance().crs()
+        if not project_crs.isValid():
+            project_crs = QgsCoordinateReferenceSystem("EPSG:4326")
+        canvas = self._iface.mapCanvas() if self._iface is not None else None
+        if canvas is not None:
+            crs = canvas.mapSettings().destinationCrs()
+            self.extent_box.setOriginalExtent(canvas.extent(), crs)
+            self.extent_box.setCurrentExtent(canvas.extent(), crs)
+            self.extent_box.setOutputCrs(crs)
+            self.extent_box.setMapCanvas(canvas)
+        else:
+            self.extent_box.setOutputCrs(project_crs)
+        layout.addWidget(self.extent_box)
+        self.area_error = self._error_label("areaError")
+        layout.addWidget(self.area_error)
+
+        form_box = QGroupBox("Dates and data", self)
+        form = QFormLayout(form_box)
+        dates = QHBoxLayout()
+        self.start_edit = QDateEdit(self)
+        self.end_edit = QDateEdit(self)
+        for edit in (self.start_edit, self.end_edit):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setMinimumDate(QDate(2015, 6, 23))
+        dates.addWidget(self.start_edit)
+        dates.addWidget(QLabel("to"))
+        dates.addWidget(self.end_edit)
+        form.addRow("Dates", dates)
+        self.dates_error = self._error_label("datesError")
+        form.addRow("", self.dates_error)
+
+        self.source_combo = QComboBox(self)
+        for name, label in source_choices():
+            self.source_combo.addItem(label, name)
+        form.addRow("Source", self.source_combo)
+        self.stac_url_edit = QLineEdit(self)
+        self.stac_url_edit.setPlaceholderText("https://example.com/stac/v1")
+        self.collection_edit = QLineEdit(self)
+        self.collection_edit.setPlaceholderText("sentinel-2-l2a")
+        form.addRow("STAC API", self.stac_url_edit)
+        form.addRow("Collection", self.collection_edit)
+        self.local_widget = QgsFileWidget(self)
+        self.local_widget.setStorageMode(QgsFileWidget.StorageMode.GetFile)
+        self.local_widget.setFilter("Stacks (*.nc *.nc4 *.tif *.tiff);;All files (*)")
+        form.addRow("Local stack", self.local_widget)
+        self.source_error = self._error_label("sourceError")
+        form.addRow("", self.source_error)
+        self.resolution_spin = QDoubleSpinBox(self)
+        self.resolution_spin.setRange(10.0, 1000.0)
+        self.resolution_spin.setSuffix(" m")
+        self.resolution_spin.setDecimals(0)
+        form.addRow("Resolution", self.resolution_spin)
+        layout.addWidget(form_box)
+
+        method_box = QGroupBox("Method and output", self)
+        mform = QFormLayout(method_box)
+        self.preset_combo = QComboBox(self)
+        for name, (label, purpose) in PRESET_CHOICES.items():
+            self.preset_combo.addItem(f"{label} — {purpose}", name)
+            self.preset_combo.setItemData(
+                self.preset_combo.count() - 1, purpose, Qt.ItemDataRole.ToolTipRole
+            )
+        mform.addRow("Preset", self.preset_combo)
+        self.spatial_check = QCheckBox("Spatial steps (filter and buffer / majority)", self)
+        mform.addRow("", self.spatial_check)
+        self.out_widget = QgsFileWidget(self)
+        self.out_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
+        mform.addRow("Output folder", self.out_widget)
+        self.out_error = self._error_label("outError")
+        mform.addRow("", self.out_error)
+        fmt_row = QHBoxLayout()
+        self.format_checks: dict[str, QCheckBox] = {}
+        for name, label in FORMATS.items():
+            check = QCheckBox(label, self)
+            if name in _FIXED_FORMATS:
+                check.setChecked(True)
+                check.setEnabled(False)
+                check.setToolTip("Always written: the map layers are these files.")
+            self.format_checks[name] = check
+            fmt_row.addWidget(check)
+        mform.addRow("Formats", fmt_row)
+        self.formats_error = self._error_label("formatsError")
+        mform.addRow("", self.formats_error)
+        self.truecolour_check = QCheckBox("Add true-colour images under the masks", self)
+        mform.addRow("", self.truecolour_check)
+        self.composite_combo = QComboBox(self)
+        self.composite_combo.setObjectName("compositeCombo")
+        for value, label in COMPOSITES.items():
+            self.composite_combo.addItem(label, value)
+        self.composite_combo.setToolTip(
+            "Cloud-free composites from the clear pixels, loaded above the masks."
         )
-        layout.addWidget(scroll, 1)
-        sections.build_run_panel(self, layout)
+        mform.addRow("Composite", self.composite_combo)
+        self.workers_spin = QSpinBox(self)
+        self.workers_spin.setRange(1, max(os.cpu_count() or 1, 1) * 2)
+        self.workers_spin.setToolTip(
+            "Workers for detection: threads or processes of the worker Python process "
+            "(see Advanced: Runner)."
+        )
+        mform.addRow("Workers", self.workers_spin)
+        self.memory_spin = QDoubleSpinBox(self)
+        self.memory_spin.setRange(0.0, 4096.0)
+        self.memory_spin.setDecimals(1)
+        self.memory_spin.setSingleStep(0.5)
+        self.memory_spin.setSuffix(" GB")
+        self.memory_spin.setSpecialValueText("automatic (half the available memory)")
+        self.memory_spin.setToolTip(
+            "The engine's memory budget: a run larger than this streams tile by tile."
+        )
+        mform.addRow("Max memory", self.memory_spin)
+        self.overwrite_check = QCheckBox("Overwrite existing outputs (of another run)", self)
+        self.overwrite_check.setToolTip(
+            "Without it, a run into a folder holding another run's outputs stops with a "
+            "message; the same run resumes, reusing the files it completed."
+        )
+        mform.addRow("", self.overwrite_check)
+        layout.addWidget(method_box)
+        # Options and Advanced share one row: collapsed, they cost one line of height
+        self.options_box = OptionsBox(self, error_style=_ERROR_STYLE)
+
+        self.advanced_box = QgsCollapsibleGroupBox("Advanced", self)
+        self.advanced_box.setObjectName("advancedBox")
+        aform = QFormLayout(self.advanced_box)
+        self.runner_combo = QComboBox(self)
+        for name, label in RUNNERS.items():
+            self.runner_combo.addItem(label, name)
+        self.runner_combo.setToolTip(
+            "How the engine runs the kernels in the worker process. Automatic chooses "
+            "threads (or dask for a lazy stack larger than the memory budget)."
+        )
+        aform.addRow("Runner", self.runner_combo)
+        sections.add_worker_python(self, aform)
+        self.advanced_box.setCollapsed(True)
+        boxes = QHBoxLayout()
+        boxes.addWidget(self.options_box, 1)
+        boxes.addWidget(self.advanced_box, 1)
+        layout.addLayout(boxes)
+        layout = outer
+
+        est_row = QHBoxLayout()
+        self.estimate_button = QPushButton("Estimate", self)
+        self.estimate_button.setToolTip(
+            "Search the catalogue and show dates, pixels, data to read and memory — "
+            "nothing is downloaded."
+        )
+        self.estimate_label = QLabel("", self)
+        self.estimate_label.setWordWrap(True)
+        self.estimate_label.setObjectName("estimateLabel")
+        est_row.addWidget(self.estimate_button)
+        est_row.addWidget(self.estimate_label, 1)
+        layout.addLayout(est_row)
+        self.memory_error = self._error_label("memoryError")
+        layout.addWidget(self.memory_error)
+        self.memory_warning = self._error_label("memoryWarning")
+        self.memory_warning.setStyleSheet(_WARN_STYLE)
+        layout.addWidget(self.memory_warning)
+        self.status_label = QLabel("", self)
+        self.status_label.setObjectName("statusLabel")
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+        sections.build_progress_row(self, layout)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.run_button = self.buttons.addButton("Run", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.rejected.connect(self.reject)
+        self.run_button.clicked.connect(self._on_run)
+        self.estimate_button.clicked.connect(self._on_estimate)
+        layout.addWidget(self.buttons)
         self.setup_button.clicked.connect(self.setupRequested.emit)
         self.cancel_button.clicked.connect(self.cancelRequested.emit)
         self.set_disabled_reason(self._disabled_reason)
@@ -131,7 +373,7 @@ class TsmaskDialog(QDialog):
         label = QLabel("", self)
         label.setObjectName(name)
         label.setWordWrap(True)
-        label.setStyleSheet(ERROR_STYLE)
+        label.setStyleSheet(_ERROR_STYLE)
         label.setVisible(False)
         return label
 
@@ -140,6 +382,13 @@ class TsmaskDialog(QDialog):
         self.start_edit.dateChanged.connect(self.validate)
         self.end_edit.dateChanged.connect(self.validate)
         self.source_combo.currentIndexChanged.connect(self.validate)
+        self.preset_combo.currentIndexChanged.connect(self._show_purpose)
+        self.preset_combo.currentIndexChanged.connect(self.validate)
+        box = self.options_box
+        box.shadow_check.toggled.connect(self.validate)
+        self.spatial_check.toggled.connect(self.validate)
+        for spin in (box.cloud_spin, box.shadow_spin):
+            spin.valueChanged.connect(self.validate)
         self.stac_url_edit.textChanged.connect(self.validate)
         self.collection_edit.textChanged.connect(self.validate)
         self.local_widget.fileChanged.connect(self.validate)
@@ -149,6 +398,11 @@ class TsmaskDialog(QDialog):
         for check in self.format_checks.values():
             check.toggled.connect(self.validate)
         self.python_widget.fileChanged.connect(self._python_changed)
+
+    def _show_purpose(self, *_: Any) -> None:
+        name = str(self.preset_combo.currentData())
+        self.preset_combo.setToolTip(PRESET_CHOICES.get(name, ("", ""))[1])
+        self.options_box.set_preset(name)
 
     # -- values ------------------------------------------------------------
     def source(self) -> str:
@@ -183,10 +437,12 @@ class TsmaskDialog(QDialog):
             "resolution": float(self.resolution_spin.value()),
             "formats": self.formats(),
             "truecolour": self.truecolour_check.isChecked(),
+            "composite": str(self.composite_combo.currentData()) or None,
             "workers": int(self.workers_spin.value()),
             "max_memory": self.max_memory(),
             "runner": str(self.runner_combo.currentData()),
             "overwrite": self.overwrite_check.isChecked(),
+            **self.options_box.values(str(self.preset_combo.currentData())),
         }
 
     def max_memory(self) -> int | None:
@@ -249,6 +505,7 @@ class TsmaskDialog(QDialog):
             self.source_error: problems.get("source"),
             self.out_error: problems.get("out_dir"),
             self.formats_error: problems.get("formats"),
+            self.options_box.error: problems.get("options"),
         }
         for label, text in shown.items():
             label.setText(text or "")
@@ -289,7 +546,7 @@ class TsmaskDialog(QDialog):
         """
         text = getattr(info, "text", info)
         memory = getattr(info, "memory_bytes", None)
-        self.estimate_label.setStyleSheet(ERROR_STYLE if error else "")
+        self.estimate_label.setStyleSheet(_ERROR_STYLE if error else "")
         self.estimate_label.setText(str(text))
         if settings is not None and memory is not None and not error:
             self._estimate = (_estimate_key(settings), int(memory))
@@ -318,10 +575,6 @@ class TsmaskDialog(QDialog):
             self.progress_bar.setFormat(("Setting up tsmask" if setup else "Starting") + " — %p%")
         self.validate()
 
-    def is_running(self) -> bool:
-        """A run or a set-up is going (Run is disabled)."""
-        return self._running
-
     def set_disabled_reason(self, text: str | None) -> None:
         """Why Run cannot work (the worker lacks packages), shown with Set up; ``None``: it can."""
         self._disabled_reason = text
@@ -336,7 +589,6 @@ class TsmaskDialog(QDialog):
         self._settings.setValue(PYTHON_KEY, path.strip())
         self.pythonChanged.emit()
 
-    # -- buttons -----------------------------------------------------------
     def _on_run(self) -> None:
         if self._running:  # a second click while a run starts: one run only
             return
@@ -361,8 +613,8 @@ class TsmaskDialog(QDialog):
     def save_settings(self) -> None:
         """Remember the values in QgsSettings (``tsmask/dialog/...``)."""
         s, p = self._settings, SETTINGS_PREFIX
-        s.setValue(p + "start", self.start_edit.date().toString(Qt.ISODate))
-        s.setValue(p + "end", self.end_edit.date().toString(Qt.ISODate))
+        s.setValue(p + "start", self.start_edit.date().toString(Qt.DateFormat.ISODate))
+        s.setValue(p + "end", self.end_edit.date().toString(Qt.DateFormat.ISODate))
         s.setValue(p + "source", self.source())
         s.setValue(p + "stac_url", self.stac_url_edit.text())
         s.setValue(p + "collection", self.collection_edit.text())
@@ -373,38 +625,44 @@ class TsmaskDialog(QDialog):
         s.setValue(p + "out_dir", self.out_widget.filePath())
         s.setValue(p + "formats", ",".join(self.formats()))
         s.setValue(p + "truecolour", self.truecolour_check.isChecked())
+        s.setValue(p + "composite", self.composite_combo.currentData())
         s.setValue(p + "workers", self.workers_spin.value())
         s.setValue(p + "max_memory_gb", self.memory_spin.value())
         s.setValue(p + "runner", self.runner_combo.currentData())
         s.setValue(p + "overwrite", self.overwrite_check.isChecked())
+        self.options_box.save(s, p)
 
     def restore_settings(self) -> None:
         """Fill the widgets from QgsSettings, with sensible defaults the first time."""
         s, p = self._settings, SETTINGS_PREFIX
         today = QDate.currentDate()
-        start = QDate.fromString(str(s.value(p + "start", "")), Qt.ISODate)
-        end = QDate.fromString(str(s.value(p + "end", "")), Qt.ISODate)
+        start = QDate.fromString(str(s.value(p + "start", "")), Qt.DateFormat.ISODate)
+        end = QDate.fromString(str(s.value(p + "end", "")), Qt.DateFormat.ISODate)
         self.start_edit.setDate(start if start.isValid() else today.addMonths(-6))
         self.end_edit.setDate(end if end.isValid() else today)
         self.set_source(str(s.value(p + "source", "earth-search-c1")))
         self.stac_url_edit.setText(str(s.value(p + "stac_url", "")))
         self.collection_edit.setText(str(s.value(p + "collection", "")))
         self.local_widget.setFilePath(str(s.value(p + "local_path", "")))
-        index = self.preset_combo.findData(str(s.value(p + "preset", "seed")))
+        index = self.preset_combo.findData(str(s.value(p + "preset", "dea")))
         self.preset_combo.setCurrentIndex(max(index, 0))
+        self._show_purpose()
         self.spatial_check.setChecked(s.value(p + "spatial", True, type=bool))
         self.resolution_spin.setValue(s.value(p + "resolution", 20.0, type=float))
         self.out_widget.setFilePath(str(s.value(p + "out_dir", "")))
         formats = str(s.value(p + "formats", "cog")).split(",")
         for name, check in self.format_checks.items():
-            check.setChecked(name in formats or name in FIXED_FORMATS)
+            check.setChecked(name in formats or name in _FIXED_FORMATS)
         self.truecolour_check.setChecked(s.value(p + "truecolour", False, type=bool))
+        index = self.composite_combo.findData(str(s.value(p + "composite", "")))
+        self.composite_combo.setCurrentIndex(max(index, 0))
         default_workers = max((os.cpu_count() or 2), 1)
         self.workers_spin.setValue(s.value(p + "workers", default_workers, type=int))
         self.memory_spin.setValue(s.value(p + "max_memory_gb", 0.0, type=float))
         index = self.runner_combo.findData(str(s.value(p + "runner", "auto")))
         self.runner_combo.setCurrentIndex(max(index, 0))
         self.overwrite_check.setChecked(s.value(p + "overwrite", False, type=bool))
+        self.options_box.restore(s, p)
         from tsmask_qgis.plugin.engine_env import PYTHON_KEY
 
         self.python_widget.setFilePath(str(s.value(PYTHON_KEY, "") or ""))

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingProvider
+from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-__all__ = ["MODELS", "TsmaskProvider"]
-
-#: The models shipped with the plugin (shown in the toolbox under the provider).
-MODELS = Path(__file__).resolve().parents[1] / "models"
+__all__ = ["TOOLBOX_MODELS", "TsmaskProvider", "toolbox_models"]
 
 
 class TsmaskProvider(QgsProcessingProvider):
@@ -38,9 +35,20 @@ class TsmaskProvider(QgsProcessingProvider):
 
         for cls in ALGORITHMS:
             self.addAlgorithm(cls())
-        for path in sorted(MODELS.glob("*.model3")):
-            model = QgsProcessingModelAlgorithm()
-            if model.fromFile(str(path)):
-                self.addAlgorithm(model)
-            else:
-                QgsMessageLog.logMessage(f"cannot read the model {path}", "tsmask")
+        for model in toolbox_models():
+            self.addAlgorithm(model)
+
+
+#: The shipped models listed in the toolbox (the others are examples to open in the modeler).
+TOOLBOX_MODELS = ("detect_composite.model3",)
+
+
+def toolbox_models() -> list[QgsProcessingModelAlgorithm]:
+    """The shipped models of :data:`TOOLBOX_MODELS`, read from the plugin's models folder."""
+    folder = Path(__file__).resolve().parents[1] / "models"
+    found = []
+    for name in TOOLBOX_MODELS:
+        model = QgsProcessingModelAlgorithm()
+        if model.fromFile(str(folder / name)):
+            found.append(model)
+    return found
