@@ -273,7 +273,7 @@ def test_a_killed_parent_leaves_no_child(tmp_path, job, kwargs):
 def test_cleanup_matches_how_writers_and_engine_name_their_temporaries(tmp_path):
     """The patterns the client removes after a kill find the writers' temporary files and
     the engine's shared-memory segments (named by tsmask_qgis.tempfiles)."""
-    from tsmask_qgis.engine._procpool import SharedArray
+    from tsmask_qgis.engine._shared import SharedArray
     from tsmask_qgis.writers import atomic_output
 
     with atomic_output(tmp_path / "sub" / "mask.tif") as tmp:

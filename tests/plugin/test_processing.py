@@ -162,6 +162,8 @@ def test_algorithms_are_well_formed(processing_ready):
     assert {"WORKERS", "RUNNER", "CLOUD_SPIKE", "SHADOW_SPIKE", "BRIGHTNESS"} <= advanced
     runner = detect.parameterDefinition("RUNNER")
     assert runner.defaultValue() == 0 and len(runner.options()) == 4  # automatic first
+    preset = detect.parameterDefinition("PRESET")
+    assert preset.options()[preset.defaultValue()] == "dea"  # the default preset
     tool = provider.algorithm("seed_filter").parameterDefinition("RUNNER")
     assert tool.flags() & compat.PARAMETER_ADVANCED
 
@@ -275,3 +277,28 @@ def test_background_processing_runs_twice(processing_ready, mask_stack, tmp_path
         assert _wait(_start(task), qgis_app, timeout=60) == QgsTask.TaskStatus.Complete
         ((ok, results),) = got
         assert ok and results["OVERALL_ACCURACY"] == 1.0
+
+
+def test_detect_local_with_options(processing_ready, scene_nc, tmp_path):
+    """Shadow geometry, buffers and seed's thin-cloud rule as parameters of detect_local."""
+    import processing
+    from qgis.core import QgsProcessingException
+
+    from tsmask_qgis.plugin.processing.detect import PRESETS, THIN_CLOUD_MODES
+
+    path, _ = scene_nc
+    plain, geo = tmp_path / "plain.tif", tmp_path / "geo.tif"
+    processing.run("tsmask:detect_local", {"INPUT": str(path), "OUTPUT": str(plain)})
+    params = {"INPUT": str(path), "SHADOW_GEOMETRY": True, "CLOUD_BUFFER": 40.0}
+    processing.run("tsmask:detect_local", {**params, "OUTPUT": str(geo)})
+    a, b = _read(plain)[0], _read(geo)[0]
+    assert ((a == 0) == (b == 0)).all() and (b[a == 2] == 2).all() and (a != b).any()
+    bad = {
+        "INPUT": str(path),
+        "PRESET": PRESETS.index("dea"),
+        "THIN_CLOUD": THIN_CLOUD_MODES.index("temporal"),
+        "OUTPUT": str(tmp_path / "bad.tif"),
+    }
+    with pytest.raises(QgsProcessingException, match="option of the seed preset"):
+        processing.run("tsmask:detect_local", bad)
+    assert "numba" not in sys.modules

@@ -38,7 +38,7 @@ from tsmask_qgis.loaders._read import (
     uncached,
 )
 from tsmask_qgis.loaders._request import Request
-from tsmask_qgis.loaders._search import solar_days
+from tsmask_qgis.loaders._search import day_sun, solar_days
 from tsmask_qgis.loaders._signing import Signer
 from tsmask_qgis.loaders._sources import Source
 from tsmask_qgis.progress import Progress, emit
@@ -245,6 +245,7 @@ def download(
             "times": [str(t) for t, _ in days],
             "items": [i.id for _, members in days for i in members],
             "harmonisation": harmonisation,
+            "sun": [list(v) for v in day_sun(days)],
         }
         return w.commit(meta)
 
@@ -267,7 +268,8 @@ def from_cache(path: Path, request: Request, chunks: dict[str, int] | None) -> x
             chunks=default_chunks(mm.shape, chunks),
             name=f"tsmask-cache-{path.name}-{band}",
         )
-    ds = dataset(gbox, times, arrays, src, request)
+    sun = meta.get("sun")
+    ds = dataset(gbox, times, arrays, src, request, (sun[0], sun[1]) if sun else None)
     ds.attrs["cache_entry"] = path.name
     ds.attrs["stac_items"] = " ".join(meta.get("items", []))
     return ds

@@ -23,6 +23,7 @@ from tsmask_qgis.writers import DateSummary, Format, Manifest, OutputFile, Write
 
 __all__ = [
     "Recorder",
+    "area_name",
     "check_existing",
     "job_files",
     "output_layout",
@@ -158,6 +159,16 @@ def _evaluation(job: Job, mask: xr.DataArray, ds: xr.Dataset) -> Callable[[], An
     return compare
 
 
+def area_name(job: Job) -> str:
+    """A short name for the job's area: the local stack's name, or the source and the
+    box's centre (latitude, longitude)."""
+    if job.input is not None:
+        return Path(job.input).stem
+    request = job.request
+    w, s, e, n = request.bbox
+    return f"{request.source} {(s + n) / 2:.3f}, {(w + e) / 2:.3f}"
+
+
 def _attrs(job: Job) -> dict[str, Any]:
     """The job's metadata in the files that carry it (NetCDF global attributes)."""
     return {
@@ -194,7 +205,12 @@ def write_outputs(
         reflectance=ds,
         evaluation=_evaluation(job, mask, ds),
         attrs=_attrs(job),
-        meta={"preset": job.preset, "spatial": job.spatial, "overrides": dict(job.overrides)},
+        meta={
+            "preset": job.preset,
+            "spatial": job.spatial,
+            "overrides": dict(job.overrides),
+            "area": area_name(job),
+        },
         mask_name=f"tsmask {job.preset}",
     )
     total = sum(len(files) for _fmt, files in planned) or 1

@@ -136,7 +136,7 @@ class RunSettings:
     stac_url: str | None = None
     collections: tuple[str, ...] = ()
     input_path: Path | None = None
-    preset: str = "seed"
+    preset: str = "dea"
     spatial: bool = True
     resolution: float = 20.0
     crs: str | None = None
@@ -147,6 +147,9 @@ class RunSettings:
     runner: str = "auto"
     overwrite: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
+    shadow_geometry: bool = False
+    cloud_buffer_m: float = 0.0
+    shadow_buffer_m: float = 0.0
 
     @classmethod
     def from_qt(
@@ -216,6 +219,17 @@ class RunSettings:
             out["runner"] = f"Unknown runner {self.runner!r}: use one of {', '.join(RUNNERS)}."
         if self.resolution <= 0:
             out["resolution"] = "The resolution must be a positive number of metres."
+        if min(self.cloud_buffer_m, self.shadow_buffer_m) < 0:
+            out["options"] = "A buffer must be 0 (none) or a positive number of metres."
+        elif (self.shadow_geometry or self.cloud_buffer_m or self.shadow_buffer_m) and not (
+            self.spatial
+        ):
+            out["options"] = (
+                "The shadow geometry and the buffers run after the spatial steps: "
+                "turn the spatial steps on."
+            )
+        elif self.overrides.get("thin_cloud", "spectral") != "spectral" and self.preset != "seed":
+            out["options"] = "The thin-cloud rule is an option of the seed preset."
         if not out and not local:
             try:
                 self.to_request()
@@ -250,13 +264,16 @@ class RunSettings:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
-    def area_name(self) -> str:
-        """A short human name for the area and dates (used for the layer group)."""
+    def area_label(self) -> str:
+        """A short human name for the area: the local stack's name or the box's centre."""
         if self.source == LOCAL and self.input_path is not None:
-            where = self.input_path.stem or self.input_path.name
-        elif self.bbox is not None:
+            return self.input_path.stem or self.input_path.name
+        if self.bbox is not None:
             w, s, e, n = self.bbox
-            where = f"{(s + n) / 2:.3f}, {(w + e) / 2:.3f}"
-        else:
-            where = "area"
-        return f"tsmask {where} {self.start.isoformat()}..{self.end.isoformat()}"
+            return f"{(s + n) / 2:.3f}, {(w + e) / 2:.3f}"
+        return "area"
+
+    def area_name(self) -> str:
+        """A short human name for the area and the dates asked for (the task's name; the
+        layer group is named by the data's own dates, :func:`layers.group_name`)."""
+        return f"tsmask {self.area_label()} {self.start.isoformat()}..{self.end.isoformat()}"

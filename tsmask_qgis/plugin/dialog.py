@@ -42,9 +42,11 @@ from qgis.PyQt.QtWidgets import (
 
 from tsmask_qgis.plugin.convert import LOCAL, RUNNERS, STAC, RunSettings, rect_to_wgs84
 from tsmask_qgis.plugin.memory import available_memory, memory_advice, rough_bytes
+from tsmask_qgis.plugin.options import OptionsBox
 
 __all__ = [
     "FORMATS",
+    "PRESET_CHOICES",
     "SETTINGS_PREFIX",
     "TsmaskDialog",
     "memory_advice",
@@ -53,6 +55,18 @@ __all__ = [
 ]
 
 SETTINGS_PREFIX = "tsmask/dialog/"
+
+#: The presets offered, default first: name -> (label, what it is for, in one line).
+PRESET_CHOICES: dict[str, tuple[str, str]] = {
+    "dea": (
+        "dea (default)",
+        "everyday masks: few false alarms on clear land (DEA's production form)",
+    ),
+    "seed": (
+        "seed",
+        "the research notebook's method, exactly: finds more, flags more clear land",
+    ),
+}
 
 #: Output formats offered: pipeline format name -> label. ``cog`` is always
 #: written (the map layers are the per-date COGs), so its box is ticked and fixed.
@@ -209,8 +223,11 @@ class TsmaskDialog(QDialog):
         method_box = QGroupBox("Method and output", self)
         mform = QFormLayout(method_box)
         self.preset_combo = QComboBox(self)
-        self.preset_combo.addItem("seed — the original method (notebook)", "seed")
-        self.preset_combo.addItem("dea — DEA's production form", "dea")
+        for name, (label, purpose) in PRESET_CHOICES.items():
+            self.preset_combo.addItem(f"{label} — {purpose}", name)
+            self.preset_combo.setItemData(
+                self.preset_combo.count() - 1, purpose, Qt.ItemDataRole.ToolTipRole
+            )
         mform.addRow("Preset", self.preset_combo)
         self.spatial_check = QCheckBox("Spatial steps (filter and buffer / majority)", self)
         mform.addRow("", self.spatial_check)
@@ -258,6 +275,8 @@ class TsmaskDialog(QDialog):
         )
         mform.addRow("", self.overwrite_check)
         layout.addWidget(method_box)
+        # Options and Advanced share one row: collapsed, they cost one line of height
+        self.options_box = OptionsBox(self, error_style=_ERROR_STYLE)
 
         self.advanced_box = QgsCollapsibleGroupBox("Advanced", self)
         self.advanced_box.setObjectName("advancedBox")
@@ -271,7 +290,10 @@ class TsmaskDialog(QDialog):
         )
         aform.addRow("Runner", self.runner_combo)
         self.advanced_box.setCollapsed(True)
-        layout.addWidget(self.advanced_box)
+        boxes = QHBoxLayout()
+        boxes.addWidget(self.options_box, 1)
+        boxes.addWidget(self.advanced_box, 1)
+        layout.addLayout(boxes)
 
         est_row = QHBoxLayout()
         self.estimate_button = QPushButton("Estimate", self)
@@ -315,6 +337,13 @@ class TsmaskDialog(QDialog):
         self.start_edit.dateChanged.connect(self.validate)
         self.end_edit.dateChanged.connect(self.validate)
         self.source_combo.currentIndexChanged.connect(self.validate)
+        self.preset_combo.currentIndexChanged.connect(self._show_purpose)
+        self.preset_combo.currentIndexChanged.connect(self.validate)
+        box = self.options_box
+        box.shadow_check.toggled.connect(self.validate)
+        self.spatial_check.toggled.connect(self.validate)
+        for spin in (box.cloud_spin, box.shadow_spin):
+            spin.valueChanged.connect(self.validate)
         self.stac_url_edit.textChanged.connect(self.validate)
         self.collection_edit.textChanged.connect(self.validate)
         self.local_widget.fileChanged.connect(self.validate)
@@ -323,6 +352,11 @@ class TsmaskDialog(QDialog):
         self.memory_spin.valueChanged.connect(self.validate)
         for check in self.format_checks.values():
             check.toggled.connect(self.validate)
+
+    def _show_purpose(self, *_: Any) -> None:
+        name = str(self.preset_combo.currentData())
+        self.preset_combo.setToolTip(PRESET_CHOICES.get(name, ("", ""))[1])
+        self.options_box.set_preset(name)
 
     # -- values ------------------------------------------------------------
     def source(self) -> str:
@@ -361,6 +395,7 @@ class TsmaskDialog(QDialog):
             "max_memory": self.max_memory(),
             "runner": str(self.runner_combo.currentData()),
             "overwrite": self.overwrite_check.isChecked(),
+            **self.options_box.values(str(self.preset_combo.currentData())),
         }
 
     def max_memory(self) -> int | None:
@@ -426,6 +461,7 @@ class TsmaskDialog(QDialog):
             self.source_error: problems.get("source"),
             self.out_error: problems.get("out_dir"),
             self.formats_error: problems.get("formats"),
+            self.options_box.error: problems.get("options"),
         }
         for label, text in shown.items():
             label.setText(text or "")
@@ -515,6 +551,7 @@ class TsmaskDialog(QDialog):
         s.setValue(p + "max_memory_gb", self.memory_spin.value())
         s.setValue(p + "runner", self.runner_combo.currentData())
         s.setValue(p + "overwrite", self.overwrite_check.isChecked())
+        self.options_box.save(s, p)
 
     def restore_settings(self) -> None:
         """Fill the widgets from QgsSettings, with sensible defaults the first time."""
@@ -528,8 +565,9 @@ class TsmaskDialog(QDialog):
         self.stac_url_edit.setText(str(s.value(p + "stac_url", "")))
         self.collection_edit.setText(str(s.value(p + "collection", "")))
         self.local_widget.setFilePath(str(s.value(p + "local_path", "")))
-        index = self.preset_combo.findData(str(s.value(p + "preset", "seed")))
+        index = self.preset_combo.findData(str(s.value(p + "preset", "dea")))
         self.preset_combo.setCurrentIndex(max(index, 0))
+        self._show_purpose()
         self.spatial_check.setChecked(s.value(p + "spatial", True, type=bool))
         self.resolution_spin.setValue(s.value(p + "resolution", 20.0, type=float))
         self.out_widget.setFilePath(str(s.value(p + "out_dir", "")))
@@ -543,3 +581,4 @@ class TsmaskDialog(QDialog):
         index = self.runner_combo.findData(str(s.value(p + "runner", "auto")))
         self.runner_combo.setCurrentIndex(max(index, 0))
         self.overwrite_check.setChecked(s.value(p + "overwrite", False, type=bool))
+        self.options_box.restore(s, p)

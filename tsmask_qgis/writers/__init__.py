@@ -25,7 +25,7 @@ from tsmask_qgis.writers._envi import write_envi
 from tsmask_qgis.writers._formats import FORMATS, Format, OutputFile, WriteContext, get_format
 from tsmask_qgis.writers._grid import Grid, date_labels, grid_of
 from tsmask_qgis.writers._netcdf import read_netcdf_mask, write_netcdf
-from tsmask_qgis.writers._pictures import pick_dates, write_chart, write_quicklook
+from tsmask_qgis.writers._pictures import pick_dates, pick_reasons, write_chart, write_quicklook
 from tsmask_qgis.writers._qml import qml_text, write_qml
 from tsmask_qgis.writers._raster import (
     clear_count,
@@ -62,6 +62,7 @@ __all__ = [
     "get_format",
     "grid_of",
     "pick_dates",
+    "pick_reasons",
     "qml_text",
     "read_mask_raster",
     "read_netcdf_mask",

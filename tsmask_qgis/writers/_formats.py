@@ -23,7 +23,12 @@ from tsmask_qgis.writers._atomic import check_overwrite
 from tsmask_qgis.writers._common import report_date
 from tsmask_qgis.writers._envi import write_envi
 from tsmask_qgis.writers._netcdf import write_netcdf
-from tsmask_qgis.writers._pictures import write_chart, write_quicklook
+from tsmask_qgis.writers._pictures import (
+    chart_title,
+    quicklook_reasons,
+    write_chart,
+    write_quicklook,
+)
 from tsmask_qgis.writers._qml import write_qml
 from tsmask_qgis.writers._raster import (
     write_clear_count,
@@ -250,7 +255,7 @@ def _count(ctx: WriteContext) -> None:
 
 def _chart(ctx: WriteContext) -> None:
     (path,) = ctx.paths
-    write_chart(ctx.summary, path, overwrite=ctx.overwrite)
+    write_chart(ctx.summary, path, overwrite=ctx.overwrite, title=chart_title(ctx.meta))
 
 
 def _reflectance(ctx: WriteContext) -> xr.Dataset:
@@ -261,12 +266,15 @@ def _reflectance(ctx: WriteContext) -> xr.Dataset:
 
 def _quicklook(ctx: WriteContext) -> None:
     ds = _reflectance(ctx)
+    reasons = quicklook_reasons(ctx.summary, [f.date for f in ctx.files if f.date is not None])
     todo = ctx.todo()
     for i, f in enumerate(todo):
         report_date(ctx.progress, i, len(todo), "quicklook")
         if f.date is None:
             raise InternalError(f"a quicklook needs a date: {f.path}")
-        write_quicklook(ctx.mask, ds, f.date, f.path, overwrite=ctx.overwrite)
+        write_quicklook(
+            ctx.mask, ds, f.date, f.path, overwrite=ctx.overwrite, reason=reasons.get(f.date)
+        )
         ctx.written(f.path)
 
 
