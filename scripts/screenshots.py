@@ -83,7 +83,7 @@ def main() -> None:
         dlg.end_edit.setDate(QDate(2018, 12, 31))
         dlg.out_widget.setFilePath(str(Path.home() / "tsmask-canberra"))
         dlg.validate()
-        dlg.resize(760, dlg.sizeHint().height())
+        dlg.fit_height()  # the whole dialog on the 1000 px Xvfb screen
         dlg.show()
         app.processEvents()
         dlg.grab().save(str(OUT / "dialog.png"))

@@ -25,6 +25,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate
 
 __all__ = [
+    "COMPOSITES",
     "LOCAL",
     "RUNNERS",
     "STAC",
@@ -114,6 +115,17 @@ def date_to_qdate(value: date) -> QDate:
     return QDate(value.year, value.month, value.day)
 
 
+#: The dialog's Composite choices: the product option (``PERIOD:METHOD``) -> label.
+COMPOSITES: dict[str, str] = {
+    "": "none",
+    "year:median": "yearly median",
+    "year:geomedian": "yearly geometric median",
+    "season:median": "seasonal median",
+    "month:median": "monthly median",
+    "all:median": "median of all dates",
+}
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """Everything the dialog collects, as plain values.
@@ -125,7 +137,8 @@ class RunSettings:
     layers). ``max_memory`` is the engine's memory budget in bytes (``None``:
     half the available memory); ``runner`` the engine's runner (:data:`RUNNERS`,
     an advanced setting); ``overwrite`` replaces outputs of another run in
-    ``out_dir``.
+    ``out_dir``; ``composite`` (``"year:median"``, or ``None``) adds cloud-free
+    composites loaded above the masks.
     """
 
     bbox: Bbox | None
@@ -150,6 +163,7 @@ class RunSettings:
     shadow_geometry: bool = False
     cloud_buffer_m: float = 0.0
     shadow_buffer_m: float = 0.0
+    composite: str | None = None
 
     @classmethod
     def from_qt(

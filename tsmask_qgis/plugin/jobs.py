@@ -72,6 +72,7 @@ def job_options(settings: RunSettings) -> dict[str, Any]:
         cloud_buffer_m=settings.cloud_buffer_m,
         shadow_buffer_m=settings.shadow_buffer_m,
         meta=(("qgis_group", settings.area_name()),),
+        **({"products": {"composite": settings.composite}} if settings.composite else {}),
     )
 
 
@@ -99,6 +100,7 @@ def result_layers(result: Mapping[str, Any]) -> ResultLayers:
         summary=tuple(result["summary"]),
         out=Path(result["out"]),
         summary_csv=tables[0] if tables else None,
+        composites={str(d): p for d, p in files_of(result, "composite")},
     )
 
 

@@ -63,7 +63,8 @@ class ResultLayers:
     ``2021-12-04T235958`` where two acquisitions share a day) to its single-band
     mask raster; ``truecolour`` the same labels to RGB rasters; ``times`` each
     label to its acquisition time (UTC); ``count`` is the clear-observation-count
-    raster; ``summary`` the per-date class counts (the writers' summary rows).
+    raster; ``summary`` the per-date class counts (the writers' summary rows);
+    ``composites`` maps each composite period to its multi-band COG.
     """
 
     masks: Mapping[str, Path]
@@ -75,6 +76,7 @@ class ResultLayers:
     out: Path | None = None
     #: The run's ``summary.csv``, read when ``summary`` is empty.
     summary_csv: Path | None = None
+    composites: Mapping[str, Path] = field(default_factory=dict)
 
     def in_time_order(self, labels: Mapping[str, Any]) -> list[str]:
         """The labels of ``labels`` (``masks`` or ``truecolour``) sorted by acquisition time."""
@@ -205,5 +207,23 @@ def add_result_layers(
         node = group.addLayer(layer)
         node.setItemVisibilityChecked(False)
         node.setExpanded(False)
+    _add_composites(result, group, project)
     group.setExpanded(True)
     return group
+
+
+def _add_composites(result: ResultLayers, group: QgsLayerTreeGroup, project: QgsProject) -> None:
+    """The composites in a sub-group above the masks, each in the true-colour style the
+    writers put beside it (``.qml``); only the last period is shown."""
+    if not result.composites:
+        return
+    sub = group.insertGroup(0, "composites")
+    periods = list(result.composites)
+    for i, period in enumerate(reversed(periods)):
+        path = Path(result.composites[period])
+        layer = _load(path, f"composite {period}", None, "composite")
+        style = path.with_suffix(".qml")
+        if style.exists():
+            layer.loadNamedStyle(str(style))
+        project.addMapLayer(layer, False)
+        sub.addLayer(layer).setItemVisibilityChecked(i == 0)
