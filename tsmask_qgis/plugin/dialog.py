@@ -136,6 +136,7 @@ class TsmaskDialog(QDialog):
         *,
         settings: QgsSettings | None = None,
         disabled_reason: str | None = None,
+        disabled_features: frozenset[str] | None = None,
         available_memory: Callable[[], int | None] = available_memory,
     ) -> None:
         super().__init__(parent)
@@ -144,6 +145,13 @@ class TsmaskDialog(QDialog):
         self._iface = iface
         self._settings = settings or QgsSettings()
         self._disabled_reason = disabled_reason
+        #: features of :data:`tsmask_qgis.plugin.deps.FEATURES` that cannot run here (with
+        #: a reason but no list: all of them)
+        self._disabled = (
+            disabled_features
+            if disabled_features is not None
+            else frozenset({"detect_local", "detect_stac"} if disabled_reason else ())
+        )
         self._available_memory = available_memory
         #: (settings key, memory bytes) of the last Estimate.
         self._estimate: tuple[tuple[Any, ...], int] | None = None
@@ -491,6 +499,9 @@ class TsmaskDialog(QDialog):
         self.extent_box.setEnabled(source != LOCAL)
         self.resolution_spin.setEnabled(source != LOCAL)
         settings, problems = self.draft_settings()
+        feature = "detect_local" if source == LOCAL else "detect_stac"
+        if feature in self._disabled:  # before what the form lacks: it cannot run at all
+            problems["source"] = "This source cannot run here: see the message at the top."
         shown = {
             self.area_error: problems.get("bbox"),
             self.dates_error: problems.get("dates"),
@@ -508,7 +519,7 @@ class TsmaskDialog(QDialog):
         for label, text in ((self.memory_error, error), (self.memory_warning, warning)):
             label.setText(text or "")
             label.setVisible(bool(text))
-        can_run = not problems and not self._disabled_reason
+        can_run = not problems
         self.run_button.setEnabled(can_run)
         self.estimate_button.setEnabled(not problems.get("bbox") and not problems.get("source"))
         return problems
