@@ -73,15 +73,16 @@ def test_the_probe_asks_the_worker_which_modules_it_lacks(tmp_path, monkeypatch)
     bare.write_text(f"#!/bin/sh\necho {ver} numba rasterio\n")
     bare.chmod(0o755)
     try:
-        # an explicit choice lacking packages loses to one that has them ...
+        # a chosen interpreter is used as it is, and what it lacks is reported
         interpreter.configure(python=str(bare))
         exe, lacking = interpreter.missing_modules()
-        assert exe != str(bare) and lacking == ()
-        # ... and is used (and reported) when nothing better runs
-        monkeypatch.setattr(interpreter, "_candidates", lambda: [str(bare)])
+        assert exe == str(bare) and lacking == ("numba", "rasterio")
+        # automatic: one that has the packages wins over one that lacks them
+        interpreter.configure()
+        monkeypatch.setattr(interpreter, "_candidates", lambda: [str(bare), sys.executable])
         interpreter.reset()
         exe, lacking = interpreter.missing_modules()
-        assert exe == str(bare) and lacking == ("numba", "rasterio")
+        assert exe == sys.executable and lacking == ()
         monkeypatch.setattr(interpreter, "_candidates", lambda: [str(tmp_path / "none")])
         interpreter.reset()
         with pytest.raises(DependencyError, match="Set up tsmask"):

@@ -54,6 +54,7 @@ def test_desktop_qgis_runs_the_sample_without_crashing(tmp_path):
         TSMASK_DESKTOP_SHOTS=os.environ.get("TSMASK_DESKTOP_SHOTS", ""),
         TSMASK_DESKTOP_SHOT_DATE=os.environ.get("TSMASK_DESKTOP_SHOT_DATE", ""),
         HOME=str(tmp_path / "home"),
+        TSMASK_DESKTOP_WAIT="240",  # then the session cancels the run, and quits
     )
     # Not --noplugins: QGIS 3.22 started that way never leaves its event loop on exit
     # (seen with and without this plugin loaded), and the test would time out.
@@ -63,7 +64,7 @@ def test_desktop_qgis_runs_the_sample_without_crashing(tmp_path):
         "--profiles-path", str(tmp_path / "profiles"),
         "--code", str(HERE / "desktop_session.py"),
     ]  # fmt: skip
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=360)
     logs = proc.stdout[-1500:] + proc.stderr[-2500:]
     assert report.exists(), f"no report (exit code {proc.returncode}):\n{logs}"
     got = json.loads(report.read_text())

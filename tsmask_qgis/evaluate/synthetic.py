@@ -255,7 +255,7 @@ def make_scene(
 
     rng = np.random.default_rng(seed)
     times = pd.date_range(pd.Timestamp(start), periods=nt, freq=f"{int(revisit_days)}D")
-    doy = times.dayofyear.to_numpy().astype(np.float64)
+    doy = times.day_of_year.to_numpy().astype(np.float64)
 
     # ---- sun, cloud heights and shadow offsets per date ------------------------------
     az_calc, el_calc = sun_position(doy, latitude)

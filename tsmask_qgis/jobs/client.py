@@ -63,6 +63,7 @@ __all__ = [
     "Pool",
     "WorkerCrashed",
     "busy",
+    "child_env",
     "default_pool",
     "pids",
     "run",
@@ -85,10 +86,9 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
-def _child_env(python: str | None = None) -> dict[str, str]:
+def child_env() -> dict[str, str]:
+    """The environment a worker Python is started with (the package on its path)."""
     env = dict(os.environ)
-    if python:  # the engine's own worker processes (in the child) use the same interpreter
-        env["TSMASK_PYTHON"] = python
     root = _package_root()
     parts = [root, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]]
     env["PYTHONPATH"] = os.pathsep.join(parts)
@@ -152,7 +152,7 @@ class Child:
                 stdin=subprocess.PIPE,
                 stdout=self.log,
                 stderr=subprocess.STDOUT,
-                env=_child_env(python),
+                env={**child_env(), "TSMASK_PYTHON": python},
                 pass_fds=(write_fd,),
                 start_new_session=True,  # its own process group: killed as one
                 close_fds=True,

@@ -170,12 +170,13 @@ def _resolve(_key: tuple[str | None, ...]) -> str:
     tried = []
     fallback = None
     override = os.environ.get("TSMASK_PYTHON") or _CONFIG["python"]
+    explicit = {c for c in (_CONFIG["python"], os.environ.get("TSMASK_PYTHON")) if c}
     for exe in _candidates():
         info = _probe(exe)
         tried.append(f"{exe} ({'not runnable' if info is None else f'{info[0]}.{info[1]}'})")
         if info is None or info[:2] != want:
             continue
-        if not info[2]:
+        if not info[2] or exe in explicit:  # a chosen interpreter is used as it is
             return exe
         fallback = fallback or exe
     if fallback is not None:
@@ -205,8 +206,9 @@ def python_executable() -> str:
     In order: the interpreter chosen in the plugin's settings, ``$TSMASK_PYTHON``,
     the plugin's own environment, the virtual environment's python, then
     ``{sys.base_exec_prefix}/bin/python3.X``; the first whose version equals
-    the running interpreter's and that has every module of :data:`ENGINE_MODULES`
-    (else the first of the right version). Never the QGIS binary that
+    the running interpreter's; a chosen one (settings, ``$TSMASK_PYTHON``) as it is,
+    the others only with every module of :data:`ENGINE_MODULES` (else the first of
+    the right version). Never the QGIS binary that
     ``sys.executable`` is inside the desktop application.
     """
     return _resolve(_key())

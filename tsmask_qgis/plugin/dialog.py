@@ -143,6 +143,7 @@ class TsmaskDialog(QDialog):
         *,
         settings: QgsSettings | None = None,
         disabled_reason: str | None = None,
+        disabled_features: frozenset[str] | None = None,
         available_memory: Callable[[], int | None] = available_memory,
     ) -> None:
         super().__init__(parent)
@@ -152,6 +153,13 @@ class TsmaskDialog(QDialog):
         self._settings = settings or QgsSettings()
         self._disabled_reason = disabled_reason
         self._running = False
+        #: features of :data:`tsmask_qgis.plugin.deps.FEATURES` that cannot run here (with
+        #: a reason but no list: all of them)
+        self._disabled = (
+            disabled_features
+            if disabled_features is not None
+            else frozenset({"detect_local", "detect_stac"} if disabled_reason else ())
+        )
         self._available_memory = available_memory
         #: (settings key, memory bytes) of the last Estimate.
         self._estimate: tuple[tuple[Any, ...], int] | None = None
@@ -499,6 +507,9 @@ class TsmaskDialog(QDialog):
         self.extent_box.setEnabled(source != LOCAL)
         self.resolution_spin.setEnabled(source != LOCAL)
         settings, problems = self.draft_settings()
+        feature = "detect_local" if source == LOCAL else "detect_stac"
+        if feature in self._disabled:  # before what the form lacks: it cannot run at all
+            problems["source"] = "This source cannot run here: see the message at the top."
         shown = {
             self.area_error: problems.get("bbox"),
             self.dates_error: problems.get("dates"),
@@ -516,7 +527,7 @@ class TsmaskDialog(QDialog):
         for label, text in ((self.memory_error, error), (self.memory_warning, warning)):
             label.setText(text or "")
             label.setVisible(bool(text))
-        can_run = not problems and not self._disabled_reason and not self._running
+        can_run = not problems and not self._running
         self.run_button.setEnabled(can_run)
         self.estimate_button.setEnabled(not problems.get("bbox") and not problems.get("source"))
         return problems
@@ -575,9 +586,14 @@ class TsmaskDialog(QDialog):
             self.progress_bar.setFormat(("Setting up tsmask" if setup else "Starting") + " — %p%")
         self.validate()
 
-    def set_disabled_reason(self, text: str | None) -> None:
-        """Why Run cannot work (the worker lacks packages), shown with Set up; ``None``: it can."""
+    def set_disabled_reason(
+        self, text: str | None, disabled_features: frozenset[str] | None = None
+    ) -> None:
+        """Why features cannot run (the worker lacks packages), shown with Set up; ``None``:
+        everything can."""
         self._disabled_reason = text
+        if disabled_features is not None or not text:
+            self._disabled = disabled_features or frozenset()
         self.missing_label.setText(text or "")
         self.missing_box.setVisible(bool(text))
         if hasattr(self, "run_button"):

@@ -12,10 +12,17 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from tsmask_qgis.plugin import deps, engine_env
-from tsmask_qgis.plugin.convert import RunSettings
+from tsmask_qgis.plugin.convert import LOCAL, RunSettings
 from tsmask_qgis.plugin.task import LOG_TAG, TsmaskTask, application_quits, quiet_flags
 
-__all__ = ["ICON", "MENU", "TsmaskPlugin", "show_temporal_controller", "stop_children"]
+__all__ = [
+    "ICON",
+    "MENU",
+    "TsmaskPlugin",
+    "qgis_version",
+    "show_temporal_controller",
+    "stop_children",
+]
 
 MENU = "&tsmask"
 #: How long after a task ends the plugin's message is shown (after QGIS's own notice).
@@ -35,6 +42,11 @@ ICON = next(
     ),
     "",
 )
+
+
+def qgis_version() -> tuple[int, str]:
+    """(Qgis.QGIS_VERSION_INT, Qgis.QGIS_VERSION) of the QGIS running the plugin."""
+    return Qgis.QGIS_VERSION_INT, Qgis.QGIS_VERSION
 
 
 def stop_children() -> None:
@@ -76,18 +88,18 @@ class TsmaskPlugin:
         self.run_task: TsmaskTask | None = None
         self.setup_task: TsmaskTask | None = None
         self._setup_bar: Any = None
-        self.missing: list[deps.Dependency] = []
         self.missing_text: str | None = None
         self.refresh_engine()
 
     def refresh_engine(self) -> None:
         """Ask the worker interpreter (not QGIS's Python) which packages it lacks."""
         engine_env.apply_settings()
-        #: Packages missing for detection (empty when everything is installed).
-        self.missing = deps.missing("detect_local")
-        self.missing_text = deps.missing_message(self.missing) if self.missing else None
+        deps._probe_cached.cache_clear()  # a set-up or another worker Python: ask again
+        #: What this QGIS and the worker Python cannot run, and the one message saying why.
+        self.check = deps.check(qgis_version())
+        self.missing_text = self.check.message
         if self.dialog is not None:
-            self.dialog.set_disabled_reason(self.missing_text)
+            self.dialog.set_disabled_reason(self.missing_text, self.check.disabled)
 
     # -- QGIS hooks --------------------------------------------------------
     def initProcessing(self) -> None:
@@ -96,14 +108,14 @@ class TsmaskPlugin:
         The job children are stopped when QGIS quits (``aboutToQuit``, before Qt
         tears down), and when the plugin is unloaded.
         """
-        from tsmask_qgis.plugin.processing.provider import TsmaskProvider
-
         app = QgsApplication.instance()
         if app is not None and not self._quit_hooked:
             app.aboutToQuit.connect(self._quitting)
             app.aboutToQuit.connect(stop_children)
             self._quit_hooked = True
-        if self.provider is None:
+        if self.provider is None and not self.check.qgis_too_old:
+            from tsmask_qgis.plugin.processing.provider import TsmaskProvider
+
             provider = TsmaskProvider()
             # addProvider refuses (and deletes) a provider whose id is already registered.
             if QgsApplication.processingRegistry().addProvider(provider):
@@ -194,7 +206,10 @@ class TsmaskPlugin:
             from tsmask_qgis.plugin.dialog import TsmaskDialog
 
             self.dialog = TsmaskDialog(
-                self.iface, self.iface.mainWindow(), disabled_reason=self.missing_text
+                self.iface,
+                self.iface.mainWindow(),
+                disabled_reason=self.missing_text,
+                disabled_features=self.check.disabled,
             )
             self.dialog.runRequested.connect(self.start)
             self.dialog.estimateRequested.connect(self.estimate)
@@ -329,8 +344,9 @@ class TsmaskPlugin:
         (see :mod:`tsmask_qgis.plugin.jobs` and :mod:`tsmask_qgis.jobs.client`). Returns
         the task, or ``None`` when it cannot start (the reason is shown in the message bar).
         """
-        if self.missing_text:
-            self._error(self.missing_text)
+        feature = "detect_local" if getattr(settings, "source", LOCAL) == LOCAL else "detect_stac"
+        if not self.check.can_run(feature):
+            self._error(self.missing_text or "")
             return None
         if self.run_task is not None:  # one run at a time (Run is disabled meanwhile)
             return None

@@ -251,9 +251,11 @@ class TsmaskAlgorithm(QgsProcessingAlgorithm):
         return QIcon(ICON)
 
     def canExecute(self):
-        missing = deps.missing(self.FEATURE)
-        if missing:
-            return False, deps.missing_message(missing)
+        from tsmask_qgis.plugin.plugin import qgis_version
+
+        found = deps.check(qgis_version())
+        if not found.can_run(self.FEATURE):
+            return False, found.message
         return True, ""
 
     #: The name of the advanced runner parameter (algorithms that run the engine add it).
