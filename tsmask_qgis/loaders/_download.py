@@ -1,10 +1,13 @@
 """The cached load path: every asset read whole into a new cache entry, then opened lazily.
 
-:func:`download` reads the assets of one solar day at a time, ``workers`` at once
-(:class:`AssetReads`), each read checked and retried (:func:`read_asset`); each item's
-DNs are harmonised (``_harmonise``) and merged into its day (first valid pixel in
-(time, id) order). The entry is written under a temporary name and renamed when
-complete (``_cache.writing``), so a failed or cancelled load leaves no partial entry.
+:func:`download` queues every asset of every date at once on one bounded pool
+(:class:`AssetReads`, ``NetworkOptions.concurrency`` reads in flight, no wait between
+dates), each read checked and retried by the one retry policy (:func:`read_asset`).
+As soon as all bands of an item have arrived its DNs are harmonised (``_harmonise``)
+and merged into its solar day (:class:`DayMerger`: first valid pixel in (time, id)
+order, whatever order the reads finish in), so the result equals a day-by-day load.
+The entry is written under a temporary name and renamed when complete
+(``_cache.writing``), so a failed or cancelled load leaves no partial entry.
 :func:`from_cache` opens an entry as the loaders' Dataset, backed by its files.
 """
 
@@ -14,8 +17,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ from tsmask_qgis.loaders._read import (
     AssetName,
     CheckedDriver,
     ReadFailed,
+    RetryPolicy,
     attempts,
     base_url,
     load_error,
@@ -43,7 +47,7 @@ from tsmask_qgis.loaders._signing import Signer
 from tsmask_qgis.loaders._sources import Source
 from tsmask_qgis.progress import Progress, emit
 
-__all__ = ["AssetReads", "download", "from_cache", "read_asset"]
+__all__ = ["AssetReads", "DayMerger", "download", "from_cache", "read_asset"]
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +62,26 @@ def read_asset(
     net: NetworkOptions,
     cancel: Callable[[], None],
 ) -> np.ndarray:
-    """Read one asset onto ``geobox`` as raw DNs, retrying with backoff; raise LoadError.
+    """Read one asset onto ``geobox`` as raw DNs, retrying by ``net``'s policy; raise
+    LoadError naming the scene, band and URL, with the reason (the HTTP status).
 
-    Each attempt is checked (``_read.CheckedDriver`` with no retries of its own): an
-    exception or a GDAL failure message on this thread fails the attempt. ``cancel``
-    raises when the load stops (checked before each attempt).
+    Each attempt is checked (``_read.CheckedDriver`` with no retries of its own, and
+    GDAL's HTTP retries are off): an exception or a GDAL failure message on this thread
+    fails the attempt. ``cancel`` raises when the load stops (checked before each
+    attempt). The waits run on this read's thread, so retries never add reads beyond
+    the pool's bound.
     """
     last: ReadFailed | None = None
     signed = item
     href = item.assets[asset].href if asset in item.assets else "(no such asset)"
     name = AssetName(item.id, band, asset, base_url(href))
+    policy = RetryPolicy.of(net)
     driver = CheckedDriver(
-        names={name.href: name}, retries=0, backoff=net.backoff, timeout=net.timeout, named=False
+        names={name.href: name}, policy=RetryPolicy(0, 0.0, 1.0), timeout=net.timeout, named=False
     )
-    for attempt in range(net.retries + 1):
+    started = time.monotonic()
+    attempt = 0
+    while True:
         cancel()
         try:
             if signer.kind is not None and (attempt == 0 or signer.needs_resign(signed)):
@@ -87,10 +97,14 @@ def read_asset(
             if signer.kind is not None and ("403" in everything or "authenticat" in everything):
                 signed = signer(item, force=True)  # token expired: re-sign, then retry
             log.warning("read of %s/%s failed (attempt %d): %s", item.id, asset, attempt + 1, text)
-            if attempt < net.retries:
-                time.sleep(net.backoff * 2**attempt)
+        pause = policy.wait(attempt, started)
+        if pause is None:
+            break
+        time.sleep(pause)
+        attempt += 1
     raise load_error(
-        f"could not read {name.describe()} after {attempts(net.retries + 1)}",
+        f"could not read {name.describe()} after {attempts(attempt + 1)} "
+        f"in {time.monotonic() - started:.1f} s",
         last.exc if last else None,
         last.messages if last else [],
         net.timeout,
@@ -98,12 +112,13 @@ def read_asset(
 
 
 class AssetReads:
-    """Whole-asset reads onto one grid, ``net.workers`` at once, with progress per asset.
+    """Whole-asset reads onto one grid on one pool of ``net.concurrency`` threads, with
+    progress per asset.
 
-    :meth:`submit` queues the reads of some items and :meth:`gather` waits for them;
-    when one fails (or the progress callback cancels), the reads not yet started are
-    dropped and those running stop at their next attempt. Use as a context manager:
-    leaving it waits for the running reads.
+    :meth:`items` queues every band of every item at once and yields each item as soon
+    as all its bands have arrived; when one read fails (or the progress callback
+    cancels), the reads not yet started are dropped and those running stop at their
+    next attempt. Use as a context manager: leaving it waits for the running reads.
     """
 
     def __init__(
@@ -125,7 +140,7 @@ class AssetReads:
         self.done = 0
         self._lock = threading.Lock()
         self._stop: list[BaseException] = []
-        self._pool = ThreadPoolExecutor(net.workers)
+        self._pool = ThreadPoolExecutor(net.concurrency, thread_name_prefix="tsmask-read")
 
     def __enter__(self) -> AssetReads:
         return self
@@ -150,60 +165,81 @@ class AssetReads:
         with self._lock:
             self.done += 1
             n = self.done
-        try:
-            emit(
-                self.progress,
-                "load",
-                n / self.total,
-                f"read {band} of {item.id} ({n}/{self.total} assets)",
-            )
-        except BaseException as exc:  # a cancel from the callback stops the other reads
-            self._stop.append(exc)
-            raise
+            try:  # under the lock: the reports come in order
+                emit(
+                    self.progress,
+                    "load",
+                    n / self.total,
+                    f"read {band} of {item.id} ({n}/{self.total} assets)",
+                )
+            except BaseException as exc:  # a cancel from the callback stops the other reads
+                self._stop.append(exc)
+                raise
         return arr
 
-    def submit(self, items: Sequence[Any]) -> dict[tuple[str, str], Future[np.ndarray]]:
-        """Queue every band of ``items``: ``(item id, band) -> future raw DNs``."""
-        return {
-            (item.id, b): self._pool.submit(self._read, item, b, a)
-            for item in items
+    def items(self, items: Sequence[Any]) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """``(index in items, band -> raw DNs)`` for each item once all its bands are in."""
+        futures: dict[Future[np.ndarray], tuple[int, str]] = {
+            self._pool.submit(self._read, item, b, a): (i, b)
+            for i, item in enumerate(items)
             for b, a in zip(self.bands, self.assets, strict=True)
         }
-
-    def gather(
-        self, futures: dict[tuple[str, str], Future[np.ndarray]]
-    ) -> dict[tuple[str, str], np.ndarray]:
-        """The raw DNs of ``futures``; the first failure stops every other read."""
+        arrived: dict[int, dict[str, np.ndarray]] = {}
         try:
-            return {k: f.result() for k, f in futures.items()}
-        except BaseException:
+            for fut in as_completed(futures):
+                i, band = futures[fut]
+                got = arrived.setdefault(i, {})
+                got[band] = fut.result()
+                if len(got) == len(self.bands):
+                    yield i, arrived.pop(i)
+        except BaseException:  # a failed read, or the caller stopped (GeneratorExit)
             self._stop.append(LoadError("stopped after another asset failed"))
-            for f in futures.values():
+            for f in futures:
                 f.cancel()
             raise
 
 
-def _merge_item(
-    outs: dict[str, np.ndarray],
-    t: int,
-    item: Any,
-    raws: dict[str, np.ndarray],
-    src: Source,
-    refl: Sequence[str],
-) -> str:
-    """Harmonise one item's raw DNs into reflectance and fill the gaps of day ``t`` with
-    them (first valid pixel wins); returns how the offset was decided."""
-    hs = settle(decide(item, src, refl), [raws[b] for b in BANDS], item)
-    for b, h in zip(BANDS, hs, strict=True):
-        r = to_reflectance(raws[b], h)
-        day = outs[b][t]
-        np.copyto(day, r, where=np.isnan(day) & ~np.isnan(r))
-    for b, raw in raws.items():
-        if b in BANDS:
-            continue
-        day = outs[b][t]
-        np.copyto(day, raw.astype(np.uint8), where=(day == 0) & (raw != 0))
-    return hs[0].reason
+class DayMerger:
+    """Harmonises each item as it arrives and merges it into its solar day in (time, id)
+    order: an item that arrives before an earlier one of its day waits (as reflectance)."""
+
+    def __init__(
+        self,
+        outs: dict[str, np.ndarray],
+        days: Sequence[tuple[Any, Sequence[Any]]],
+        src: Source,
+    ) -> None:
+        self.outs = outs
+        self.src = src
+        self.refl = [src.asset_for(b) for b in BANDS]
+        self.items = [item for _, members in days for item in members]
+        self.slot = [(t, k) for t, (_, members) in enumerate(days) for k in range(len(members))]
+        self.next = [0] * len(days)
+        self.waiting: list[dict[int, dict[str, np.ndarray]]] = [{} for _ in days]
+        self.harmonisation: dict[str, str] = {}
+
+    def add(self, index: int, raws: dict[str, np.ndarray]) -> None:
+        """Item ``index`` (in (time, id) order) has arrived with its raw DNs."""
+        item = self.items[index]
+        hs = settle(decide(item, self.src, self.refl), [raws[b] for b in BANDS], item)
+        self.harmonisation[item.id] = hs[0].reason
+        ready = {b: to_reflectance(raws[b], h) for b, h in zip(BANDS, hs, strict=True)}
+        ready.update({b: raw.astype(np.uint8) for b, raw in raws.items() if b not in BANDS})
+        t, k = self.slot[index]
+        waiting = self.waiting[t]
+        waiting[k] = ready
+        while self.next[t] in waiting:
+            self._fill(t, waiting.pop(self.next[t]))
+            self.next[t] += 1
+
+    def _fill(self, t: int, arrays: dict[str, np.ndarray]) -> None:
+        """Fill the gaps of day ``t`` with one item's arrays (first valid pixel wins)."""
+        for b, r in arrays.items():
+            day = self.outs[b][t]
+            if b in BANDS:
+                np.copyto(day, r, where=np.isnan(day) & ~np.isnan(r))
+            else:
+                np.copyto(day, r, where=(day == 0) & (r != 0))
 
 
 def download(
@@ -218,9 +254,8 @@ def download(
     gbox = request.geobox()
     days = solar_days(items)
     shape = (len(days), gbox.shape.y, gbox.shape.x)
-    refl = [src.asset_for(b) for b in BANDS]
-    total = sum(len(members) for _, members in days) * len(bands)
-    harmonisation: dict[str, str] = {}
+    ordered = [item for _, members in days for item in members]
+    total = len(ordered) * len(bands)
     with (
         _cache.writing(request.key(bands)) as w,
         AssetReads(gbox, bands, src, net, progress, total) as reads,
@@ -233,18 +268,16 @@ def download(
             )
             for b in bands
         }
-        for t, (_, members) in enumerate(days):
-            raws = reads.gather(reads.submit(members))
-            for item in members:
-                mine = {b: raws[(item.id, b)] for b in bands}
-                harmonisation[item.id] = _merge_item(outs, t, item, mine, src, refl)
+        merger = DayMerger(outs, days, src)
+        for index, raws in reads.items(ordered):
+            merger.add(index, raws)
         meta = {
             "crs": str(gbox.crs),
             "transform": list(gbox.transform)[:6],
             "shape": list(shape),
             "times": [str(t) for t, _ in days],
-            "items": [i.id for _, members in days for i in members],
-            "harmonisation": harmonisation,
+            "items": [i.id for i in ordered],
+            "harmonisation": {i.id: merger.harmonisation[i.id] for i in ordered},
         }
         return w.commit(meta)
 

@@ -13,11 +13,20 @@ from typing import Any
 from tsmask_qgis.errors import ParameterError
 from tsmask_qgis.loaders._sources import Source
 
-__all__ = ["ASSET_LATENCY_S", "READ_BYTES_PER_S", "NetworkOptions", "configure_gdal"]
+__all__ = [
+    "ASSET_LATENCY_S",
+    "GDAL_HTTP",
+    "MAX_CONCURRENCY",
+    "READ_BYTES_PER_S",
+    "NetworkOptions",
+    "configure_gdal",
+]
 
 #: Assumptions behind ``estimate``'s download time (defaults of the ``NetworkOptions`` fields).
 READ_BYTES_PER_S = 20e6
 ASSET_LATENCY_S = 0.5
+#: The most reads at once ``NetworkOptions.concurrency`` allows.
+MAX_CONCURRENCY = 256
 
 
 @dataclass(frozen=True)
@@ -26,11 +35,17 @@ class NetworkOptions:
 
     ``timeout`` (seconds) applies to each HTTP request (search pages and pixel reads);
     failed requests are retried ``retries`` times, waiting ``backoff * 2**attempt``
-    seconds. ``workers`` assets are read at once on the cached path.
+    seconds, and an asset read gives up once ``asset_time_limit`` seconds have passed
+    since its first attempt (no attempt or wait starts beyond it; the last attempt's
+    time-out is cut to what is left). These are the only retries: GDAL's own HTTP
+    retries are off, so a file failing for good costs ``retries + 1`` requests at most.
+    ``concurrency`` asset reads run at once, across dates (the cached path; the streamed
+    path reads that many blocks at once); retries wait inside their read, so they never
+    add requests beyond it.
 
     The last three fields are *assumptions* used only by :func:`estimate`'s time:
     the effective read rate from the catalogue's storage (bytes/s), the latency per
-    asset (s, spread over ``workers``), and the detection cost per pixel and date (s;
+    asset (s, spread over ``concurrency``), and the detection cost per pixel and date (s;
     ``None``, the default, takes the engine's own figure,
     :func:`tsmask_qgis.engine._costs.seconds_per_pixel_date`). Set them to what you
     measure on your network and machine.
@@ -41,7 +56,8 @@ class NetworkOptions:
     timeout: float = 30.0
     retries: int = 4
     backoff: float = 1.0
-    workers: int = 4
+    concurrency: int = 24
+    asset_time_limit: float = 25.0
     page_size: int = 100
     read_bytes_per_s: float = READ_BYTES_PER_S
     asset_latency: float = ASSET_LATENCY_S
@@ -58,9 +74,16 @@ class NetworkOptions:
             raise ParameterError(
                 f"the wait between retries must be 0 or more seconds, got {self.backoff}"
             )
-        if self.workers < 1:
+        if not isinstance(self.concurrency, int) or not 1 <= self.concurrency <= MAX_CONCURRENCY:
             raise ParameterError(
-                f"the number of assets read at once must be at least 1, got {self.workers}"
+                f"the number of reads at once must be a whole number from 1 to "
+                f"{MAX_CONCURRENCY}, got {self.concurrency!r}",
+                field="concurrency",
+            )
+        if not self.asset_time_limit > 0:
+            raise ParameterError(
+                "the time limit per asset must be a positive number of seconds, "
+                f"got {self.asset_time_limit}"
             )
         if self.page_size < 1:
             raise ParameterError(
@@ -90,9 +113,27 @@ class NetworkOptions:
         return seconds_per_pixel_date()
 
 
+#: GDAL's HTTP settings for asset reads (besides time-outs), each measured by
+#: ``bench/loading.py``: no HEAD before the first GET (GDAL learns the size from the
+#: GET's Content-Range), adjacent ranges of one read in one request, HTTP/2 streams on
+#: one connection where the server offers them, no directory listing on open.
+#: ``VSI_CACHE`` is left off: /vsicurl/ caches what it fetched already, and VSI_CACHE's
+#: 32 kB pages make a small window read whole neighbouring tiles (more bytes, no fewer
+#: requests). GDAL's own retries are off: the loaders retry
+#: each asset (``NetworkOptions``), and nested retries would multiply the requests and
+#: the time a failing file takes.
+GDAL_HTTP: dict[str, str] = {
+    "CPL_VSIL_CURL_USE_HEAD": "NO",
+    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+    "GDAL_HTTP_MULTIPLEX": "YES",
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "GDAL_HTTP_MAX_RETRY": "0",
+}
+
+
 def configure_gdal(src: Source, net: NetworkOptions) -> None:
-    """GDAL's HTTP settings for reading ``src``'s assets: ``net``'s timeout and retries,
-    and the catalogue's storage access (unsigned S3 in a region)."""
+    """GDAL's HTTP settings for reading ``src``'s assets: ``net``'s timeout,
+    :data:`GDAL_HTTP`, and the catalogue's storage access (unsigned S3 in a region)."""
     from odc.stac import configure_rio
 
     aws: dict[str, Any] | None = {"aws_unsigned": True} if src.aws_unsigned else None
@@ -103,7 +144,5 @@ def configure_gdal(src: Source, net: NetworkOptions) -> None:
         aws=aws,
         GDAL_HTTP_TIMEOUT=max(1, math.ceil(net.timeout)),
         GDAL_HTTP_CONNECTTIMEOUT=max(1, math.ceil(min(net.timeout, 10))),
-        GDAL_HTTP_MAX_RETRY=net.retries,
-        GDAL_HTTP_RETRY_DELAY=net.backoff,
-        GDAL_HTTP_RETRY_CODES="429,500,502,503,504",
+        **GDAL_HTTP,
     )
