@@ -122,7 +122,7 @@ class NetworkOptions:
 #: requests). GDAL's own retries are off: the loaders retry
 #: each asset (``NetworkOptions``), and nested retries would multiply the requests and
 #: the time a failing file takes.
-GDAL_HTTP: dict[str, str] = {
+GDAL_HTTP: dict[str, Any] = {
     "CPL_VSIL_CURL_USE_HEAD": "NO",
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
     "GDAL_HTTP_MULTIPLEX": "YES",
