@@ -131,6 +131,7 @@ FIELD_HINTS: dict[str, str] = {
     "quicklook_dates": "see --quicklook",
     "reference": "see --with-reference",
     "cache": "see --no-cache",
+    "concurrency": "see --concurrency",
 }
 
 

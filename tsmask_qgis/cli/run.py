@@ -121,6 +121,7 @@ def job_from_args(args: argparse.Namespace) -> object:
         overwrite=args.overwrite,
         reference=args.reference,
         cache=args.cache,
+        concurrency=args.concurrency,
     )
 
 

@@ -6,6 +6,7 @@ hands the same figures to GDAL's HTTP reader (imported when called).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ __all__ = [
     "MAX_CONCURRENCY",
     "READ_BYTES_PER_S",
     "NetworkOptions",
+    "check_concurrency",
     "configure_gdal",
 ]
 
@@ -27,6 +29,17 @@ READ_BYTES_PER_S = 20e6
 ASSET_LATENCY_S = 0.5
 #: The most reads at once ``NetworkOptions.concurrency`` allows.
 MAX_CONCURRENCY = 256
+
+
+def check_concurrency(n: object) -> int:
+    """``n`` if it is a valid number of reads at once, else :class:`ParameterError`."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_CONCURRENCY:
+        raise ParameterError(
+            f"the number of reads at once must be a whole number from 1 to "
+            f"{MAX_CONCURRENCY}, got {n!r}",
+            field="concurrency",
+        )
+    return n
 
 
 @dataclass(frozen=True)
@@ -74,12 +87,7 @@ class NetworkOptions:
             raise ParameterError(
                 f"the wait between retries must be 0 or more seconds, got {self.backoff}"
             )
-        if not isinstance(self.concurrency, int) or not 1 <= self.concurrency <= MAX_CONCURRENCY:
-            raise ParameterError(
-                f"the number of reads at once must be a whole number from 1 to "
-                f"{MAX_CONCURRENCY}, got {self.concurrency!r}",
-                field="concurrency",
-            )
+        check_concurrency(self.concurrency)
         if not self.asset_time_limit > 0:
             raise ParameterError(
                 "the time limit per asset must be a positive number of seconds, "
@@ -103,6 +111,12 @@ class NetworkOptions:
             raise ParameterError(
                 f"the assumed detection cost must be 0 or more seconds, got {detect}"
             )
+
+    def with_concurrency(self, concurrency: int | None) -> NetworkOptions:
+        """These options with ``concurrency`` reads at once (``None``: unchanged)."""
+        if concurrency is None:
+            return self
+        return dataclasses.replace(self, concurrency=concurrency)
 
     def detect_cost(self) -> float:
         """Seconds per pixel and date of detection: this assumption, else the engine's."""

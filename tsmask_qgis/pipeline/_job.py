@@ -57,6 +57,8 @@ class Job:
     ``max_memory`` (bytes or ``"4GB"``) and ``scheduler`` (a dask.distributed
     address) tune the engine. ``reference="scl"`` loads the catalogue's scene
     classification beside the bands and evaluates the masks against it.
+    ``concurrency`` is the number of catalogue reads at once (``None``: the loaders'
+    default, ``NetworkOptions.concurrency``).
     """
 
     out: Path
@@ -75,6 +77,7 @@ class Job:
     overwrite: bool = False
     reference: str | None = None
     cache: bool = True
+    concurrency: int | None = None
     meta: tuple[tuple[str, str], ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -108,6 +111,10 @@ class Job:
         set_(self, "max_memory", parse_size(self.max_memory))
         if self.workers is not None and int(self.workers) < 1:
             raise ParameterError("workers must be 1 or more (or all cores)", field="workers")
+        if self.concurrency is not None:
+            from tsmask_qgis.loaders._network import check_concurrency  # standard library only
+
+            check_concurrency(self.concurrency)
         if self.reference is not None:
             if self.reference not in REFERENCE_KINDS:
                 raise ParameterError(

@@ -15,7 +15,14 @@ from tsmask_qgis.errors import NoDataError, TsmaskError, UnreachableError
 from tsmask_qgis.pipeline._job import Job
 from tsmask_qgis.progress import Progress, emit
 
-__all__ = ["Loaded", "load", "no_data_for", "stream_chunks"]
+__all__ = [
+    "Loaded",
+    "load",
+    "network_options",
+    "no_data_for",
+    "reads_at_once",
+    "stream_chunks",
+]
 
 
 def no_data_for(request: Any) -> NoDataError:
@@ -109,6 +116,13 @@ def _from_cache(job: Job, progress: Progress | None) -> Loaded:
     return Loaded(ds, notes=notes)
 
 
+def network_options(job: Job) -> Any:
+    """The loaders' ``NetworkOptions`` for ``job`` (its ``concurrency`` if it gives one)."""
+    from tsmask_qgis import loaders
+
+    return loaders.NETWORK.with_concurrency(job.concurrency)
+
+
 def _from_catalogue(job: Job, progress: Progress | None) -> Loaded:
     """Search, then download into the cache, or stream lazily when the job is larger
     than the memory budget or the cache."""
@@ -116,11 +130,12 @@ def _from_catalogue(job: Job, progress: Progress | None) -> Loaded:
     from tsmask_qgis.loaders import _cache
 
     request, extra = job.request, _extra_bands(job)
+    net = network_options(job)
     with network():
-        items = loaders.search(request, progress=progress)
+        items = loaders.search(request, progress=progress, network=net)
     if not items:
         raise no_data_for(request)
-    est = loaders.estimate(request, items=items, extra_bands=extra)
+    est = loaders.estimate(request, items=items, extra_bands=extra, network=net)
     size = int(est.memory_bytes)
     limit = _cache.max_bytes()
     over_budget = job.max_memory is not None and size > job.max_memory
@@ -141,8 +156,27 @@ def _from_catalogue(job: Job, progress: Progress | None) -> Loaded:
         )
     kw: dict[str, Any] = {"extra_bands": extra} if extra else {}
     with network():
-        ds = loaders.load(request, items=items, chunks=chunks, progress=progress, cache=cache, **kw)
+        ds = loaders.load(
+            request, items=items, chunks=chunks, progress=progress, cache=cache, network=net, **kw
+        )
     return Loaded(ds, streamed=not cache, notes=notes)
+
+
+@contextlib.contextmanager
+def reads_at_once(job: Job, loaded: Loaded) -> Iterator[None]:
+    """While the block computes a streamed (lazy) input, dask's local threads number
+    the loaders' ``concurrency`` (at least the cores), so that many reads are in flight
+    as the engine reads its tiles (the next while the current is detected)."""
+    if not loaded.streamed or job.scheduler is not None or job.runner == "dask":
+        yield
+        return
+    import os
+
+    import dask
+
+    threads = max(os.cpu_count() or 1, network_options(job).concurrency)
+    with dask.config.set(num_workers=threads):
+        yield
 
 
 def load(job: Job, progress: Progress | None) -> Loaded:

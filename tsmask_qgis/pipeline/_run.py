@@ -8,7 +8,7 @@ from tsmask_qgis import writers
 from tsmask_qgis.errors import NoDataError
 from tsmask_qgis.pipeline._detect import detect
 from tsmask_qgis.pipeline._job import Job
-from tsmask_qgis.pipeline._load import load
+from tsmask_qgis.pipeline._load import load, reads_at_once
 from tsmask_qgis.pipeline._result import (
     JobResult,
     acquisition_times,
@@ -63,12 +63,12 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         raise NoDataError("the input holds no dates")
     nc = writers.FORMATS["netcdf"].files((), out=out)[0].path
     earlier = nc if "netcdf" in job.formats and recorder.complete(nc) else None
-    mask = detect(job, loaded.ds, progress, earlier=earlier)
-
-    summary = writers.summarise(mask)
-    write_outputs(
-        job, recorder, mask, summary, loaded.ds, streamed=loaded.streamed, progress=progress
-    )
+    with reads_at_once(job, loaded):
+        mask = detect(job, loaded.ds, progress, earlier=earlier)
+        summary = writers.summarise(mask)
+        write_outputs(
+            job, recorder, mask, summary, loaded.ds, streamed=loaded.streamed, progress=progress
+        )
     result = JobResult(
         out=out,
         dates=tuple(s.date for s in summary),
