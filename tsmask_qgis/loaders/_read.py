@@ -365,8 +365,9 @@ class CheckedDriver:
     the asset itself). ``resign`` (optional) returns a fresh signed URL for an unsigned
     one, called before a retry and before a read whose signature expires within five
     minutes (a lazy graph can be computed long after it was built). ``counter``
-    reports progress; it is dropped when the driver is pickled (a dask
-    cluster's workers cannot call back into this process).
+    reports progress, and ``cancel`` (raising when the load stops) is called before
+    each attempt; both are dropped when the driver is pickled (a dask cluster's workers
+    cannot call back into this process).
     """
 
     def __init__(
@@ -378,8 +379,10 @@ class CheckedDriver:
         resign: Callable[[str], str] | None = None,
         counter: ReadCounter | None = None,
         named: bool = True,
+        cancel: Callable[[], None] | None = None,
     ) -> None:
         self.names = dict(names)
+        self.cancel = cancel
         self.named = named
         self.policy = policy
         self.timeout = float(timeout)
@@ -390,6 +393,7 @@ class CheckedDriver:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["counter"] = None
+        state["cancel"] = None
         state.pop("_rio", None)
         return state
 
@@ -445,6 +449,8 @@ class CheckedDriver:
         started = time.monotonic()
         attempt = 0
         while True:
+            if self.cancel is not None:
+                self.cancel()
             try:
                 out = checked(functools.partial(_uncached_after_failure, read, uri, attempt))
             except ReadFailed as exc:
