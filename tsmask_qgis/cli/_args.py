@@ -73,7 +73,7 @@ def add_request(parser: argparse.ArgumentParser, *, required: bool) -> None:
         "--concurrency",
         type=int,
         metavar="N",
-        help="catalogue reads at once (default 24; more for a distant server, fewer for a "
+        help="catalogue reads at once (default 32; more for a distant server, fewer for a "
         "slow link)",
     )
     g.add_argument("--stac-url", help="STAC API root URL (source 'custom')")

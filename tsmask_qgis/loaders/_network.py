@@ -69,7 +69,7 @@ class NetworkOptions:
     timeout: float = 30.0
     retries: int = 4
     backoff: float = 1.0
-    concurrency: int = 24
+    concurrency: int = 32
     asset_time_limit: float = 25.0
     page_size: int = 100
     read_bytes_per_s: float = READ_BYTES_PER_S

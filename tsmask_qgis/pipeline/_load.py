@@ -123,12 +123,33 @@ def network_options(job: Job) -> Any:
     return loaders.NETWORK.with_concurrency(job.concurrency)
 
 
+def _warm_kernels(job: Job) -> None:
+    """Load the engine's kernels for ``job`` from numba's cache (a background thread,
+    while the catalogue is read: the reads wait on the network, so loading the machine
+    code then costs the job no time). A failure is left to the real call to report."""
+    try:
+        import numpy as np
+
+        from tsmask_qgis.engine import _core
+        from tsmask_qgis.engine.warm import SPATIAL_KERNELS
+
+        _core._detect_kernel("detect", np.dtype(np.float32))  # the loaders give float32
+        if job.spatial:
+            for name in SPATIAL_KERNELS:
+                _core._spatial_kernel(name)
+    except Exception:  # nosec B110: only a head start; the detection step reports errors
+        pass
+
+
 def _from_catalogue(job: Job, progress: Progress | None) -> Loaded:
     """Search, then download into the cache, or stream lazily when the job is larger
-    than the memory budget or the cache."""
+    than the memory budget or the cache. The engine's kernels load meanwhile."""
+    import threading
+
     from tsmask_qgis import loaders
     from tsmask_qgis.loaders import _cache
 
+    threading.Thread(target=_warm_kernels, args=(job,), name="tsmask-warm", daemon=True).start()
     request, extra = job.request, _extra_bands(job)
     net = network_options(job)
     with network():
