@@ -249,7 +249,7 @@ def test_asset_failing_for_good_ends_in_bounded_time_with_its_status(stac_server
     # waits of 0.2, 0.4, 0.8 s fit in the 2 s limit, the next (1.6 s) does not: 4 attempts
     assert "after 4 attempts" in msg, msg
     assert took < net.asset_time_limit + 2.0, took
-    # at most two GETs per attempt (no HEAD, no nested GDAL retries; was 40 in all)
+    # at most two requests per attempt (no nested GDAL retries; 40 in all before)
     assert len(stac_server.requests(path)) <= 2 * 4, stac_server.requests(path)
     assert list_cache() == []
 

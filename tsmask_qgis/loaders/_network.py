@@ -128,16 +128,17 @@ class NetworkOptions:
 
 
 #: GDAL's HTTP settings for asset reads (besides time-outs), each measured by
-#: ``bench/loading.py``: no HEAD before the first GET (GDAL learns the size from the
-#: GET's Content-Range), adjacent ranges of one read in one request, HTTP/2 streams on
-#: one connection where the server offers them, no directory listing on open.
-#: ``VSI_CACHE`` is left off: /vsicurl/ caches what it fetched already, and VSI_CACHE's
-#: 32 kB pages make a small window read whole neighbouring tiles (more bytes, no fewer
-#: requests). GDAL's own retries are off: the loaders retry
-#: each asset (``NetworkOptions``), and nested retries would multiply the requests and
-#: the time a failing file takes.
+#: ``bench/loading.py`` (which flips each in turn): adjacent ranges of one read in one
+#: request, HTTP/2 streams on one connection where the server offers them, no
+#: directory listing on open (listing a folder per file quadruples the requests).
+#: GDAL's own retries are off: the loaders retry each asset (``NetworkOptions``), and
+#: nested retries would multiply the requests and the time a failing file takes.
+#: Left at GDAL's defaults: ``CPL_VSIL_CURL_USE_HEAD`` (``NO`` replaces the HEAD by a
+#: GET without a range that GDAL aborts after the headers: as many requests, and the
+#: aborted transfer closes the kept-alive connection) and ``VSI_CACHE`` (/vsicurl/
+#: caches what it fetched already; VSI_CACHE's 32 kB pages make a small window read
+#: whole neighbouring tiles, more bytes for no fewer requests).
 GDAL_HTTP: dict[str, Any] = {
-    "CPL_VSIL_CURL_USE_HEAD": "NO",
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
     "GDAL_HTTP_MULTIPLEX": "YES",
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
