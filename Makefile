@@ -36,11 +36,12 @@ test-qgis-all:  ## the QGIS tests on QGIS 3.22 (here), 3.40 and 3.44 (Debian roo
 qt6-check: env  ## Qt 6 / QGIS 4 readiness: Qt 5-only forms in tsmask_qgis/ and tests/, with fixes
 	$(PY) scripts/check_qt6.py tsmask_qgis tests
 
-lint: env  ## ruff, format check, mypy and the layering contracts (import-linter)
+lint: env  ## ruff, format check, mypy, the layering contracts (import-linter) and the Qt 6 check
 	$(PY) -m ruff check tsmask_qgis tests scripts bench
 	$(PY) -m ruff format --check tsmask_qgis tests scripts bench
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check_qt6.py tsmask_qgis tests
 
 format: env  ## apply ruff's formatting and safe fixes
 	$(PY) -m ruff format tsmask_qgis tests scripts bench

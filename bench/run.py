@@ -211,7 +211,7 @@ def child_canberra(path: str, preset: str, repeats: int, runner: str) -> dict:
             cube = ArrayCube(mask.copy())
             start = time.perf_counter()
             chunks = date_chunks(T, NY * NX, workers=2)
-            ex.spatial(cube, chunks, p, Monitor(None, None, detect_share=0))
+            ex.spatial(cube, chunks, p, Monitor(None, None, steps=("spatial",)))
             spatial_times.append(time.perf_counter() - start)
             ex.close()
         res["spatial2"] = min(spatial_times)

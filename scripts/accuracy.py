@@ -891,6 +891,11 @@ def main(argv: list[str] | None = None) -> int:
     log("real sample done")
     oracle = oracle_check(engine, args.sample) if not args.quick else "(quick run: no cross-check)"
     log("oracle cross-check done")
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
+    from accuracy_options import options_section
+
+    options = options_section(args.quick, args.sample, log)
     write_page(
         args.doc,
         {
@@ -908,6 +913,8 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": time.perf_counter() - t0,
         },
     )
+    text = args.doc.read_text()
+    args.doc.write_text(text.rstrip("\n") + "\n\n" + options + "\n")
     log(f"wrote {args.doc}")
     return 0
 

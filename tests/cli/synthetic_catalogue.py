@@ -5,7 +5,9 @@ prove the loaders' numerics but not that a whole run keeps clouds, shadows and t
 places. This collection (``tsmask-synthetic``) holds ``evaluate.make_scene``'s clouds and
 shadows with their truth: one item per date, six band COGs (uint16 DNs, 0 = nodata,
 processing baseline 03.01: no offset) and an SCL COG derived from the truth (clear 4,
-cloud 9, shadow 3, no observation 0).
+cloud 9, shadow 3, no observation 0). The items carry the scene's sun as the catalogues
+do: Earth Search's ``view:sun_*`` on even dates, Planetary Computer's
+``s2:mean_solar_*`` on odd ones, and none on the last date (:data:`NO_SUN`).
 
 The COG grid is the request's own 20 m grid (``Request.geobox()``) padded by
 ``PAD`` pixels, so a load of :data:`BBOX` reads exactly ``scene[:, PAD:-PAD, PAD:-PAD]``:
@@ -27,7 +29,7 @@ from tests.catalogue import write_cog
 from tsmask_qgis.evaluate import make_scene
 from tsmask_qgis.loaders import Request
 
-__all__ = ["BBOX", "COLLECTION", "END", "PAD", "START", "Synthetic", "build_synthetic"]
+__all__ = ["BBOX", "COLLECTION", "END", "NO_SUN", "PAD", "START", "Synthetic", "build_synthetic"]
 
 COLLECTION = "tsmask-synthetic"
 #: The request area (W, S, E, N): south-east of Canberra, in UTM zone 55 south.
@@ -35,6 +37,8 @@ BBOX = (149.30, -35.40, 149.312, -35.392)
 START, END = dt.date(2017, 1, 1), dt.date(2017, 2, 28)
 PAD = 2
 SHAPE_T = 12
+#: The date (index) whose item has no sun angles.
+NO_SUN = SHAPE_T - 1
 ASSETS = ("blue", "green", "red", "nir08", "swir16", "swir22")
 BANDS = ("blue", "green", "red", "nir", "swir1", "swir2")
 #: truth class -> SCL code
@@ -51,6 +55,8 @@ class Synthetic:
     dn: xr.Dataset  # uint16 DNs of the window a load of BBOX returns (0 = nodata)
     truth: np.ndarray  # uint8 (time, y, x) truth of that window
     times: np.ndarray  # datetime64[ns] of the items
+    sun_azimuth: np.ndarray  # the scene's sun per date (degrees)
+    sun_elevation: np.ndarray
 
     @property
     def reflectance(self) -> xr.Dataset:
@@ -106,6 +112,14 @@ def build_synthetic(root: Path, base_url: str) -> Synthetic:
         write_cog(root / rel, SCL_OF_TRUTH[truth[k]], epsg, transform, 0, **_COG)
         assets["scl"] = _asset(f"{base_url}/files/{rel}", height, width, transform, "uint8")
         stamp = dt.datetime.fromisoformat(day).replace(hour=0, minute=5, tzinfo=dt.timezone.utc)
+        az, el = float(scene.sun_azimuth[k]), float(scene.sun_elevation[k])
+        sun: dict[str, float] = {}
+        if k != NO_SUN:
+            sun = (
+                {"view:sun_azimuth": az, "view:sun_elevation": el}
+                if k % 2 == 0
+                else {"s2:mean_solar_azimuth": az, "s2:mean_solar_zenith": 90.0 - el}
+            )
         items.append(
             {
                 "type": "Feature",
@@ -125,6 +139,7 @@ def build_synthetic(root: Path, base_url: str) -> Synthetic:
                     "eo:cloud_cover": float(np.mean(truth[k] == 2) * 100),
                     "proj:epsg": epsg,
                     "s2:processing_baseline": "03.01",
+                    **sun,
                 },
                 "links": [],
                 "assets": assets,
@@ -146,7 +161,14 @@ def build_synthetic(root: Path, base_url: str) -> Synthetic:
     coords = {"time": times.astype("datetime64[ns]"), "y": gbox.coords["y"].values}
     coords["x"] = gbox.coords["x"].values
     dn_ds = xr.Dataset({b: (("time", "y", "x"), dn[b][window]) for b in BANDS}, coords=coords)
-    return Synthetic([collection, *items], dn_ds, truth[window], coords["time"])
+    return Synthetic(
+        [collection, *items],
+        dn_ds,
+        truth[window],
+        coords["time"],
+        np.asarray(scene.sun_azimuth, dtype=np.float64),
+        np.asarray(scene.sun_elevation, dtype=np.float64),
+    )
 
 
 def _asset(href: str, height: int, width: int, transform: Affine, dtype: str) -> dict[str, Any]:

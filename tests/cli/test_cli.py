@@ -185,8 +185,8 @@ def test_demo_preset_choice_and_default_folders(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--help"])
     assert "--preset {seed,dea}" in capsys.readouterr().out
-    assert default_out("seed") == Path("tsmask-demo")
-    assert default_out("dea") == Path("tsmask-demo-dea")  # side by side, no clash
+    assert default_out("dea") == Path("tsmask-demo")  # the default preset
+    assert default_out("seed") == Path("tsmask-demo-seed")  # side by side, no clash
     assert "thin-cloud rule" in closing_note("seed") and "--preset dea" in closing_note("seed")
     assert "docs/accuracy.md" in closing_note("dea")
 
@@ -203,9 +203,9 @@ def test_demo_end_to_end(tmp_path):
     r = _cli("demo", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert str(out.resolve()) in r.stdout and "CC BY 4.0" in r.stdout
-    assert "tsmask demo: preset seed" in r.stdout
+    assert "tsmask demo: preset dea" in r.stdout  # the default preset
     closing = r.stdout.strip().splitlines()[-1]
-    assert "docs/accuracy.md" in closing and "--preset dea" in closing
+    assert "docs/accuracy.md" in closing and "--preset seed" in closing
     assert "2016-01-01" in r.stdout
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     for name in (

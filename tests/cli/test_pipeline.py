@@ -125,7 +125,7 @@ def test_other_job_does_not_overwrite(tmp_path, stack):
     run(Job(out=tmp_path, input=stack, formats=("netcdf",)))
     before = (tmp_path / "tsmask.nc").stat().st_mtime_ns
     with pytest.raises(OutputExistsError, match="allow overwriting") as err:
-        run(Job(out=tmp_path, input=stack, formats=("netcdf",), preset="dea"))
+        run(Job(out=tmp_path, input=stack, formats=("netcdf",), preset="seed"))
     assert err.value.field == "overwrite"  # each front end names its own way to overwrite
     assert (tmp_path / "tsmask.nc").stat().st_mtime_ns == before
     run(Job(out=tmp_path, input=stack, formats=("netcdf",), preset="dea", overwrite=True))

@@ -167,7 +167,15 @@ def _engine_mask(data: xr.Dataset, preset: str) -> np.ndarray:
 def test_run_all_formats_truecolour_reference_then_cache_hit(served, tmp_path, capsys):
     s = served.synthetic
     first = tmp_path / "seed"
-    args = [*_synthetic(served.url), "--format", "all", "--truecolour", "--quiet"]
+    args = [
+        *_synthetic(served.url),
+        "--preset",
+        "seed",
+        "--format",
+        "all",
+        "--truecolour",
+        "--quiet",
+    ]
     assert main(["run", *args, "--with-reference", "scl", "--out", str(first)]) == 0
     printed = capsys.readouterr().out
     assert f"evaluation against SCL: {first / 'evaluation.md'}" in printed
@@ -240,7 +248,7 @@ def test_max_memory_streams_lazily_with_identical_results(served, tmp_path, monk
     from tsmask_qgis.engine import _stream
 
     s = served.synthetic
-    base = [*_synthetic(served.url), "--format", "netcdf", "--quiet"]
+    base = [*_synthetic(served.url), "--preset", "seed", "--format", "netcdf", "--quiet"]
     assert main(["run", *base, "--no-cache", "--out", str(tmp_path / "memory")]) == 0
     in_memory = _mask(tmp_path / "memory")
     np.testing.assert_array_equal(in_memory, _engine_mask(s.reflectance, "seed"))
@@ -397,7 +405,7 @@ def test_scheduler_runs_on_a_dask_cluster(served, tmp_path, capsys, monkeypatch)
     cluster gives the engine's masks; an unreachable scheduler exits 5."""
     distributed = pytest.importorskip("distributed")
     s = served.synthetic
-    base = [*_synthetic(served.url), "--format", "netcdf", "--quiet"]
+    base = [*_synthetic(served.url), "--preset", "seed", "--format", "netcdf", "--quiet"]
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
     ) as cluster:

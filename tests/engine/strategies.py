@@ -16,6 +16,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from tsmask_qgis.engine import Preset, get_preset
+from tsmask_qgis.engine._presets import THIN_CLOUD_MODES
 
 __all__ = [
     "SPECTRA",
@@ -23,6 +24,7 @@ __all__ = [
     "cubes",
     "label_images",
     "presets",
+    "seed_thin_cloud_presets",
 ]
 
 #: Spectral shapes (blue green red nir swir1 swir2), scaled by a level.
@@ -199,6 +201,7 @@ _SEED_ONLY: dict[str, tuple[object, ...]] = {
     "thin_mndwi": (-0.3, -0.1),
     "thin_grbm": (0.0, 0.2),
     "filter_min_count": (1, 2, 3, 4, 5),
+    "thin_cloud": THIN_CLOUD_MODES,
 }
 _DEA_ONLY: dict[str, tuple[object, ...]] = {
     "cloud2": (0.0, 0.05, 0.2),
@@ -218,6 +221,14 @@ def presets(draw: st.DrawFn, *, names: tuple[str, ...] = ("seed", "dea")) -> Pre
     keys = draw(st.lists(st.sampled_from(sorted(table)), max_size=4, unique=True))
     overrides = {k: draw(st.sampled_from(table[k])) for k in keys}
     return get_preset(name, **overrides)
+
+
+@st.composite
+def seed_thin_cloud_presets(draw: st.DrawFn) -> Preset:
+    """seed with each ``thin_cloud`` mode, sometimes with another spike threshold."""
+    mode = draw(st.sampled_from(THIN_CLOUD_MODES))
+    spike = draw(st.sampled_from((0.42, 0.0, 0.25, 1.0)))
+    return get_preset("seed", thin_cloud=mode, cloud_spike=spike)
 
 
 @st.composite

@@ -321,7 +321,7 @@ def test_tuned_kernel_equals_straightforward_kernel(preset: str) -> None:
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[2] / "bench"))
     from kernels import synthetic_cube
 
-    from tsmask_qgis.engine import _kernels
+    from tests.engine.simple_kernels import detect_simple
 
     cube = synthetic_cube(124, 6, 300, seed=3)
     T, Y, X = cube.shape[1:]
@@ -329,7 +329,7 @@ def test_tuned_kernel_equals_straightforward_kernel(preset: str) -> None:
     th = _core.thresholds(p)
     src, (s_b, s_t, s_y, _) = _core._flat(cube)
     want = np.empty(T * Y * X, np.uint8)
-    _kernels.detect_simple(
+    detect_simple(
         src, s_b, s_t, s_y, T, Y, X, preset == "dea", True, True, -999.0,
         np.float32(10000), th, np.asarray(p.passes, np.int64), want, Y * X, X,
     )  # fmt: skip

@@ -26,7 +26,7 @@ from tsmask_qgis.engine.reference import (
     reference_seed_filter,
 )
 
-from .strategies import Cube, cubes, label_images, presets
+from .strategies import Cube, cubes, label_images, presets, seed_thin_cloud_presets
 
 core = pytest.importorskip("tsmask_qgis.engine._core")
 
@@ -71,6 +71,17 @@ def test_detect_block_equals_oracle(cube: Cube, preset: object) -> None:
 @FAST
 @given(cube=cubes(max_t=30, max_side=2, dtypes=("float32", "int16")), preset=presets())
 def test_detect_block_equals_oracle_longer_series(cube: Cube, preset: object) -> None:
+    fast = core.detect_block(cube.bands, preset, nodata=cube.nodata, scale=cube.scale)
+    ref = reference_detect(cube.bands, preset, nodata=cube.nodata, scale=cube.scale)  # type: ignore[arg-type]
+    assert_same(fast, ref)
+
+
+@FAST
+@given(
+    cube=cubes(max_t=30, max_side=2, dtypes=("float32", "int16")), preset=seed_thin_cloud_presets()
+)
+def test_thin_cloud_modes_equal_oracle(cube: Cube, preset: object) -> None:
+    """seed's thin_cloud = spectral | temporal | off, long series (algorithm.md, Thin cloud)."""
     fast = core.detect_block(cube.bands, preset, nodata=cube.nodata, scale=cube.scale)
     ref = reference_detect(cube.bands, preset, nodata=cube.nodata, scale=cube.scale)  # type: ignore[arg-type]
     assert_same(fast, ref)
@@ -245,13 +256,17 @@ def _wright() -> np.ndarray:
     pytest.skip("the Wright (ACT) sample is not available")
 
 
-@pytest.mark.parametrize("preset", ["seed", "dea"])
+@pytest.mark.parametrize("preset", ["seed", "dea", "seed-temporal"])
 def test_real_sample_crop_equals_oracle(preset: str) -> None:
     bands = _wright()[:, :, 40:60, 30:50]  # 30 dates x 20 x 20, int16
     assert bands.dtype == np.int16 and bands.shape == (6, 30, 20, 20)
-    ref = reference_classify(bands, preset)
-    fast = core.classify_array(bands, preset=preset, workers=2)
+    p = get_preset("seed", thin_cloud="temporal") if preset == "seed-temporal" else preset
+    ref = reference_classify(bands, p)
+    fast = core.classify_array(bands, preset=p, workers=2)
     assert_same(fast, ref)
     # not a trivial agreement: the crop has every class
     assert set(np.unique(ref)) >= {1, 2, 3} or preset == "dea"
     assert set(np.unique(ref)) >= {1, 2}
+    if preset == "seed-temporal":  # the temporal rule calls less of this crop cloud
+        spectral = reference_classify(bands, "seed")
+        assert (ref == 2).sum() < (spectral == 2).sum()

@@ -15,9 +15,14 @@ import pytest
 
 from tsmask_qgis.engine import _procpool
 from tsmask_qgis.engine._procpool import WorkerPool, python_executable
+from tsmask_qgis.engine._shared import SharedArray
 from tsmask_qgis.errors import DependencyError
 from tsmask_qgis.jobs import interpreter
 from tsmask_qgis.progress import Cancelled, CancelToken
+from tsmask_qgis.tempfiles import SHM_PREFIX
+
+SLEEP = "tests.engine.pool_tasks:sleep"
+FAIL = "tests.engine.pool_tasks:fail"
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,9 +119,9 @@ def test_python_executable_checks_the_version(tmp_path, monkeypatch) -> None:
 
 def test_worker_errors_surface_with_their_message() -> None:
     with WorkerPool(2) as pool:
-        assert pool.run([("sleep", (0.0,))] * 3) == [0.0] * 3
+        assert pool.run([(SLEEP, (0.0,))] * 3) == [0.0] * 3
         with pytest.raises(ValueError, match="kaboom 42") as err:
-            pool.run([("fail", ("kaboom 42",))])
+            pool.run([(FAIL, ("kaboom 42",))])
         assert "in a worker process" in str(err.value.__cause__)
 
 
@@ -127,7 +132,7 @@ def test_cancel_terminates_workers_within_seconds() -> None:
     threading.Timer(0.5, token.cancel).start()
     start = time.monotonic()
     with pytest.raises(Cancelled):
-        pool.run([("sleep", (60.0,))] * 4, tick=token.check, tick_seconds=0.1)
+        pool.run([(SLEEP, (60.0,))] * 4, tick=token.check, tick_seconds=0.1)
     assert time.monotonic() - start < 5
     assert not any(p.is_alive() for p in procs)
 
@@ -137,13 +142,13 @@ def test_dead_worker_is_reported() -> None:
     try:
         pool._procs[0].kill()
         with pytest.raises(_procpool.WorkerError, match="exited unexpectedly"):
-            pool.run([("sleep", (0.0,))])
+            pool.run([(SLEEP, (0.0,))])
     finally:
         pool.terminate()
 
 
 def test_shared_array_is_freed() -> None:
-    sa = _procpool.SharedArray((3, 4), "int16")
+    sa = SharedArray((3, 4), "int16")
     name = sa.ref.name
     sa.array[...] = 7
     assert os.path.exists(f"/dev/shm/{name}")
@@ -156,7 +161,7 @@ def test_shared_array_is_freed() -> None:
 
 
 def _shm_names() -> set[str]:
-    prefix = f"{_procpool.SHM_PREFIX}{os.getpid()}_"
+    prefix = f"{SHM_PREFIX}{os.getpid()}_"
     return {n for n in os.listdir("/dev/shm") if n.startswith(prefix)}
 
 
@@ -193,12 +198,12 @@ def test_consecutive_jobs_reuse_the_kept_workers_and_the_spare_buffer() -> None:
 def test_a_failed_job_replaces_the_kept_pool() -> None:
     pool = _procpool.acquire_pool(2)
     with pytest.raises(ValueError, match="boom"):
-        pool.run([("fail", ("boom",))])
+        pool.run([(FAIL, ("boom",))])
     _procpool.release_pool(pool, ok=False)
     assert not pool.alive and _procpool._kept is None
     again = _procpool.acquire_pool(2)
     try:
-        assert again is not pool and again.run([("sleep", (0.0,))]) == [0.0]
+        assert again is not pool and again.run([(SLEEP, (0.0,))]) == [0.0]
     finally:
         _procpool.release_pool(again)
     _procpool.shutdown_workers()
@@ -209,7 +214,7 @@ def test_a_busy_kept_pool_gives_a_second_job_its_own_workers() -> None:
     second = _procpool.acquire_pool(1)
     try:
         assert second is not first and second is not _procpool._kept
-        assert first.run([("sleep", (0.0,))]) == second.run([("sleep", (0.0,))])
+        assert first.run([(SLEEP, (0.0,))]) == second.run([(SLEEP, (0.0,))])
     finally:
         _procpool.release_pool(second)
         _procpool.release_pool(first)
@@ -247,7 +252,7 @@ def test_keeping_can_be_switched_off(monkeypatch) -> None:
 
 
 def test_take_returns_the_data_without_the_segment() -> None:
-    sa = _procpool.SharedArray((5, 6), "uint8")
+    sa = SharedArray((5, 6), "uint8")
     sa.array[...] = 3
     name = sa.ref.name
     out = sa.take()
@@ -258,7 +263,7 @@ def test_take_returns_the_data_without_the_segment() -> None:
 
 
 def test_a_reused_segment_takes_a_new_shape() -> None:
-    sa = _procpool.SharedArray((4, 100), "int16")
+    sa = SharedArray((4, 100), "int16")
     try:
         sa.reshape((10, 10), "float32")
         assert sa.array.shape == (10, 10) and sa.ref.shape == (10, 10)

@@ -53,6 +53,9 @@ SPECTRA: dict[str, tuple[float, ...]] = {
     "WT": (0.05, 0.035, 0.03, 0.02, 0.05, 0.02),
     # thin cloud: sa = 0.1117, wbi = -0.2, rgm = 0.18, mndwi = -0.25, grbm = 0
     "TC": (0.10, 0.09, 0.08, 0.15, 0.15, 0.10),
+    # TC with hazier blue (0.15 = 1.5 x TC's): sa = 0.12 (x1.07 of TC: no spike),
+    # wbi = -0.47, rgm = 0.23, mndwi = -0.25, grbm = -0.22: passes the spectral rule
+    "TH": (0.15, 0.09, 0.08, 0.15, 0.15, 0.10),
     # zero reflectance (observed: no band is nodata): sa = 0, mndwi = 0/0 = NaN
     "Z": (0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
     # one band missing
@@ -150,6 +153,30 @@ def test_seed_thin_cloud_rule() -> None:
     assert labels("TC TC TC TC") == [2, 2, 2, 2]
     # dea has no thin-cloud rule
     assert labels("TC TC TC TC", "dea") == [1, 1, 1, 1]
+
+
+def test_seed_thin_cloud_modes() -> None:
+    # spectral (default): every date passes the spectral test -> cloud
+    assert labels("TC TC TH TC TC") == [2] * 5
+    assert labels("TC TC TH TC TC", thin_cloud="off") == [1] * 5
+    # temporal: TH's two nearest clear dates are TC (left) and TC (right), mid blue
+    # 0.10; (0.15 - 0.10) / 0.10 = 0.5 > 0.42 -> cloud. Date 1's neighbours are TC
+    # (0.10) and TH (0.15, clear after the spike tests): mid 0.125 > 0.10 -> clear.
+    assert labels("TC TC TH TC TC", thin_cloud="temporal") == [1, 1, 2, 1, 1]
+    # a raised cloud_spike needs more haze: 0.5 is not > 0.6
+    assert labels("TC TC TH TC TC", thin_cloud="temporal", cloud_spike=0.6) == [1] * 5
+    # fewer than two clear dates: mid = 0, no temporal evidence -> clear
+    assert labels("TH TC", thin_cloud="temporal") == [1, 1]
+    assert labels("TH TC") == [2, 2]
+    # a cloud between is not a neighbour: B (bright cloud) is skipped, TH's
+    # neighbours are TC (date 0) and TC (date 3) -> cloud
+    assert labels("TC B TH TC TC", thin_cloud="temporal") == [1, 2, 2, 1, 1]
+    # one side runs off: the two nearest are both after (dates 1 and 2)
+    assert labels("TH TC TC", thin_cloud="temporal") == [2, 1, 1]
+    with pytest.raises(ValueError, match="thin_cloud must be one of spectral, temporal, off"):
+        get_preset("seed", thin_cloud="haze")
+    with pytest.raises(ValueError, match="unknown threshold"):
+        get_preset("dea", thin_cloud="temporal")
 
 
 def test_seed_shadow_cleared_by_a_post_rule_never_becomes_thin_cloud() -> None:

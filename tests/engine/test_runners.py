@@ -88,7 +88,11 @@ def test_streaming_really_streams(cube_int16) -> None:
     assert p.streaming and len(p.tiles) > 3
     messages: list[str] = []
     got = classify(
-        ds, runner="threads", max_memory=40_000, progress=lambda r: messages.append(r.message)
+        ds,
+        preset="seed",
+        runner="threads",
+        max_memory=40_000,
+        progress=lambda r: messages.append(r.message),
     )
     assert isinstance(got.data, np.memmap)
     assert any(f"of {len(p.tiles)}" in m for m in messages)
@@ -98,7 +102,7 @@ def test_streaming_really_streams(cube_int16) -> None:
 def test_oversized_chunks_are_reported(cube_int16) -> None:
     ds = cube_int16.chunk({"y": 37, "x": 29})
     with pytest.warns(RuntimeWarning, match="smaller spatial chunks"):
-        got = classify(ds, runner="threads", max_memory=40_000)
+        got = classify(ds, preset="seed", runner="threads", max_memory=40_000)
     np.testing.assert_array_equal(got.values, _expected(cube_int16, "seed"))
 
 
@@ -131,7 +135,7 @@ def test_streaming_never_holds_the_input() -> None:
         tracemalloc.stop()
     assert peak < input_bytes / 3, (peak, input_bytes)
     tiled = np.tile(_expected(ref, "seed", spatial=False), (1, 10, 10))
-    det = detect(ds, runner="threads", workers=2, max_memory=input_bytes // 8)
+    det = detect(ds, "seed", runner="threads", workers=2, max_memory=input_bytes // 8)
     np.testing.assert_array_equal(det.values, tiled)
     assert got.shape == (t, ny, nx)
 
@@ -169,7 +173,7 @@ def test_float_input_and_mixed_nodata() -> None:
     # float reflectance input
     dsf = make_ds((10, 16, 12), seed=8, kind="float32")
     np.testing.assert_array_equal(
-        classify(dsf, runner="processes", workers=2).values, _expected(dsf, "seed")
+        classify(dsf, preset="seed", runner="processes", workers=2).values, _expected(dsf, "seed")
     )
 
 
@@ -253,7 +257,9 @@ def test_dask_distributed_client(cube_int16) -> None:
     ):
         ds = cube_int16.chunk({"y": 16, "x": 16})
         fractions: list[float] = []
-        got = classify(ds, client=client, progress=lambda r: fractions.append(r.overall))
+        got = classify(
+            ds, preset="seed", client=client, progress=lambda r: fractions.append(r.overall)
+        )
         np.testing.assert_array_equal(got.values, _expected(cube_int16, "seed"))
         assert fractions and fractions[-1] == pytest.approx(1.0)
         lazy = classify(ds, preset="dea", client=client, lazy=True)

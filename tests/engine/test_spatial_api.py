@@ -49,7 +49,7 @@ def test_same_type_and_shape_back(mask) -> None:
     assert isinstance(got, xr.DataArray) and got.attrs == {"a": 1} and got.name == "tsmask"
     np.testing.assert_array_equal(got.x, da.x)
     np.testing.assert_array_equal(got.values, buffer(mask))
-    img = spatial_filter(mask[2])
+    img = spatial_filter(mask[2], "seed")
     assert img.shape == mask[2].shape and isinstance(img, np.ndarray)
     np.testing.assert_array_equal(img, reference_seed_filter(mask[2]))
     assert mask.sum() == np.asarray(mask).sum()  # the input is not modified

@@ -21,8 +21,15 @@ def test_accuracy_page_quick(tmp_path):
         "### By series length",
         "## The real sample: Wright, ACT",
         "CC BY 4.0",
+        "## Options: seed's thin-cloud rule, shadow from sun geometry, buffers in metres",
+        "### Sensitivity: each new constant halved and doubled",
+        "### Recommended configuration",
     ):
         assert heading in text
+    # every preset and option with real figures, and the clear-date share of the default
+    for name in ("seed", "seed, thin_cloud=temporal", "seed, thin_cloud=off", "dea"):
+        assert re.search(rf"^\| {re.escape(name)} \| \+ geometry \| \d+\.\d \|", text, re.M)
+    assert re.search(r"default configuration \(dea, no options\) flags \d+\.\d %", text)
     # Every figure the page links exists and is a PNG.
     links = re.findall(r"\]\((img/[^)]+\.png)\)", text)
     assert len(links) == 7

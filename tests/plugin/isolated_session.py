@@ -72,8 +72,8 @@ def main(stack: str, mask: str, out: str) -> int:
 
     def wait(task, timeout=180.0):
         done = []
-        task.taskCompleted.connect(lambda: done.append(QgsTask.Complete))
-        task.taskTerminated.connect(lambda: done.append(QgsTask.Terminated))
+        task.taskCompleted.connect(lambda: done.append(QgsTask.TaskStatus.Complete))
+        task.taskTerminated.connect(lambda: done.append(QgsTask.TaskStatus.Terminated))
         end = time.monotonic() + timeout
         while not done and time.monotonic() < end:
             app.processEvents()
@@ -94,11 +94,11 @@ def main(stack: str, mask: str, out: str) -> int:
     )
     plugin.show_dialog()
     estimate = plugin.estimate(settings)
-    report["estimate"] = wait(estimate) == QgsTask.Complete
+    report["estimate"] = wait(estimate) == QgsTask.TaskStatus.Complete
     used = set(client.pids())
     report["estimate_text"] = plugin.dialog.estimate_label.text()
     task = plugin.start(settings)
-    report["run"] = wait(task) == QgsTask.Complete
+    report["run"] = wait(task) == QgsTask.TaskStatus.Complete
     used.update(client.pids())
     report["steps"] = task.steps
     group = QgsProject.instance().layerTreeRoot().findGroup(settings.area_name())

@@ -22,7 +22,7 @@ def _fill(dlg, tmp_path):
 def test_dialog_to_settings(qgis_app, qgis_iface, clean_settings, tmp_path):
     dlg = TsmaskDialog(qgis_iface, settings=clean_settings, available_memory=lambda: 64 * 10**9)
     _fill(dlg, tmp_path)
-    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("dea"))
+    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("seed"))
     dlg.spatial_check.setChecked(False)
     dlg.format_checks["netcdf"].setChecked(True)
     dlg.workers_spin.setValue(2)
@@ -35,8 +35,19 @@ def test_dialog_to_settings(qgis_app, qgis_iface, clean_settings, tmp_path):
     w, south, e, n = s.bbox
     assert 149.0 < w < e < 149.2 and -35.4 < south < n < -35.2
     assert (s.start, s.end) == (dt.date(2017, 1, 1), dt.date(2017, 3, 31))
-    assert s.preset == "dea" and s.spatial is False and s.workers == 2
+    assert s.preset == "seed" and s.spatial is False and s.workers == 2
     assert set(s.formats) == {"cog", "netcdf"} and s.out_dir == tmp_path
+
+
+def test_default_preset_is_dea_and_each_says_what_it_is_for(
+    qgis_app, qgis_iface, clean_settings, tmp_path
+):
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
+    assert dlg.preset_combo.currentData() == "dea"
+    assert "false alarms" in dlg.preset_combo.currentText()  # said in the choice itself
+    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("seed"))
+    assert "notebook" in dlg.preset_combo.currentText()
+    assert all(len(dlg.preset_combo.itemText(i)) < 90 for i in range(2))  # one line each
 
 
 def test_inline_validation(qgis_app, qgis_iface, clean_settings, tmp_path):
@@ -89,7 +100,7 @@ def test_memory_warning(qgis_app, qgis_iface, clean_settings, tmp_path):
 def test_settings_are_remembered(qgis_app, qgis_iface, clean_settings, tmp_path):
     dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
     _fill(dlg, tmp_path)
-    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("dea"))
+    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("seed"))
     dlg.format_checks["envi"].setChecked(True)
     dlg.truecolour_check.setChecked(True)
     dlg.workers_spin.setValue(3)
@@ -97,7 +108,7 @@ def test_settings_are_remembered(qgis_app, qgis_iface, clean_settings, tmp_path)
     again = TsmaskDialog(qgis_iface, settings=QgsSettings())
     assert again.start_edit.date() == QDate(2017, 1, 1)
     assert again.end_edit.date() == QDate(2017, 3, 31)
-    assert again.preset_combo.currentData() == "dea"
+    assert again.preset_combo.currentData() == "seed"
     assert "envi" in again.formats() and again.truecolour_check.isChecked()
     assert again.workers_spin.value() == 3
     assert again.out_widget.filePath() == str(tmp_path)
@@ -165,3 +176,47 @@ def test_runner_is_an_advanced_setting(qgis_app, qgis_iface, clean_settings, tmp
 def test_cog_is_always_written(qgis_app, qgis_iface, clean_settings, tmp_path):
     dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
     assert dlg.format_checks["cog"].isChecked() and not dlg.format_checks["cog"].isEnabled()
+
+
+def test_options_reach_the_job_and_are_remembered(qgis_app, qgis_iface, clean_settings, tmp_path):
+    from tests.plugin.test_run import to_job
+
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings, available_memory=lambda: 64 * 10**9)
+    _fill(dlg, tmp_path)
+    box = dlg.options_box
+    assert box.isCollapsed() and not box.shadow_check.isChecked()  # compact, off by default
+    assert not box.thin_combo.isEnabled()  # dea has no thin-cloud rule
+    box.shadow_check.setChecked(True)
+    box.cloud_spin.setValue(60)
+    box.shadow_spin.setValue(40)
+    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("seed"))
+    assert box.thin_combo.isEnabled()
+    box.thin_combo.setCurrentIndex(box.thin_combo.findData("temporal"))
+    assert dlg.validate() == {}
+    s = dlg.run_settings()
+    assert (s.shadow_geometry, s.cloud_buffer_m, s.shadow_buffer_m) == (True, 60.0, 40.0)
+    job = to_job(s)
+    assert job.shadow_geometry and (job.cloud_buffer_m, job.shadow_buffer_m) == (60.0, 40.0)
+    assert dict(job.overrides) == {"thin_cloud": "temporal"}
+    # options need the spatial steps: said under Options, Run disabled
+    dlg.spatial_check.setChecked(False)
+    assert "spatial steps" in dlg.validate()["options"]
+    assert "spatial steps" in box.error.text()
+    assert not dlg.run_button.isEnabled()
+    dlg.spatial_check.setChecked(True)
+    dlg.save_settings()
+    again = TsmaskDialog(qgis_iface, settings=QgsSettings())
+    b2 = again.options_box
+    assert b2.shadow_check.isChecked() and b2.cloud_spin.value() == 60
+    assert b2.thin_combo.currentData() == "temporal"
+
+
+def test_options_cost_no_height_when_collapsed(qgis_app, qgis_iface, clean_settings):
+    """The Options share the Advanced row: collapsed, they add a few pixels at most."""
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
+    dlg.show()
+    qgis_app.processEvents()
+    with_options = dlg.sizeHint().height()
+    dlg.options_box.setVisible(False)
+    qgis_app.processEvents()
+    assert with_options <= dlg.sizeHint().height() + 8

@@ -102,6 +102,32 @@ def test_a_non_plain_result_is_refused(pool):
     assert pool.run("echo", {"value": 2}) == 2
 
 
+def test_every_path_class_of_this_python_is_a_plain_value():
+    """Python 3.13 pickles paths as pathlib._local.*: still plain, and nothing else is."""
+    import pathlib
+    import pickle
+
+    from tsmask_qgis.jobs.protocol import loads_plain
+
+    values = [
+        Path("/a"),
+        pathlib.PosixPath("/b"),
+        pathlib.PurePosixPath("/c"),
+        pathlib.PureWindowsPath("c:/d"),
+        {"nested": [Path("/e"), (dt.datetime(2020, 1, 2, 3), dt.timedelta(seconds=4))]},
+    ]
+    for value in values:
+        data = pickle.dumps(value, protocol=4)
+        assert loads_plain(data) == value
+    module = type(Path("/a")).__module__
+    assert module == ("pathlib._local" if sys.version_info >= (3, 13) else "pathlib")
+    assert module.encode() in pickle.dumps(Path("/a"), protocol=4)
+    # a global of the same module that is not a path class, and one of elsewhere: refused
+    for bad in (f"{module}\nos\n", "os\nsystem\n"):
+        with pytest.raises(pickle.UnpicklingError, match="must return plain values"):
+            loads_plain(b"\x80\x04c" + bad.encode() + b".")
+
+
 def test_a_job_cancelled_by_itself(pool):
     with pytest.raises(Cancelled):
         pool.run("echo", {"value": "cancel-self"})
@@ -247,7 +273,7 @@ def test_a_killed_parent_leaves_no_child(tmp_path, job, kwargs):
 def test_cleanup_matches_how_writers_and_engine_name_their_temporaries(tmp_path):
     """The patterns the client removes after a kill find the writers' temporary files and
     the engine's shared-memory segments (named by tsmask_qgis.tempfiles)."""
-    from tsmask_qgis.engine._procpool import SharedArray
+    from tsmask_qgis.engine._shared import SharedArray
     from tsmask_qgis.writers import atomic_output
 
     with atomic_output(tmp_path / "sub" / "mask.tif") as tmp:

@@ -108,7 +108,9 @@ def test_cancel_leaves_no_output(processing_ready, mask_stack, tmp_path):
     feedback = QgsProcessingFeedback()
     # Cancel as soon as the workers report their first finished dates (3 dates: 3 reports).
     # (Direct: the algorithm runs on its own thread, as Processing's background runs do.)
-    feedback.progressChanged.connect(lambda _: feedback.cancel(), Qt.DirectConnection)
+    feedback.progressChanged.connect(
+        lambda _: feedback.cancel(), Qt.ConnectionType.DirectConnection
+    )
     t0 = time.monotonic()
     with pytest.raises(QgsProcessingException, match="Cancelled"):
         alg.processAlgorithm(
@@ -144,7 +146,9 @@ def test_summary_table(processing_ready, mask_stack):
 
 
 def test_algorithms_are_well_formed(processing_ready):
-    from qgis.core import QgsApplication, QgsProcessingParameterDefinition
+    from qgis.core import QgsApplication
+
+    from tsmask_qgis.plugin import compat
 
     provider = QgsApplication.processingRegistry().providerById("tsmask")
     for alg in provider.algorithms():
@@ -153,15 +157,15 @@ def test_algorithms_are_well_formed(processing_ready):
         assert type(fresh) is type(alg) and fresh is not alg
     detect = provider.algorithm("detect_local")
     advanced = {
-        p.name()
-        for p in detect.parameterDefinitions()
-        if p.flags() & QgsProcessingParameterDefinition.FlagAdvanced
+        p.name() for p in detect.parameterDefinitions() if p.flags() & compat.PARAMETER_ADVANCED
     }
     assert {"WORKERS", "RUNNER", "CLOUD_SPIKE", "SHADOW_SPIKE", "BRIGHTNESS"} <= advanced
     runner = detect.parameterDefinition("RUNNER")
     assert runner.defaultValue() == 0 and len(runner.options()) == 4  # automatic first
+    preset = detect.parameterDefinition("PRESET")
+    assert preset.options()[preset.defaultValue()] == "dea"  # the default preset
     tool = provider.algorithm("seed_filter").parameterDefinition("RUNNER")
-    assert tool.flags() & QgsProcessingParameterDefinition.FlagAdvanced
+    assert tool.flags() & compat.PARAMETER_ADVANCED
 
 
 def test_detect_local(processing_ready, scene_nc, tmp_path):
@@ -270,6 +274,31 @@ def test_background_processing_runs_twice(processing_ready, mask_stack, tmp_path
         task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
         got: list = []
         task.executed.connect(lambda ok, results, got=got: got.append((ok, results)))
-        assert _wait(_start(task), qgis_app, timeout=60) == QgsTask.Complete
+        assert _wait(_start(task), qgis_app, timeout=60) == QgsTask.TaskStatus.Complete
         ((ok, results),) = got
         assert ok and results["OVERALL_ACCURACY"] == 1.0
+
+
+def test_detect_local_with_options(processing_ready, scene_nc, tmp_path):
+    """Shadow geometry, buffers and seed's thin-cloud rule as parameters of detect_local."""
+    import processing
+    from qgis.core import QgsProcessingException
+
+    from tsmask_qgis.plugin.processing.detect import PRESETS, THIN_CLOUD_MODES
+
+    path, _ = scene_nc
+    plain, geo = tmp_path / "plain.tif", tmp_path / "geo.tif"
+    processing.run("tsmask:detect_local", {"INPUT": str(path), "OUTPUT": str(plain)})
+    params = {"INPUT": str(path), "SHADOW_GEOMETRY": True, "CLOUD_BUFFER": 40.0}
+    processing.run("tsmask:detect_local", {**params, "OUTPUT": str(geo)})
+    a, b = _read(plain)[0], _read(geo)[0]
+    assert ((a == 0) == (b == 0)).all() and (b[a == 2] == 2).all() and (a != b).any()
+    bad = {
+        "INPUT": str(path),
+        "PRESET": PRESETS.index("dea"),
+        "THIN_CLOUD": THIN_CLOUD_MODES.index("temporal"),
+        "OUTPUT": str(tmp_path / "bad.tif"),
+    }
+    with pytest.raises(QgsProcessingException, match="option of the seed preset"):
+        processing.run("tsmask:detect_local", bad)
+    assert "numba" not in sys.modules

@@ -34,8 +34,8 @@ def _settings(path, out, **kw):
 
 def _outcome(task):
     outcome = []
-    task.taskCompleted.connect(lambda: outcome.append(QgsTask.Complete))
-    task.taskTerminated.connect(lambda: outcome.append(QgsTask.Terminated))
+    task.taskCompleted.connect(lambda: outcome.append(QgsTask.TaskStatus.Complete))
+    task.taskTerminated.connect(lambda: outcome.append(QgsTask.TaskStatus.Terminated))
     return outcome
 
 
@@ -76,7 +76,7 @@ def test_run_adds_styled_temporal_layers(
     try:
         settings = _settings(path, tmp_path / "out", truecolour=True)
         task = plugin.start(settings)
-        assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.Complete
+        assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.TaskStatus.Complete
     finally:
         plugin.unload()
     assert task.steps == ["read", "detect", "spatial", "write"]  # a local stack: read
@@ -176,7 +176,7 @@ def test_cancel_mid_detection_stops_workers_and_keeps_no_files(
         (child,) = client.busy()
         t0 = time.monotonic()
         task.cancel()
-        assert _wait(outcome, qgis_app, timeout=60) == QgsTask.Terminated
+        assert _wait(outcome, qgis_app, timeout=60) == QgsTask.TaskStatus.Terminated
         assert time.monotonic() - t0 < 5
         # the child stopped the job itself and stays warm for the next one; nothing of the
         # job runs on in it (no thread, no worker process of its pool)
@@ -210,7 +210,7 @@ def test_existing_outputs_of_another_run_are_refused_clearly(
     plugin._error = errors.append
     try:
         task = plugin.start(_settings(path, out))
-        assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.Terminated
+        assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.TaskStatus.Terminated
     finally:
         plugin.unload()
     (text,) = errors

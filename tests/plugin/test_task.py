@@ -13,8 +13,8 @@ from tsmask_qgis.progress import Report
 def _start(task):
     """Add ``task`` to the manager; returns a list that gets the final status."""
     outcome = []
-    task.taskCompleted.connect(lambda: outcome.append(QgsTask.Complete))
-    task.taskTerminated.connect(lambda: outcome.append(QgsTask.Terminated))
+    task.taskCompleted.connect(lambda: outcome.append(QgsTask.TaskStatus.Complete))
+    task.taskTerminated.connect(lambda: outcome.append(QgsTask.TaskStatus.Terminated))
     QgsApplication.taskManager().addTask(task)
     return outcome
 
@@ -71,7 +71,7 @@ def test_task_manager_run(qgis_app):
         return "ok"
 
     task = TsmaskTask("managed", work, on_success=done.append)
-    assert _wait(_start(task), qgis_app) == QgsTask.Complete
+    assert _wait(_start(task), qgis_app) == QgsTask.TaskStatus.Complete
     assert done == ["ok"]
 
 
@@ -99,6 +99,6 @@ def test_task_manager_cancel_stops_quickly(qgis_app):
         time.sleep(0.01)
     t0 = time.monotonic()
     task.cancel()
-    assert _wait(outcome, qgis_app) == QgsTask.Terminated
+    assert _wait(outcome, qgis_app) == QgsTask.TaskStatus.Terminated
     assert time.monotonic() - t0 < 5
     assert cancelled == ["cancelled"] and task.result is None

@@ -132,6 +132,10 @@ FIELD_HINTS: dict[str, str] = {
     "reference": "see --with-reference",
     "cache": "see --no-cache",
     "concurrency": "see --concurrency",
+    "shadow_geometry": "see --shadow-geometry",
+    "cloud_buffer_m": "see --cloud-buffer",
+    "shadow_buffer_m": "see --shadow-buffer",
+    "margin_m": "see --shadow-geometry and the buffers (the margin they load)",
 }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tsmask_qgis.errors import ParameterError, TsmaskError
@@ -16,6 +17,7 @@ __all__ = [
     "bad_arguments",
     "make_network",
     "make_request",
+    "parse_length",
     "parse_overrides",
 ]
 
@@ -129,6 +131,10 @@ def _value(text: str) -> Any:
         return float(text)
 
 
+#: Preset options whose values are words, not numbers (``--set thin_cloud=temporal``).
+_WORD_VALUED = ("thin_cloud",)
+
+
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     """``["cloud_spike=0.5", "passes=1,1,2"]`` -> ``{"cloud_spike": 0.5, "passes": (1, 1, 2)}``."""
     out: dict[str, Any] = {}
@@ -136,6 +142,9 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ParameterError(f"--set {item!r}: write NAME=VALUE, e.g. cloud_spike=0.5")
+        if name.strip() in _WORD_VALUED:
+            out[name.strip()] = value.strip()
+            continue
         try:
             out[name.strip()] = _value(value)
         except ValueError:
@@ -143,12 +152,37 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+_LENGTH = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(m|km|px)?\s*$")
+
+
+def parse_length(text: str, option: str, pixel_m: Callable[[], float]) -> float:
+    """Metres from ``60m``, ``60`` (metres), ``0.06km`` or ``3px`` (pixels of
+    ``pixel_m()`` metres, asked only when needed); ParameterError naming ``option``."""
+    m = _LENGTH.match(str(text))
+    if not m:
+        raise ParameterError(
+            f"{option} {text!r}: write a distance like 60m, 0.06km or 3px (not negative)",
+            field=option.lstrip("-").replace("-", "_") + "_m",
+        )
+    value, unit = float(m.group(1)), m.group(2) or "m"
+    if unit == "km":
+        return value * 1000.0
+    if unit == "px":
+        return value * pixel_m() if value else 0.0
+    return value
+
+
 def add_engine(parser: argparse.ArgumentParser) -> None:
     """--preset, --set, --no-spatial and the runner options."""
     from tsmask_qgis.engine import preset_names
 
     g = parser.add_argument_group("method")
-    g.add_argument("--preset", default="seed", choices=preset_names(), help="(default seed)")
+    g.add_argument(
+        "--preset",
+        default="dea",
+        choices=preset_names(),
+        help="(default dea; seed is the notebook's method)",
+    )
     g.add_argument(
         "--set",
         action="append",
@@ -161,6 +195,31 @@ def add_engine(parser: argparse.ArgumentParser) -> None:
         dest="spatial",
         action="store_false",
         help="skip the spatial steps (seed filter+buffer, dea majority)",
+    )
+    g.add_argument(
+        "--thin-cloud",
+        choices=("spectral", "temporal", "off"),
+        help="seed's thin-cloud rule: spectral (the notebook's, default), temporal "
+        "(confirmed against the clear dates around it) or off",
+    )
+    x = parser.add_argument_group("after the preset (docs/shadow_geometry.md)")
+    x.add_argument(
+        "--shadow-geometry",
+        action="store_true",
+        help="find cloud shadow from the sun's position (both presets; loads a margin "
+        "around a catalogue area)",
+    )
+    x.add_argument(
+        "--cloud-buffer",
+        metavar="DIST",
+        default="0",
+        help="grow cloud by this distance: 60m, 0.06km or 3px (default 0: none)",
+    )
+    x.add_argument(
+        "--shadow-buffer",
+        metavar="DIST",
+        default="0",
+        help="grow shadow by this distance: 40m or 2px (default 0: none)",
     )
     r = parser.add_argument_group("compute")
     r.add_argument("--workers", type=int, help="threads or processes (default: all cores)")

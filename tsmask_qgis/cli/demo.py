@@ -41,9 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--preset",
-        default="seed",
+        default="dea",
         choices=preset_names(),
-        help="method preset (default seed); try --preset dea to compare",
+        help="method preset (default dea); try --preset seed (the notebook's method) to compare",
     )
     p.add_argument("--workers", type=int, help="threads (default: all cores)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's outputs")
@@ -80,7 +80,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def default_out(preset: str) -> Path:
     """The demo's folder when ``--out`` is not given (one per preset, so they sit side by side)."""
-    return Path("tsmask-demo" if preset == "seed" else f"tsmask-demo-{preset}")
+    return Path("tsmask-demo" if preset == "dea" else f"tsmask-demo-{preset}")
 
 
 def closing_note(preset: str) -> str:

@@ -11,6 +11,7 @@ from tsmask_qgis.cli._args import (
     add_request,
     bad_arguments,
     make_request,
+    parse_length,
     parse_overrides,
 )
 from tsmask_qgis.errors import ParameterError
@@ -23,6 +24,8 @@ examples:
       --out canberra
   tsmask run --input stack.nc --preset dea --format netcdf cog qml --out masks
   tsmask run --input tifs/ --set cloud_spike=0.5 --no-spatial --out masks --overwrite
+  tsmask run --bbox ... --start ... --end ... --shadow-geometry --cloud-buffer 60m \
+      --shadow-buffer 40m --out masks
   tsmask run --bbox ... --start ... --end ... --with-reference scl --truecolour --out checked
 """
 
@@ -104,12 +107,27 @@ def job_from_args(args: argparse.Namespace) -> object:
     formats = formats_of(args.format, DEFAULT_FORMATS)
     if args.quicklook and "quicklook" not in formats:
         formats = (*formats, "quicklook")
+    overrides = parse_overrides(args.set)
+    if args.thin_cloud is not None:
+        if args.preset != "seed":
+            raise ParameterError(
+                f"--thin-cloud is an option of the seed preset ({args.preset} has no "
+                "thin-cloud rule); add --preset seed",
+                field="overrides",
+            )
+        overrides["thin_cloud"] = args.thin_cloud
+
+    def pixel_m() -> float:
+        return pixel_size(args)
+
+    cloud_m = parse_length(args.cloud_buffer, "--cloud-buffer", pixel_m)
+    shadow_m = parse_length(args.shadow_buffer, "--shadow-buffer", pixel_m)
     return Job(
         out=args.out,
         request=make_request(args) if args.input is None else None,
         input=args.input,
         preset=args.preset,
-        overrides=tuple(parse_overrides(args.set).items()),
+        overrides=tuple(overrides.items()),
         spatial=args.spatial,
         formats=formats,
         truecolour=args.truecolour,
@@ -122,7 +140,26 @@ def job_from_args(args: argparse.Namespace) -> object:
         reference=args.reference,
         cache=args.cache,
         concurrency=args.concurrency,
+        shadow_geometry=args.shadow_geometry,
+        cloud_buffer_m=cloud_m,
+        shadow_buffer_m=shadow_m,
     )
+
+
+def pixel_size(args: argparse.Namespace) -> float:
+    """The pixel size in metres a distance in pixels is counted in: ``--resolution``,
+    or the local stack's own grid."""
+    if args.input is None:
+        return float(args.resolution)
+    from tsmask_qgis import loaders
+
+    ds = loaders.load_local(args.input)
+    if ds.sizes["x"] < 2:
+        raise ParameterError(
+            f"{args.input} is one pixel wide: give buffers in metres (e.g. 60m)",
+            field="cloud_buffer_m",
+        )
+    return abs(float(ds["x"].values[1] - ds["x"].values[0]))
 
 
 def build_job(args: argparse.Namespace) -> object:

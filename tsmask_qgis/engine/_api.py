@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 
 from tsmask_qgis.classes import flag_attrs
+from tsmask_qgis.engine._post import SUN_COORDS, check_options, post_steps
 from tsmask_qgis.engine._presets import DeaPreset, Preset, get_preset
 from tsmask_qgis.engine._procpool import prestart_workers, shutdown_workers
-from tsmask_qgis.engine._runner import ArrayCube, Monitor, ProcessExecutor, ThreadExecutor
+from tsmask_qgis.engine._runner import Monitor
 from tsmask_qgis.engine._tiling import cpu_count, date_chunks, default_budget, parse_memory
 from tsmask_qgis.engine._validate import DIMS, InputError, validate_dataset, validate_mask
 from tsmask_qgis.errors import ParameterError
@@ -113,7 +114,11 @@ def _attrs(preset: Preset, spatial: bool) -> dict[str, Any]:
 def _wrap(ds: Any, data: Any, preset: Preset, spatial: bool) -> Any:
     import xarray as xr
 
-    coords = {name: c for name, c in ds.coords.items() if set(c.dims) <= set(DIMS)}
+    coords = {
+        name: c
+        for name, c in ds.coords.items()
+        if set(c.dims) <= set(DIMS) and name not in SUN_COORDS
+    }
     attrs = _attrs(preset, spatial)
     if "spatial_ref" in coords:
         attrs["grid_mapping"] = "spatial_ref"
@@ -123,7 +128,7 @@ def _wrap(ds: Any, data: Any, preset: Preset, spatial: bool) -> Any:
 def classify(
     ds: Any,
     *,
-    preset: str | Preset = "seed",
+    preset: str | Preset = "dea",
     spatial: bool = True,
     workers: int | None = None,
     runner: str = "auto",
@@ -133,6 +138,11 @@ def classify(
     out: Any = None,
     cancel: CancelToken | None = None,
     lazy: bool = False,
+    shadow_geometry: bool = False,
+    cloud_buffer_m: float | str = 0,
+    shadow_buffer_m: float | str = 0,
+    shadow_params: Any = None,
+    sun: Any = None,
     **overrides: Any,
 ) -> Any:
     """Cloud and cloud-shadow classes for every pixel and date of ``ds``.
@@ -154,7 +164,30 @@ def classify(
     :class:`~tsmask_qgis.progress.CancelToken`; ``out`` a ``(time, y, x)``
     uint8 array to write into (e.g. a ``np.memmap``); ``lazy`` (dask runner
     only) returns the uncomputed dask-backed result.
+
+    Optional steps after the preset (docs/shadow_geometry.md; the mask is then no
+    longer the exact preset, its attributes say so): ``shadow_geometry=True`` finds
+    cloud shadow from the sun's position (per date from the ``sun_azimuth`` /
+    ``sun_elevation`` coordinates the loaders fill from item metadata, or ``sun``
+    given as a SunTable or (azimuths, elevations), else computed at the grid's
+    centre; ``shadow_params`` a :class:`~tsmask_qgis.engine.shadow.ShadowParams`);
+    ``cloud_buffer_m`` / ``shadow_buffer_m`` buffer each class by that many metres
+    (numbers or ``"60m"``; 0 = none). Messages for the user (computed sun positions,
+    skipped dates) are in the result's ``notes`` attribute.
     """
+    geometry, cloud_m, shadow_m = check_options(shadow_geometry, cloud_buffer_m, shadow_buffer_m)
+    post = geometry or cloud_m > 0 or shadow_m > 0
+    if post and lazy:
+        raise ValueError(
+            "lazy=True returns the preset's mask only: run the shadow geometry and buffers "
+            "on the computed mask"
+        )
+    if post and not spatial:
+        raise ParameterError(
+            "the shadow geometry and the buffers run after the spatial steps: leave the "
+            "spatial steps on",
+            field="spatial",
+        )
     p = get_preset(preset, **overrides)
     ds, stack = validate_dataset(ds)
     nworkers = _workers(workers)
@@ -204,10 +237,23 @@ def classify(
             f"{', '.join(sorted({str(v) for v in stack.nodata})) or 'none'}). Check the "
             "area, the dates and the bands' nodata attributes"
         )
-    return _wrap(ds, data, p, spatial)
+    mask = _wrap(ds, data, p, spatial)
+    if not post:
+        return mask
+    return post_steps(
+        mask,
+        ds,
+        shadow_geometry=geometry,
+        cloud_buffer_m=cloud_m,
+        shadow_buffer_m=shadow_m,
+        shadow_params=shadow_params,
+        sun=sun,
+        workers=nworkers,
+        progress=progress,
+    )
 
 
-def detect(ds: Any, preset: str | Preset = "seed", **kw: Any) -> Any:
+def detect(ds: Any, preset: str | Preset = "dea", **kw: Any) -> Any:
     """The temporal part only (no spatial steps); options as :func:`classify`."""
     if "spatial" in kw:
         raise TypeError("detect() runs no spatial steps; use classify(spatial=...) instead")
@@ -242,31 +288,14 @@ def _run_spatial(
     monitor = Monitor(progress, None, steps=("spatial",))
     monitor.spatial_total = t * len(steps)
     chunks = date_chunks(t, ny * nx, workers=nworkers)
-    executor: Any
-    if runner == "processes":
-        from tsmask_qgis.engine._stream import SharedCube
+    from tsmask_qgis.engine._stream import local_executor, memory_cube
 
-        executor = ProcessExecutor(nworkers)
-        try:
-            cube: Any = SharedCube(executor, (t, ny, nx))
-            cube.array[...] = flat
-            for step in steps:
-                executor.spatial(cube, chunks, preset, monitor, step=step)
-            res = executor.take(cube.array)
-        except BaseException:
-            executor.terminate()
-            raise
-        finally:
-            executor.close()
-    else:
-        executor = ThreadExecutor(nworkers)
-        try:
-            cube = ArrayCube(flat.copy())
-            for step in steps:
-                executor.spatial(cube, chunks, preset, monitor, step=step)
-            res = cube.array
-        finally:
-            executor.close()
+    with local_executor(runner, nworkers) as executor:
+        cube = memory_cube(executor, (t, ny, nx))
+        cube.array[...] = flat
+        for step in steps:
+            executor.spatial(cube, chunks, preset, monitor, step=step)
+        res = executor.take(cube.array)
     if arr.ndim == 2:
         res = res[0]
     if is_da:
@@ -276,7 +305,7 @@ def _run_spatial(
 
 def spatial_filter(
     mask: Any,
-    preset: str | Preset = "seed",
+    preset: str | Preset = "dea",
     *,
     workers: int | None = None,
     runner: str = "auto",

@@ -14,12 +14,12 @@ import math
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
 
 from tsmask_qgis.engine._presets import DeaPreset, Preset, SeedPreset, get_preset
+from tsmask_qgis.engine._threads import run_counted
 from tsmask_qgis.progress import JobProgress, Progress, StepProgress
 
 __all__ = [
@@ -73,7 +73,8 @@ def thresholds(preset: Preset) -> np.ndarray:
         th[k.TH_TMNDWI] = preset.thin_mndwi
         th[k.TH_GRBM] = preset.thin_grbm
         th[k.TH_CLOUD2] = -np.inf  # seed has no "dark cloud" rule
-        th[k.TH_THIN_ON] = 1.0
+        th[k.TH_THIN_ON] = 0.0 if preset.thin_cloud == "off" else 1.0
+        th[k.TH_THIN_TEMPORAL] = 1.0 if preset.thin_cloud == "temporal" else 0.0
     else:
         th[k.TH_CLOUD2] = preset.cloud2
         th[k.TH_THIN_ON] = 0.0
@@ -235,7 +236,7 @@ def detect_block(
     if out.size == 0:
         return out
     is_int, has_nodata, nd, sc = _detect_args(bands, nodata, scale)
-    kernel = _detect_kernel("detect", bands.dtype)
+    kernel = _detect_kernel("detect_cube", bands.dtype)
     th = _readonly(thresholds(p))
     src, (s_b, s_t, s_y, _) = _flat(bands)
     if out.strides[-1] != 1 or any(s < 0 for s in out.strides) or not out.flags.writeable:
@@ -349,36 +350,14 @@ def _run_pool(
     A progress callback that raises (``Cancelled``) stops the queue: tasks not
     started are dropped, the running ones finish, then the error propagates.
     """
-    if not tasks:
-        return
-    total = len(tasks)
-    if workers <= 1:
-        for i, task in enumerate(tasks):
-            task()
-            if progress is not None:
-                progress((i + 1) / total, message)
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tsmask") as pool:
-        pending: set[Future[object]] = {pool.submit(task) for task in tasks}
-        done_count = 0
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    f.result()
-                done_count += len(done)
-                if progress is not None:
-                    progress(done_count / total, message)
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            raise
+    report = None if progress is None else (lambda share: progress(share, message))
+    run_counted(tasks, workers, report)
 
 
 def classify_array(
     bands: np.ndarray,
     *,
-    preset: str | Preset = "seed",
+    preset: str | Preset = "dea",
     spatial: bool = True,
     workers: int | None = None,
     runner: str = "threads",
@@ -417,7 +396,7 @@ def classify_array(
             detect_progress(1.0, "done")
         return out
     # Compile/load kernels here, once, not in the worker threads.
-    _detect_kernel("detect", bands.dtype)
+    _detect_kernel("detect_cube", bands.dtype)
 
     def det_task(y0: int, y1: int) -> Callable[[], object]:
         return lambda: detect_block(

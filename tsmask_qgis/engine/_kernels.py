@@ -59,7 +59,8 @@ TH_TMNDWI = 15
 TH_GRBM = 16
 TH_CLOUD2 = 17
 TH_THIN_ON = 18
-N_TH = 19
+TH_THIN_TEMPORAL = 19  # > 0: the thin-cloud rule needs the temporal confirmation
+N_TH = 20
 
 
 # --------------------------------------------------------------------------------------
@@ -69,13 +70,15 @@ N_TH = 19
 
 @ngjit
 def _prep_block(
-    src, base, s_b, s_t, T, nb, is_int, has_nodata, nodata, scale, th, sa_b, fl_b, rsa, rfl
+    src, base, s_b, s_t, T, nb, is_int, has_nodata, nodata, scale, th, sa_b, fl_b, rsa, rfl, bl_b
 ):
     """Fill ``sa_b[j, t]`` and ``fl_b[j, t]`` for the nb pixels at ``src[base + j]``.
 
     ``src`` is the flat cube, band b of date t at offset ``b*s_b + t*s_t`` (x
     contiguous). ``rsa``/``rfl`` are length-XB row buffers so the arithmetic
     runs contiguously along x (vectorised) before the scatter to pixel-major.
+    ``bl_b[j, t]`` gets the blue reflectance when the thin-cloud rule is temporal
+    (else ``bl_b`` is not touched and may be empty).
     """
     bright = th[TH_BRIGHT]
     dark_sa = th[TH_DARK_SA]
@@ -92,7 +95,12 @@ def _prep_block(
     grbm_t = th[TH_GRBM]
     cloud2 = th[TH_CLOUD2]
     thin_on = th[TH_THIN_ON] > F0
+    keep_blue = th[TH_THIN_TEMPORAL] > F0
     for t in range(T):
+        if keep_blue:
+            o = base + t * s_t
+            for j in range(nb):
+                bl_b[j, t] = np.float32(src[o + j]) / scale
         o = base + t * s_t
         for j in range(nb):
             x = o + j
@@ -170,6 +178,53 @@ def _init_labels(fl, lab, T):
 
 
 @ngjit
+def _thin_temporal(fl, lab, bl, T, th):
+    """Seed's temporal thin cloud (algorithm.md): drop the thin-cloud bit of every date
+    whose blue is not more than ``1 + cloud_spike`` times the mean blue of its two
+    nearest clear dates. Reads the labels before the post rules; changes only bits."""
+    spike = th[TH_CSPIKE]
+    for t in range(T):
+        if lab[t] != 1 or (fl[t] & P1) == 0:
+            continue
+        taken = 0
+        acc = F0
+        left = t - 1
+        right = t + 1
+        left_done = False
+        right_done = False
+        go_left = True
+        while taken < 2 and not (left_done and right_done):
+            if go_left and left_done:
+                go_left = False
+            if (not go_left) and right_done:
+                go_left = True
+            if go_left:
+                while left >= 0 and not (lab[left] == 1 and (fl[left] & DARK) != 0):
+                    left -= 1
+                if left < 0:
+                    left_done = True
+                else:
+                    acc = acc + bl[left]
+                    taken += 1
+                    left -= 1
+                go_left = False
+            else:
+                while right < T and not (lab[right] == 1 and (fl[right] & DARK) != 0):
+                    right += 1
+                if right >= T:
+                    right_done = True
+                else:
+                    acc = acc + bl[right]
+                    taken += 1
+                    right += 1
+                go_left = True
+        mid = acc / F2 if taken >= 2 else F0
+        b = bl[t]
+        if not (b > mid and mid > F0 and (b - mid) / mid > spike):
+            fl[t] = fl[t] & ~P1
+
+
+@ngjit
 def _post_rules(fl, lab, T):
     """Post rules; each tests the label from before any post rule ran (branch-free)."""
     for t in range(T):
@@ -182,7 +237,8 @@ def _post_rules(fl, lab, T):
 
 
 # --------------------------------------------------------------------------------------
-# Straightforward passes: sort the windows, visit them, walk (the spec, literally)
+# Window walks and tests shared by the passes (tests/engine/simple_kernels.py holds
+# the straightforward passes that use them literally, for the tests)
 # --------------------------------------------------------------------------------------
 
 
@@ -247,42 +303,6 @@ def _seed_test(m2, mid, th):
     if mid > m2 and mid > F0 and (mid - m2) / m2 > th[TH_SSPIKE] and m2 < th[TH_SCEIL]:
         return 3
     return 0
-
-
-@ngjit
-def _seed_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, chg, m):
-    n = 0
-    for t in range(T):
-        if lab[t] == 1:
-            C[n] = t
-            n += 1
-    if n < 3 * N:
-        return
-    for i in range(n):
-        csa[i] = sa[C[i]]
-        cok[i] = (fl[C[i]] & DARK) != 0
-        cl[i] = 1
-        chg[i] = 0
-    nw = n - N + 1
-    fN = np.float32(N)
-    for k in range(nw):
-        s = F0  # running sums start from +0.0 (an sa of -0.0 counts as +0.0)
-        for i in range(N):
-            s += csa[k + i]
-        m[k] = s / fN
-    order = np.argsort(m[:nw], kind="mergesort")
-    for idx in range(nw - 1, -1, -1):
-        k = order[idx]
-        if chg[k]:
-            continue
-        mid = _seed_walk(k - 1, k + N, N, n, csa, cok, cl)
-        r = _seed_test(m[k], mid, th)
-        if r != 0:
-            for i in range(k, k + N):
-                cl[i] = r
-                chg[i] = 1
-    for i in range(n):
-        lab[C[i]] = cl[i]
 
 
 @ngjit
@@ -356,102 +376,6 @@ def _dea_visit(k, e, N, n, C, csa, cok, cl, th):
         p = _first_at_or_after(C, n, a - h) - 1
         m3, ok = _dea_side(p, -1, -1, N, csa, cok, cl)
     return _dea_test(m2, (m1 + m3) / F2, th)
-
-
-@ngjit
-def _dea_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, m):
-    n = 0
-    for t in range(T):
-        if lab[t] == 1:
-            C[n] = t
-            n += 1
-    if n < N:
-        return
-    for i in range(n):
-        csa[i] = sa[C[i]]
-        cok[i] = (fl[C[i]] & DARK) != 0
-        cl[i] = 1
-    nw = n - N + 1
-    fN = np.float32(N)
-    dN = np.float64(N)
-    for k in range(nw):
-        s = F0  # running sums start from +0.0 (an sa of -0.0 counts as +0.0)
-        for i in range(N):
-            s += csa[k + i]
-        m[k] = np.float32(np.float64(s / fN) / dN)
-    order = np.argsort(m[:nw], kind="mergesort")
-    for idx in range(nw - 1, -1, -1):
-        k = order[idx]
-        r = _dea_visit(k, k + N - 1, N, n, C, csa, cok, cl, th)
-        if r != 0:
-            for i in range(k, k + N):
-                cl[i] = r
-    for i in range(n):
-        lab[C[i]] = cl[i]
-
-
-# --------------------------------------------------------------------------------------
-# Detection kernels (the block loop)
-# --------------------------------------------------------------------------------------
-
-
-@ngjit
-def detect_simple(
-    src, s_b, s_t, s_y, T, Y, X, dea, is_int, has_nodata, nodata, scale, th, passes, out, o_t, o_y
-):
-    """Straightforward exact detection (sorted visits, literal walks); for tests.
-
-    ``src`` is the flat (band, time, y, x) cube of any real dtype with element
-    strides ``s_b, s_t, s_y`` and x contiguous; ``out`` the flat (T, Y, X)
-    uint8 result with strides ``o_t, o_y`` and x contiguous.
-    """
-    sa_b = np.empty((XB, max(T, 1)), np.float32)
-    fl_b = np.empty((XB, max(T, 1)), np.uint8)
-    lab_b = np.empty((XB, max(T, 1)), np.uint8)
-    rsa = np.empty(XB, np.float32)
-    rfl = np.empty(XB, np.uint8)
-    C = np.empty(T + 1, np.int64)
-    csa = np.empty(T + 1, np.float32)
-    cok = np.empty(T + 1, np.bool_)
-    cl = np.empty(T + 1, np.uint8)
-    chg = np.empty(T + 1, np.uint8)
-    m = np.empty(T + 1, np.float32)
-    for y in range(Y):
-        for x0 in range(0, X, XB):
-            nb = min(XB, X - x0)
-            _prep_block(
-                src,
-                y * s_y + x0,
-                s_b,
-                s_t,
-                T,
-                nb,
-                is_int,
-                has_nodata,
-                nodata,
-                scale,
-                th,
-                sa_b,
-                fl_b,
-                rsa,
-                rfl,
-            )
-            for j in range(nb):
-                sa = sa_b[j]
-                fl = fl_b[j]
-                lab = lab_b[j]
-                _init_labels(fl, lab, T)
-                for p in range(passes.shape[0]):
-                    N = passes[p]
-                    if dea:
-                        _dea_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, m)
-                    else:
-                        _seed_pass_simple(sa, fl, lab, T, N, th, C, csa, cok, cl, chg, m)
-                _post_rules(fl, lab, T)
-            for t in range(T):
-                o = t * o_t + y * o_y + x0
-                for j in range(nb):
-                    out[o + j] = lab_b[j, t]
 
 
 # --------------------------------------------------------------------------------------
@@ -1124,7 +1048,7 @@ def _dea_pass(sa, fl, lab, T, N, th, w_i, w_f, w_u, again, gathered, nn):
 
 
 @ngjit
-def detect(
+def detect_cube(
     src,
     s_b,
     s_t,
@@ -1155,6 +1079,8 @@ def detect(
     lab_b = np.empty((XB, Tm), np.uint8)
     rsa = np.empty(XB, np.float32)
     rfl = np.empty(XB, np.uint8)
+    temporal = th[TH_THIN_TEMPORAL] > F0
+    bl_b = np.empty((XB, max(T, 1)) if temporal else (1, 1), np.float32)
     w_i = np.empty((9, T + 2), np.int64)
     w_f = np.empty((6, T + 2), np.float32)
     w_u = np.zeros((5, T + 2), np.uint8)
@@ -1184,6 +1110,7 @@ def detect(
                 fl_b,
                 rsa,
                 rfl,
+                bl_b,
             )
             for j in range(nb):
                 sa = sa_b[j]
@@ -1214,6 +1141,8 @@ def detect(
                     gathered = res == 0
                     if res != 1:
                         noop[N] = version
+                if temporal:
+                    _thin_temporal(fl, lab, bl_b[j], T, th)
                 _post_rules(fl, lab, T)
             for t in range(T):
                 o = t * o_t + y * o_y + x0

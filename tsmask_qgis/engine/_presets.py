@@ -12,12 +12,25 @@ from typing import ClassVar
 
 from tsmask_qgis.errors import ParameterError
 
-__all__ = ["DEA", "SEED", "DeaPreset", "Preset", "SeedPreset", "get_preset", "preset_names"]
+__all__ = [
+    "DEA",
+    "SEED",
+    "THIN_CLOUD_MODES",
+    "DeaPreset",
+    "Preset",
+    "SeedPreset",
+    "get_preset",
+    "preset_names",
+]
+
+#: seed's ``thin_cloud`` choices: the notebook's spectral rule (default), the same rule
+#: confirmed against the date's clear neighbours in time, or no thin-cloud rule.
+THIN_CLOUD_MODES = ("spectral", "temporal", "off")
 
 
 @dataclass(frozen=True)
 class SeedPreset:
-    """``seed``: the original time-series method the notebook ran (the default).
+    """``seed``: the original time-series method the notebook ran.
 
     Thresholds are on reflectance 0..1 (``sa`` is the six-band mean).
     """
@@ -57,11 +70,22 @@ class SeedPreset:
     #: Spatial filter: a cloud/shadow pixel with fewer than this many cloud/shadow
     #: pixels in its 3x3 block (itself included) becomes clear.
     filter_min_count: int = 3
+    #: The thin-cloud rule: ``"spectral"`` (the notebook's), ``"temporal"`` (it fires
+    #: only where blue is more than ``1 + cloud_spike`` times the mean blue of the
+    #: date's two nearest clear dates) or ``"off"``. algorithm.md, *Thin cloud*.
+    thin_cloud: str = "spectral"
+
+    def __post_init__(self) -> None:
+        if self.thin_cloud not in THIN_CLOUD_MODES:
+            raise ParameterError(
+                f"thin_cloud must be one of {', '.join(THIN_CLOUD_MODES)}, got {self.thin_cloud!r}",
+                field="overrides",
+            )
 
 
 @dataclass(frozen=True)
 class DeaPreset:
-    """``dea``: the production form published as DEA's ``s2_tsmask`` product."""
+    """``dea``: the production form published as DEA's ``s2_tsmask`` product (the default)."""
 
     name: ClassVar[str] = "dea"
     brightness: float = 0.45
@@ -98,7 +122,7 @@ def preset_names() -> tuple[str, ...]:
     return tuple(_PRESETS)
 
 
-def get_preset(preset: str | Preset = "seed", **overrides: object) -> Preset:
+def get_preset(preset: str | Preset = "dea", **overrides: object) -> Preset:
     """A preset by name (or as given), with thresholds overridden by keyword.
 
     >>> get_preset("dea", cloud_spike=0.5).cloud_spike

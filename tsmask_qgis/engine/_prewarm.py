@@ -15,7 +15,7 @@ try:
     from tsmask_qgis.engine import _core
 
     for _dtype in ("int16", "float32"):
-        _core._detect_kernel("detect", np.dtype(_dtype))
+        _core._detect_kernel("detect_cube", np.dtype(_dtype))
     for _name in ("seed_filter", "seed_buffer", "majority"):
         _core._spatial_kernel(_name)
 except Exception:  # pragma: no cover - reported by the worker instead  # nosec B110: deliberate fallback

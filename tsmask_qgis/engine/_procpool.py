@@ -19,21 +19,17 @@ from __future__ import annotations
 
 import atexit
 import math
-import mmap
 import os
 import queue
 import threading
 import time
 import traceback
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from multiprocessing import shared_memory
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from tsmask_qgis.engine._shared import ArrayRef, SharedArray, open_array
 from tsmask_qgis.errors import DependencyError, WorkerError
 from tsmask_qgis.jobs.interpreter import python_executable
 
@@ -51,141 +47,8 @@ __all__ = [
     "shutdown_workers",
 ]
 
-#: Prefix of every shared-memory segment this module creates (tests look for leftovers).
-SHM_PREFIX = "tsmask_"
-
-# --------------------------------------------------------------------------- shared arrays
-
-
-@dataclass(frozen=True)
-class ArrayRef:
-    """How a worker finds a shared array: a shared-memory segment or a file.
-
-    ``kind`` is ``"shm"`` (``name`` is the segment) or ``"file"`` (``name`` is
-    a path, raw C-order data from ``offset``).
-    """
-
-    kind: str
-    name: str
-    shape: tuple[int, ...]
-    dtype: str
-    offset: int = 0
-
-
-class SharedArray:
-    """A numpy array in a new shared-memory segment, owned by the parent."""
-
-    def __init__(self, shape: Sequence[int], dtype: Any) -> None:
-        nbytes = max(1, math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize)
-        name = f"{SHM_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
-        self._shm: shared_memory.SharedMemory | None = shared_memory.SharedMemory(
-            name=name, create=True, size=nbytes
-        )
-        #: Size of the segment (a reused one may be larger than the array).
-        self.nbytes = nbytes
-        self.reshape(shape, dtype)
-
-    def reshape(self, shape: Sequence[int], dtype: Any) -> None:
-        """Use the segment for an array of ``shape`` and ``dtype`` (its start)."""
-        if self._shm is None:
-            raise ValueError("the shared array is closed")
-        self.shape = tuple(int(n) for n in shape)
-        self.dtype = np.dtype(dtype)
-        if math.prod(self.shape) * self.dtype.itemsize > self.nbytes:
-            raise ValueError(f"{self.shape} {self.dtype} does not fit {self.nbytes} bytes")
-        self.array: np.ndarray = np.ndarray(self.shape, self.dtype, buffer=self._shm.buf)
-        self.ref = ArrayRef("shm", self._shm.name.lstrip("/"), self.shape, self.dtype.str)
-
-    def close(self) -> None:
-        """Release and remove the segment (idempotent)."""
-        shm, self._shm = self._shm, None
-        if shm is None:
-            return
-        self.array = np.empty((0,), self.dtype)
-        try:
-            shm.close()
-        except BufferError:  # a view still exported: the unlink below still frees the name
-            pass
-        try:
-            shm.unlink()
-        except FileNotFoundError:
-            pass
-
-    def take(self) -> np.ndarray:
-        """The array as a plain numpy array that owns its memory; the segment's name goes.
-
-        On Linux the segment is mapped again privately and unlinked, so no copy
-        is made: the memory is freed when the returned array is. Elsewhere the
-        data are copied. Either way this object is closed afterwards.
-        """
-        if self._shm is None:
-            raise ValueError("the shared array is closed")
-        path = f"/dev/shm/{self.ref.name}"  # nosec B108: the shared-memory segment this process created, not a temp file
-        count = math.prod(self.shape)
-        out: np.ndarray
-        if count and os.path.exists(path):
-            fd = os.open(path, os.O_RDWR)
-            try:
-                m = mmap.mmap(fd, count * self.dtype.itemsize)
-            finally:
-                os.close(fd)
-            out = np.frombuffer(m, self.dtype, count).reshape(self.shape)
-        else:  # pragma: no cover - not Linux
-            out = np.array(self.array)
-        self.close()
-        return out
-
-    def __enter__(self) -> SharedArray:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-@contextmanager
-def open_file_array(ref: ArrayRef, *, write: bool = True) -> Iterator[np.ndarray]:
-    """Map a file-backed array for the duration of the block (keeps RSS bounded)."""
-    count = math.prod(ref.shape)
-    dtype = np.dtype(ref.dtype)
-    with open(ref.name, "r+b" if write else "rb") as f:
-        length = ref.offset + count * dtype.itemsize
-        m = mmap.mmap(f.fileno(), length, access=mmap.ACCESS_WRITE if write else mmap.ACCESS_READ)
-        try:
-            arr = np.frombuffer(m, dtype, count, ref.offset).reshape(ref.shape)
-            yield arr
-            del arr
-        finally:
-            try:
-                m.close()
-            except BufferError:  # pragma: no cover - a caller kept a view
-                pass
-
 
 # --------------------------------------------------------------------------- worker side
-
-
-@contextmanager
-def _open(ref: ArrayRef, *, write: bool = True) -> Iterator[np.ndarray]:
-    """Map a shared array for one task only.
-
-    Workers outlive jobs (the pool is kept between calls), so they must not
-    keep segments mapped: the parent frees a job's segments when it ends, and
-    a lingering mapping would keep that memory alive.
-    """
-    if ref.kind != "shm":
-        with open_file_array(ref, write=write) as arr:
-            yield arr
-        return
-    shm = shared_memory.SharedMemory(name=ref.name)
-    try:
-        arr = np.ndarray(ref.shape, np.dtype(ref.dtype), buffer=shm.buf, offset=ref.offset)
-        yield arr
-        del arr
-    finally:
-        try:
-            shm.close()
-        except BufferError:  # pragma: no cover - a traceback still holds a view
-            pass
 
 
 def _task_detect(
@@ -202,7 +65,7 @@ def _task_detect(
 
     y0, y1, x0, x1 = src_win
     v0, v1, u0, u1 = dst_win
-    with _open(src, write=False) as bands, _open(dst) as out:
+    with open_array(src, write=False) as bands, open_array(dst) as out:
         target = out[:, v0:v1, u0:u1]
         _core.detect_block(
             bands[:, :, y0:y1, x0:x1], preset, nodata=nodata, scale=scale, out=target
@@ -216,30 +79,30 @@ def _task_spatial(dst: ArrayRef, t0: int, t1: int, preset: Any, step: str) -> in
     """Run the spatial step(s) on whole dates ``t0:t1`` of ``dst``, in place."""
     from tsmask_qgis.engine import _core
 
-    with _open(dst) as out:
+    with open_array(dst) as out:
         dates = out[t0:t1]
         _core.spatial_block(np.array(dates), preset, step=step, out=dates)
         del dates
     return t1 - t0
 
 
-def _task_fail(message: str) -> None:
-    """Raise in a worker (tests use it to check errors surface)."""
-    raise ValueError(message)
-
-
-def _task_sleep(seconds: float) -> float:
-    """Sleep in a worker (tests use it to check cancelling)."""
-    time.sleep(seconds)
-    return seconds
-
-
 _TASKS: dict[str, Callable[..., Any]] = {
     "detect": _task_detect,
     "spatial": _task_spatial,
-    "fail": _task_fail,
-    "sleep": _task_sleep,
 }
+
+
+def _task(name: str) -> Callable[..., Any]:
+    """The task called ``name``: one of :data:`_TASKS`, or ``"package.module:function"``
+    (how tests run tasks of their own; nothing but the parent names them)."""
+    if name in _TASKS:
+        return _TASKS[name]
+    module, _, function = name.partition(":")
+    if not function:
+        raise KeyError(f"no worker task {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
 
 
 def _worker_main(tasks: Any, results: Any) -> None:
@@ -250,7 +113,7 @@ def _worker_main(tasks: Any, results: Any) -> None:
             break
         key, name, args = item
         try:
-            results.put((key, True, _TASKS[name](*args)))
+            results.put((key, True, _task(name)(*args)))
         except BaseException as exc:  # report everything, including KeyboardInterrupt
             tb = traceback.format_exc()
             try:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from tsmask_qgis.engine._threads import run_tasks
 from tsmask_qgis.engine._tiling import Tile, date_chunks, row_tiles
 from tsmask_qgis.engine._validate import BandStack
 from tsmask_qgis.progress import CancelToken, JobProgress, Progress, Report
@@ -213,22 +214,18 @@ class ThreadExecutor:
     def buffer(self, shape: tuple[int, ...], dtype: np.dtype, *, spare: bool = True) -> np.ndarray:
         return np.empty(shape, dtype)
 
+    def take(self, data: np.ndarray) -> np.ndarray:
+        """``data`` as an array that outlives this executor (it already does)."""
+        return data
+
+    def terminate(self) -> None:
+        """Stop at once: tasks not started are dropped (running kernels finish)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def _run(
         self, jobs: list[Callable[[], Any]], done: Callable[[Any], None], monitor: Monitor
     ) -> None:
-        futures: set[Future[Any]] = {self._pool.submit(j) for j in jobs}
-        try:
-            while futures:
-                finished, futures = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
-                if not finished:
-                    monitor.tick()
-                for f in finished:
-                    done(f.result())
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            wait(futures)
-            raise
+        run_tasks(jobs, self.workers, done=done, tick=monitor.tick, pool=self._pool)
 
     def detect(
         self,
@@ -299,7 +296,8 @@ class ProcessExecutor:
 
     def buffer(self, shape: tuple[int, ...], dtype: np.dtype, *, spare: bool = True) -> np.ndarray:
         """A shared array; input buffers (``spare``) may reuse an earlier job's segment."""
-        from tsmask_qgis.engine._procpool import SharedArray, shared_array
+        from tsmask_qgis.engine._procpool import shared_array
+        from tsmask_qgis.engine._shared import SharedArray
 
         sa = shared_array(shape, dtype) if spare else SharedArray(shape, dtype)
         self._shared.append(sa)
@@ -318,7 +316,7 @@ class ProcessExecutor:
 
     def ref(self, data: np.ndarray) -> Any:
         """The shared-memory reference of ``data``: a C-contiguous prefix of a buffer."""
-        from tsmask_qgis.engine._procpool import ArrayRef
+        from tsmask_qgis.engine._shared import ArrayRef
 
         sa = self._owner(data)
         return ArrayRef("shm", sa.ref.name, tuple(data.shape), data.dtype.str)

@@ -14,13 +14,14 @@ import os
 import tempfile
 import warnings
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tsmask_qgis.engine._procpool import ArrayRef, open_file_array
 from tsmask_qgis.engine._runner import (
     ArrayCube,
     Monitor,
@@ -28,10 +29,12 @@ from tsmask_qgis.engine._runner import (
     ThreadExecutor,
     run_cube,
 )
+from tsmask_qgis.engine._shared import ArrayRef, open_file_array
 from tsmask_qgis.engine._tiling import BUFFER_SHARE, Tile, stream_tile_pixels, super_tiles
 from tsmask_qgis.engine._validate import BandStack
+from tsmask_qgis.tempfiles import TMP_PREFIX
 
-__all__ = ["FileCube", "Plan", "plan", "run_local", "temp_dir"]
+__all__ = ["FileCube", "Plan", "local_executor", "memory_cube", "plan", "run_local", "temp_dir"]
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ class FileCube:
     @classmethod
     def create(cls, shape: tuple[int, int, int], directory: Path | None = None) -> FileCube:
         directory = directory or temp_dir()
-        fd, path = tempfile.mkstemp(prefix="tsmask-", suffix=".u8", dir=directory)
+        fd, path = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".u8", dir=directory)
         try:
             os.ftruncate(fd, max(1, math.prod(shape)))
         finally:
@@ -187,6 +190,33 @@ def _file_target(out: Any) -> FileCube | None:
     return None
 
 
+@contextmanager
+def local_executor(runner: str, workers: int) -> Iterator[Any]:
+    """The executor of a local runner (``threads`` or ``processes``) for one job:
+    terminated when the job fails or is cancelled, closed in any case."""
+    if runner == "processes":
+        executor: Any = ProcessExecutor(workers)
+    elif runner == "threads":
+        executor = ThreadExecutor(workers)
+    else:  # pragma: no cover - checked by the callers
+        raise ValueError(f"unknown local runner {runner!r}")
+    try:
+        yield executor
+    except BaseException:
+        executor.terminate()
+        raise
+    finally:
+        executor.close()
+
+
+def memory_cube(executor: Any, shape: tuple[int, int, int]) -> ArrayCube:
+    """A class cube in memory that ``executor``'s workers write to: shared memory
+    for worker processes, a plain array for threads."""
+    if isinstance(executor, ProcessExecutor):
+        return SharedCube(executor, shape)
+    return ArrayCube(np.empty(shape, np.uint8))
+
+
 def run_local(
     stack: BandStack,
     preset: Any,
@@ -207,60 +237,47 @@ def run_local(
     shape = (t, ny, nx)
     if out is not None and tuple(out.shape) != shape:
         raise ValueError(f"out has shape {tuple(out.shape)}; it must be {shape} (time, y, x)")
-    if runner == "processes":
-        executor: Any = ProcessExecutor(workers)
-    elif runner == "threads":
-        executor = ThreadExecutor(workers)
-    else:  # pragma: no cover - checked by the caller
-        raise ValueError(f"unknown local runner {runner!r}")
     p = plan(stack, budget=budget, buffered=stack.lazy or runner == "processes", workers=workers)
     file_cube: FileCube | None = None
     temp = False
-    copy_to: Any = None
     try:
-        if out is not None:
-            file_cube = _file_target(out) if runner == "processes" else None
-            if file_cube is not None:
-                cube: Any = file_cube
-            elif runner == "threads":
-                cube = ArrayCube(out)
+        with local_executor(runner, workers) as executor:
+            copy_to: Any = None
+            if out is not None:
+                file_cube = _file_target(out) if runner == "processes" else None
+                if file_cube is not None:
+                    cube: Any = file_cube
+                elif runner == "threads":
+                    cube = ArrayCube(out)
+                else:
+                    cube, copy_to = (SharedCube(executor, shape), out)
+            elif p.streaming:
+                file_cube = cube = FileCube.create(shape)
+                temp = True
             else:
-                cube, copy_to = (SharedCube(executor, shape), out)
-        elif p.streaming:
-            file_cube = cube = FileCube.create(shape)
-            temp = True
-        elif runner == "processes":
-            cube = SharedCube(executor, shape)
-        else:
-            cube = ArrayCube(np.empty(shape, np.uint8))
-        run_cube(
-            stack,
-            preset,
-            executor=executor,
-            cube=cube,
-            tiles=list(p.tiles),
-            spatial=spatial,
-            monitor=monitor,
-            date_budget=budget // 2,
-            prefetch=p.prefetch,
-        )
-        if copy_to is not None:
-            for t0 in range(0, t, 16):
-                copy_to[t0 : t0 + 16] = cube.array[t0 : t0 + 16]
-            return copy_to
-        if out is not None:
-            return out
-        if temp:
-            assert file_cube is not None  # nosec B101: internal invariant (type narrowing), not a check of input
-            return file_cube.result(delete=True)
-        if runner == "processes":
+                cube = memory_cube(executor, shape)
+            run_cube(
+                stack,
+                preset,
+                executor=executor,
+                cube=cube,
+                tiles=list(p.tiles),
+                spatial=spatial,
+                monitor=monitor,
+                date_budget=budget // 2,
+                prefetch=p.prefetch,
+            )
+            if copy_to is not None:
+                for t0 in range(0, t, 16):
+                    copy_to[t0 : t0 + 16] = cube.array[t0 : t0 + 16]
+                return copy_to
+            if out is not None:
+                return out
+            if temp:
+                assert file_cube is not None  # nosec B101: internal invariant (type narrowing), not a check of input
+                return file_cube.result(delete=True)
             return executor.take(cube.array)
-        return cube.array
     except BaseException:
         if temp and file_cube is not None:
             file_cube.remove()
-        if runner == "processes":
-            executor.terminate()
         raise
-    finally:
-        executor.close()

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tsmask_qgis.bands import BAND_ALIASES, BANDS, BROAD_NIR, band_name, normalise
 from tsmask_qgis.errors import InputError
 
 __all__ = [
@@ -26,22 +27,6 @@ __all__ = [
     "validate_dataset",
     "validate_mask",
 ]
-
-#: The six bands, in the order the kernels take them.
-BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2")
-
-#: Names the same band goes by elsewhere (algorithm.md's table), lower case.
-BAND_ALIASES: dict[str, tuple[str, ...]] = {
-    "blue": ("b02", "b2", "nbart_blue", "nbar_blue"),
-    "green": ("b03", "b3", "nbart_green", "nbar_green"),
-    "red": ("b04", "b4", "nbart_red", "nbar_red"),
-    "nir": ("b8a", "nbart_nir_2", "nbar_nir_2", "nir08", "nir_2", "narrow_nir"),
-    "swir1": ("b11", "nbart_swir_2", "nbar_swir_2", "swir16", "swir_1", "swir_16"),
-    "swir2": ("b12", "nbart_swir_3", "nbar_swir_3", "swir22", "swir_2", "swir_22"),
-}
-
-#: 10 m broad NIR names: not the band tsmask uses (B8A, 20 m), so never suggested silently.
-_BROAD_NIR = ("b08", "b8", "nbart_nir_1", "nbar_nir_1", "nir", "nir_1")
 
 DIMS: tuple[str, str, str] = ("time", "y", "x")
 _DIM_ALIASES = {
@@ -137,20 +122,16 @@ def _is_lazy(data: Any) -> bool:
 
 def _band_hint(names: Sequence[str]) -> str:
     """A suggestion for renaming the dataset's variables to the engine's names."""
-    lower = {str(n).lower(): str(n) for n in names}
     rename: dict[str, str] = {}
-    for band, aliases in BAND_ALIASES.items():
-        if band in names:
-            continue
-        for alias in aliases:
-            if alias in lower and lower[alias] not in rename:
-                rename[lower[alias]] = band
-                break
+    for name in map(str, names):
+        band = band_name(name)
+        if band is not None and band not in names and band not in rename.values():
+            rename[name] = band
     parts = []
     if rename:
         parts.append(f"rename them with ds.rename({rename!r})")
     missing_nir = "nir" not in names and "nir" not in rename.values()
-    broad = [lower[b] for b in _BROAD_NIR if b in lower and lower[b] != "nir"]
+    broad = [str(n) for n in names if normalise(str(n)) in BROAD_NIR]
     if missing_nir and broad:
         parts.append(
             f"{broad[0]!r} looks like the 10 m broad NIR (B08); tsmask uses the narrow "

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tsmask_qgis.engine._datepool import run_tasks, workers_count
+from tsmask_qgis.engine._threads import run_spatial_tasks, workers_count
 from tsmask_qgis.engine._validate import validate_mask
 from tsmask_qgis.progress import Progress
 
@@ -107,7 +107,7 @@ def buffer_m(
         def task(t: int) -> Any:
             return lambda: k.buffer_date(flat[t], half_c, half_s, out[t])
 
-        run_tasks(
+        run_spatial_tasks(
             [task(t) for t in range(flat.shape[0])],
             workers_count(workers),
             progress,

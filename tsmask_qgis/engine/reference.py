@@ -38,6 +38,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from tsmask_qgis.engine._presets import DeaPreset, Preset, SeedPreset, get_preset
+from tsmask_qgis.engine.reference_spatial import (
+    reference_majority,
+    reference_seed_buffer,
+    reference_seed_filter,
+    reference_spatial,
+)
 
 __all__ = [
     "reference_classify",
@@ -50,6 +56,7 @@ __all__ = [
     "reference_seed_filter",
     "reference_seed_pass",
     "reference_spatial",
+    "reference_thin_temporal",
     "to_reflectance",
 ]
 
@@ -216,7 +223,57 @@ def reference_seed_pass(
         labels[t] = lab[i]
 
 
-def _seed_series(labels: list[int], ix: list[dict[str, F]], p: SeedPreset) -> None:
+def reference_thin_temporal(
+    labels: Sequence[int], blue: Sequence[F], dark_ok: Sequence[bool], t: int, spike: F
+) -> bool:
+    """The temporal confirmation of seed's thin-cloud rule at date ``t`` (algorithm.md).
+
+    ``labels`` are the labels after the spike tests (before any post rule). The two
+    nearest clear dates: walk outwards, alternately one date earlier and one later,
+    earlier first; on each side step on until a date labelled 1 whose ``dark_ok`` is
+    true, take its blue, switch sides; a side that runs off the series is finished.
+    With fewer than two, ``mid = 0``; else ``mid`` is their float32 running sum in
+    discovery order divided by 2. True when ``blue[t] > mid > 0`` and
+    ``(blue[t] - mid) / mid > spike``, all in float32.
+    """
+    T = len(labels)
+    taken, acc = 0, ZERO
+    left, right = t - 1, t + 1
+    left_done = right_done = False
+    side = "left"
+    while taken < 2 and not (left_done and right_done):
+        if side == "left" and left_done:
+            side = "right"
+        if side == "right" and right_done:
+            side = "left"
+        if side == "left":
+            while left >= 0 and not (labels[left] == CLEAR and dark_ok[left]):
+                left -= 1
+            if left < 0:
+                left_done = True
+            else:
+                acc = acc + blue[left]
+                taken += 1
+                left -= 1
+            side = "right"
+        else:
+            while right < T and not (labels[right] == CLEAR and dark_ok[right]):
+                right += 1
+            if right >= T:
+                right_done = True
+            else:
+                acc = acc + blue[right]
+                taken += 1
+                right += 1
+            side = "left"
+    mid = acc / F(2) if taken >= 2 else ZERO
+    b = blue[t]
+    return bool(b > mid and mid > ZERO and (b - mid) / mid > spike)
+
+
+def _seed_series(
+    labels: list[int], ix: list[dict[str, F]], p: SeedPreset, blue: Sequence[F] = ()
+) -> None:
     sa = [d["sa"] for d in ix]
     mndwi = [d["mndwi"] for d in ix]
     # 2. bright cloud.
@@ -228,6 +285,7 @@ def _seed_series(labels: list[int], ix: list[dict[str, F]], p: SeedPreset) -> No
         reference_seed_pass(labels, sa, mndwi, n_win, p)
     # 4. post rules, every rule testing the label from before any post rule ran.
     before = list(labels)
+    dark_ok = [bool(sa[t] > F(p.dark_sa) or mndwi[t] > F(p.dark_mndwi)) for t in range(len(ix))]
     for t, d in enumerate(ix):
         lab = before[t]
         if lab == SHADOW and d["mndwi"] > F(p.dwi) and d["sa"] < F(p.thd):
@@ -238,10 +296,15 @@ def _seed_series(labels: list[int], ix: list[dict[str, F]], p: SeedPreset) -> No
             labels[t] = CLEAR  # water, not shadow
         if (
             lab == CLEAR
+            and p.thin_cloud != "off"
             and d["wbi"] < F(p.thin_wbi)
             and F(p.thin_rgm_low) < d["rgm"] < F(p.thin_rgm_high)
             and d["mndwi"] < F(p.thin_mndwi)
             and d["grbm"] < F(p.thin_grbm)
+            and (
+                p.thin_cloud == "spectral"
+                or reference_thin_temporal(before, blue, dark_ok, t, F(p.cloud_spike))
+            )
         ):
             labels[t] = CLOUD  # thin cloud
 
@@ -356,7 +419,7 @@ def _series_labels(refl: np.ndarray, observed: np.ndarray, p: Preset) -> np.ndar
     ix = [reference_indices(*(F(refl[b, t]) for b in range(6))) for t in range(T)]
     with np.errstate(all="ignore"):  # IEEE results (inf, NaN) are wanted, not warnings
         if isinstance(p, SeedPreset):
-            _seed_series(labels, ix, p)
+            _seed_series(labels, ix, p, [F(refl[0, t]) for t in range(T)])
         else:
             _dea_series(labels, ix, p)
     return np.asarray(labels, dtype=np.uint8)
@@ -407,120 +470,6 @@ def reference_detect(
     for y in range(Y):
         for x in range(X):
             out[:, y, x] = _series_labels(refl[:, :, y, x], observed[:, y, x], p)
-    return out
-
-
-# --------------------------------------------------------------------------- spatial
-
-
-def _check_image(img: np.ndarray) -> np.ndarray:
-    arr = np.asarray(img)
-    if arr.ndim != 2:
-        raise ValueError(f"expected a 2-D label image, got shape {arr.shape}")
-    return arr.astype(np.uint8)
-
-
-def reference_seed_filter(img2d: np.ndarray, *, min_count: int = 3) -> np.ndarray:
-    """Seed spatial filter: in-place row-by-row scan of the interior pixels.
-
-    A ``2``/``3`` pixel whose 3x3 block (itself included) holds fewer than
-    ``min_count`` pixels that are ``2`` or ``3`` becomes ``1``; later pixels see
-    earlier changes. Returns a new image.
-    """
-    a = _check_image(img2d).copy()
-    Y, X = a.shape
-    for y in range(1, Y - 1):
-        for x in range(1, X - 1):
-            if a[y, x] in (CLOUD, SHADOW):
-                count = 0
-                for dy in (-1, 0, 1):
-                    for dx in (-1, 0, 1):
-                        if a[y + dy, x + dx] in (CLOUD, SHADOW):
-                            count += 1
-                if count < min_count:
-                    a[y, x] = CLEAR
-    return a
-
-
-def reference_seed_buffer(img2d: np.ndarray) -> np.ndarray:
-    """Seed spatial buffer: grow every interior ``2``/``3`` pixel into its 3x3 block.
-
-    Reads the original image; a later pixel in the row-by-row scan overwrites
-    an earlier one; only pixels that were ``1`` take the grown value.
-    """
-    orig = _check_image(img2d)
-    copy = orig.copy()
-    Y, X = orig.shape
-    for y in range(1, Y - 1):
-        for x in range(1, X - 1):
-            lab = orig[y, x]
-            if lab in (CLOUD, SHADOW):
-                for dy in (-1, 0, 1):
-                    for dx in (-1, 0, 1):
-                        copy[y + dy, x + dx] = lab
-    out = orig.copy()
-    for y in range(Y):
-        for x in range(X):
-            if orig[y, x] == CLEAR:
-                out[y, x] = copy[y, x]
-    return out
-
-
-def reference_majority(img2d: np.ndarray, min_count: int = 6) -> np.ndarray:
-    """One pass of the dea majority filter (reads the original, writes a copy)."""
-    orig = _check_image(img2d)
-    out = orig.copy()
-    Y, X = orig.shape
-    for y in range(1, Y - 1):
-        for x in range(1, X - 1):
-            c = int(orig[y, x])
-            if c == NO_OBS:
-                continue
-            count = 0
-            total = 0
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    if dy == 0 and dx == 0:
-                        continue
-                    nb = int(orig[y + dy, x + dx])
-                    if nb == NO_OBS:
-                        continue
-                    if c == CLEAR:
-                        if nb in (CLOUD, SHADOW):
-                            count += 1
-                            total += nb
-                    elif nb == CLEAR:
-                        count += 1
-            if count > min_count and count > 0:  # count 0 only with a negative min_count
-                if c in (CLOUD, SHADOW):
-                    out[y, x] = CLEAR
-                else:
-                    # round(total / count), halves away from zero; exact in integers
-                    # (total and count are positive): floor(total / count + 1/2).
-                    out[y, x] = (2 * total + count) // (2 * count)
-    return out
-
-
-def reference_spatial(
-    mask: np.ndarray, preset: str | Preset = "seed", **overrides: object
-) -> np.ndarray:
-    """The spatial steps for every date of ``mask`` ``(T, Y, X)``.
-
-    seed: filter then buffer; dea: the majority filter ``majority_passes`` times.
-    """
-    p = get_preset(preset, **overrides)
-    arr = np.asarray(mask)
-    if arr.ndim != 3:
-        raise ValueError(f"mask must have shape (T, Y, X), got {arr.shape}")
-    out = np.empty(arr.shape, dtype=np.uint8)
-    for t in range(arr.shape[0]):
-        img = arr[t].astype(np.uint8)
-        if isinstance(p, SeedPreset):
-            img = reference_seed_buffer(reference_seed_filter(img, min_count=p.filter_min_count))
-        else:
-            for _ in range(p.majority_passes):
-                img = reference_majority(img, min_count=p.majority_min_count)
-        out[t] = img
     return out
 
 

@@ -27,7 +27,7 @@ def warm(*, verbose: bool = False) -> float:
     start = time.perf_counter()
     for dtype in _core.WARM_DTYPES:
         t0 = time.perf_counter()
-        _core._detect_kernel("detect", np.dtype(dtype))
+        _core._detect_kernel("detect_cube", np.dtype(dtype))
         if verbose:
             print(f"detect[{np.dtype(dtype)}]: {time.perf_counter() - t0:.1f} s", flush=True)
     for name in SPATIAL_KERNELS:

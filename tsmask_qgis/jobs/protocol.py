@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import os
+import pathlib
 import pickle  # nosec B403: frames between a tsmask parent and the child it started
 from typing import Any, BinaryIO
 
@@ -95,14 +96,34 @@ def read_frame(stream: BinaryIO) -> Any:
     return pickle.loads(data)  # nosec B301: the child reads what its own parent wrote on its stdin
 
 
-_PATHS = frozenset({"Path", "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath"})
+def _path_classes() -> dict[str, frozenset[str]]:
+    """Where this Python defines the pathlib classes, as pickle names them.
+
+    A pickle names a class by its ``__module__``: ``pathlib`` up to Python 3.12,
+    ``pathlib._local`` from 3.13. The child runs the parent's Python version
+    (:mod:`tsmask_qgis.jobs.interpreter`), so the names are taken from the classes
+    themselves rather than spelt here; the public ``pathlib`` names stay allowed.
+    """
+    classes = (
+        pathlib.Path,
+        pathlib.PosixPath,
+        pathlib.WindowsPath,
+        pathlib.PurePath,
+        pathlib.PurePosixPath,
+        pathlib.PureWindowsPath,
+    )
+    where: dict[str, set[str]] = {"pathlib": {c.__name__ for c in classes}}
+    for c in classes:
+        where.setdefault(c.__module__, set()).add(c.__qualname__)
+    return {module: frozenset(names) for module, names in where.items()}
+
+
 _SAFE: dict[str, frozenset[str]] = {
     "builtins": frozenset(
         {"tuple", "list", "dict", "set", "frozenset", "str", "bytes", "int", "float", "bool"}
     ),
     "datetime": frozenset({"date", "datetime", "time", "timedelta", "timezone"}),
-    "pathlib": _PATHS,
-    "pathlib._local": _PATHS,  # Python 3.13 defines the path classes there
+    **_path_classes(),
     "collections": frozenset({"OrderedDict"}),
     "copyreg": frozenset({"_reconstructor"}),
 }

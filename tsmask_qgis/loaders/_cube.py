@@ -100,15 +100,31 @@ def _attrs(src: Source, band: str) -> dict[str, Any]:
 
 
 def dataset(
-    gbox: Any, times: np.ndarray, arrays: dict[str, Any], src: Source, request: Request
+    gbox: Any,
+    times: np.ndarray,
+    arrays: dict[str, Any],
+    src: Source,
+    request: Request,
+    sun: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> xr.Dataset:
-    """The loaders' Dataset: ``arrays`` (time, y, x) on ``gbox``'s coordinates."""
+    """The loaders' Dataset: ``arrays`` (time, y, x) on ``gbox``'s coordinates.
+
+    ``sun`` (azimuth, elevation) per date from the items' metadata becomes the time
+    coordinates ``sun_azimuth`` and ``sun_elevation`` (degrees, NaN where unknown).
+    """
     from odc.geo.xr import xr_coords
 
     coords: dict[str, Any] = {
         str(k): v for k, v in xr_coords(gbox, crs_coord_name="spatial_ref").items()
     }
     coords["time"] = times.astype("datetime64[ns]")
+    if sun is not None and len(sun[0]) == len(times):
+        for name, values in zip(("sun_azimuth", "sun_elevation"), sun, strict=True):
+            coords[name] = xr.Variable(
+                "time",
+                np.asarray(values, dtype=np.float64),
+                {"units": "degree", "source": "STAC item metadata (NaN: not given)"},
+            )
     ds = xr.Dataset(coords=coords)
     for band, arr in arrays.items():
         ds[band] = xr.DataArray(arr, dims=("time", "y", "x"), attrs=_attrs(src, band))

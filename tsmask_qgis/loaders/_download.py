@@ -31,7 +31,7 @@ from tsmask_qgis.loaders._harmonise import decide, settle, to_reflectance
 from tsmask_qgis.loaders._network import NetworkOptions
 from tsmask_qgis.loaders._read import CheckedDriver, ReadCounter, RetryPolicy
 from tsmask_qgis.loaders._request import Request
-from tsmask_qgis.loaders._search import solar_days
+from tsmask_qgis.loaders._search import day_sun, solar_days
 from tsmask_qgis.loaders._signing import Signer, resigner
 from tsmask_qgis.loaders._sources import Source
 from tsmask_qgis.progress import Progress, emit
@@ -191,6 +191,7 @@ def download(
             "times": [str(t) for t, _ in days],
             "items": [i.id for i in ordered],
             "harmonisation": {i.id: merger.harmonisation[i.id] for i in ordered},
+            "sun": [list(v) for v in day_sun(days)],
         }
         return w.commit(meta)
 
@@ -213,7 +214,8 @@ def from_cache(path: Path, request: Request, chunks: dict[str, int] | None) -> x
             chunks=default_chunks(mm.shape, chunks),
             name=f"tsmask-cache-{path.name}-{band}",
         )
-    ds = dataset(gbox, times, arrays, src, request)
+    sun = meta.get("sun")
+    ds = dataset(gbox, times, arrays, src, request, (sun[0], sun[1]) if sun else None)
     ds.attrs["cache_entry"] = path.name
     ds.attrs["stac_items"] = " ".join(meta.get("items", []))
     return ds

@@ -29,7 +29,7 @@ from tsmask_qgis.loaders._read import (
     base_url,
 )
 from tsmask_qgis.loaders._request import Request
-from tsmask_qgis.loaders._search import solar_days
+from tsmask_qgis.loaders._search import day_sun, solar_days
 from tsmask_qgis.loaders._signing import Signer, resigner
 from tsmask_qgis.loaders._sources import Source
 from tsmask_qgis.progress import Progress, emit
@@ -129,4 +129,4 @@ def lazy(
             per_band[b].append(fused[b])
     arrays = {b: da.stack(per_band[b]).rechunk((ct, cy, cx)) for b in bands}
     times = np.array([t for t, _ in days], dtype="datetime64[ns]")
-    return dataset(gbox, times, arrays, src, request)
+    return dataset(gbox, times, arrays, src, request, day_sun(days))

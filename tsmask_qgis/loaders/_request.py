@@ -34,6 +34,9 @@ REQUEST_HELP: dict[str, str] = {
     "stac_url": "STAC API root URL (overrides the preset's).",
     "collections": "STAC collection ids to search (override the preset's).",
     "band_map": "Asset key per tsmask band, e.g. blue=B02 (overrides the preset's).",
+    "margin_m": "Extra metres loaded around the area on its north, south, east and west "
+    "sides (the shadow-geometry step sets it: clouds outside the area cast shadows in); "
+    "what the catalogue cannot serve there is nodata.",
 }
 
 
@@ -81,6 +84,7 @@ class Request:
     stac_url: str | None = None
     collections: tuple[str, ...] | None = None
     band_map: tuple[tuple[str, str], ...] | None = field(default=None)
+    margin_m: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -191,6 +195,17 @@ class Request:
                     field="band_map",
                 )
             set_(self, "band_map", tuple(sorted(bm_dict.items())))
+        try:
+            margin = tuple(float(v) for v in self.margin_m)
+        except (TypeError, ValueError):
+            margin = ()
+        if len(margin) != 4 or not all(math.isfinite(v) and v >= 0 for v in margin):
+            raise ParameterError(
+                "margin_m must be four non-negative numbers of metres (north, south, east, "
+                f"west), got {self.margin_m!r}",
+                field="margin_m",
+            )
+        set_(self, "margin_m", margin)
         if self.source == "custom":
             src = self.get_source()
             if not src.collections:
@@ -247,7 +262,21 @@ class Request:
 
         crs = self.check().output_crs
         poly = box(*self.bbox, "EPSG:4326").to_crs(crs)
-        return GeoBox.from_geopolygon(poly, resolution=self.resolution, crs=crs)
+        gbox = GeoBox.from_geopolygon(poly, resolution=self.resolution, crs=crs)
+        top, bottom, left, right = self.margin_pixels()
+        if not (top or bottom or left or right):
+            return gbox
+        from affine import Affine
+
+        ny, nx = gbox.shape.y, gbox.shape.x
+        moved = gbox.transform @ Affine.translation(-left, -top)
+        return GeoBox((ny + top + bottom, nx + left + right), moved, gbox.crs)
+
+    def margin_pixels(self) -> tuple[int, int, int, int]:
+        """The margin in pixels: rows on top (north) and bottom, columns left and right."""
+        n, s, e, w = self.margin_m
+        px = self.resolution
+        return tuple(math.ceil(v / px - 1e-9) for v in (n, s, w, e))  # type: ignore[return-value]
 
     def datetime_range(self) -> str:
         """The STAC ``datetime`` interval covering whole days ``start``..``end`` (UTC)."""
@@ -268,4 +297,5 @@ class Request:
             "crs": self.output_crs,
             "resolution": self.resolution,
             "cloud_cover": self.cloud_cover,
+            **({"margin_px": list(self.margin_pixels())} if any(self.margin_m) else {}),
         }

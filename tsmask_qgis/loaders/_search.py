@@ -112,6 +112,26 @@ def solar_day(item: Any) -> dt.date:
     return (item_time(item) + dt.timedelta(hours=_item_lon(item) / 15.0)).date()
 
 
+def day_sun(days: Sequence[tuple[Any, Sequence[Any]]]) -> tuple[list[float], list[float]]:
+    """Per solar day, the sun's azimuth and elevation (degrees) from its items' metadata.
+
+    Earth Search's ``view:sun_azimuth``/``view:sun_elevation`` or Planetary Computer's
+    ``s2:mean_solar_azimuth``/``s2:mean_solar_zenith`` of the day's first item that has
+    them (in time order); NaN when none has (the engine then computes the position).
+    """
+    from tsmask_qgis.engine.sun import sun_from_properties
+
+    az: list[float] = []
+    el: list[float] = []
+    for _, members in days:
+        got = next(
+            (s for s in (sun_from_properties(i.properties or {}) for i in members) if s), None
+        )
+        az.append(got[0] if got else float("nan"))
+        el.append(got[1] if got else float("nan"))
+    return az, el
+
+
 def solar_days(items: Sequence[Any]) -> list[tuple[np.datetime64, list[Any]]]:
     """Group items by solar day (UTC time + longitude/15 hours), in time order.
 

@@ -61,6 +61,9 @@ def _classify(job: Job, ds: xr.Dataset, progress: Progress | None) -> xr.DataArr
             runner="dask" if client is not None and job.runner == "auto" else job.runner,
             max_memory=job.max_memory,
             progress=progress,
+            shadow_geometry=job.shadow_geometry,
+            cloud_buffer_m=job.cloud_buffer_m,
+            shadow_buffer_m=job.shadow_buffer_m,
             **kw,
             **dict(job.overrides),
         )
@@ -69,16 +72,31 @@ def _classify(job: Job, ds: xr.Dataset, progress: Progress | None) -> xr.DataArr
     return mask
 
 
+def crop(data: Any, margin: tuple[int, int, int, int]) -> Any:
+    """``data`` (a Dataset or DataArray on y/x) without the loaded margin (pixels:
+    top, bottom, left, right)."""
+    top, bottom, left, right = margin
+    if not (top or bottom or left or right):
+        return data
+    ny, nx = data.sizes["y"], data.sizes["x"]
+    return data.isel(y=slice(top, ny - bottom), x=slice(left, nx - right))
+
+
 def detect(
-    job: Job, ds: xr.Dataset, progress: Progress | None, *, earlier: Path | None = None
+    job: Job,
+    ds: xr.Dataset,
+    progress: Progress | None,
+    *,
+    earlier: Path | None = None,
+    margin: tuple[int, int, int, int] = (0, 0, 0, 0),
 ) -> xr.DataArray:
     """The mask of ``job``: read from ``earlier`` (a complete NetCDF of the same job),
-    or classified. A lazy (streamed) input reads the catalogue while it classifies;
+    or classified (on ``ds`` with its loaded ``margin``, cropped off after). A lazy (streamed) input reads the catalogue while it classifies;
     the loaders check every read and raise a ``LoadError`` naming the file."""
     if earlier is not None:
         emit(progress, "detect", 1.0, f"mask from {earlier.name} (earlier run)")
         mask = writers.read_netcdf_mask(earlier)
     else:
-        mask = _classify(job, ds, progress)
+        mask = crop(_classify(job, ds, progress), margin)
     emit(progress, "spatial" if job.spatial else "detect", 1.0, "done")
     return mask

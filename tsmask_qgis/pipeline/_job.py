@@ -59,12 +59,16 @@ class Job:
     classification beside the bands and evaluates the masks against it.
     ``concurrency`` is the number of catalogue reads at once (``None``: the loaders'
     default, ``NetworkOptions.concurrency``).
+    ``shadow_geometry`` adds the cloud-shadow step from the sun's position, and
+    ``cloud_buffer_m`` / ``shadow_buffer_m`` buffer each class by that many metres
+    (numbers or ``"60m"``; 0 = none), after the preset (docs/shadow_geometry.md); a
+    catalogue job then loads a margin around the area and crops it off.
     """
 
     out: Path
     request: Any = None
     input: Path | None = None
-    preset: str = "seed"
+    preset: str = "dea"
     overrides: tuple[tuple[str, Any], ...] = ()
     spatial: bool = True
     formats: tuple[str, ...] = DEFAULT_FORMATS
@@ -78,6 +82,9 @@ class Job:
     reference: str | None = None
     cache: bool = True
     concurrency: int | None = None
+    shadow_geometry: bool = False
+    cloud_buffer_m: float = 0.0
+    shadow_buffer_m: float = 0.0
     meta: tuple[tuple[str, str], ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -109,6 +116,20 @@ class Job:
             qd = self.quicklook_dates
             set_(self, "quicklook_dates", (qd,) if isinstance(qd, str) else tuple(map(str, qd)))
         set_(self, "max_memory", parse_size(self.max_memory))
+        from tsmask_qgis.engine._post import check_options
+
+        geometry, cloud_m, shadow_m = check_options(
+            self.shadow_geometry, self.cloud_buffer_m, self.shadow_buffer_m
+        )
+        set_(self, "shadow_geometry", geometry)
+        set_(self, "cloud_buffer_m", cloud_m)
+        set_(self, "shadow_buffer_m", shadow_m)
+        if self.post_steps and not self.spatial:
+            raise ParameterError(
+                "the shadow geometry and the buffers run after the spatial steps: leave "
+                "the spatial steps on",
+                field="spatial",
+            )
         if self.workers is not None and int(self.workers) < 1:
             raise ParameterError("workers must be 1 or more (or all cores)", field="workers")
         if self.concurrency is not None:
@@ -131,6 +152,11 @@ class Job:
                 )
         if isinstance(self.meta, Mapping):
             set_(self, "meta", tuple(sorted((str(k), str(v)) for k, v in self.meta.items())))
+
+    @property
+    def post_steps(self) -> bool:
+        """True when the job runs the shadow geometry or a buffer in metres."""
+        return self.shadow_geometry or self.cloud_buffer_m > 0 or self.shadow_buffer_m > 0
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -159,6 +185,12 @@ class Job:
             "reference": self.reference,
             "version": __version__,
         }
+        if self.post_steps:  # (absent otherwise: the keys of earlier jobs stay valid)
+            d["post_steps"] = {
+                "shadow_geometry": self.shadow_geometry,
+                "cloud_buffer_m": self.cloud_buffer_m,
+                "shadow_buffer_m": self.shadow_buffer_m,
+            }
         if self.input is not None:
             st = self.input.stat() if self.input.exists() else None
             d["input"] = {

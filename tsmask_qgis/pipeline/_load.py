@@ -18,6 +18,7 @@ from tsmask_qgis.progress import Progress, emit
 __all__ = [
     "Loaded",
     "load",
+    "margin_request",
     "network_options",
     "no_data_for",
     "reads_at_once",
@@ -75,6 +76,8 @@ class Loaded:
     ds: xr.Dataset
     streamed: bool = False
     notes: list[str] = field(default_factory=list)
+    #: Pixels loaded around the area (top, bottom, left, right), cropped after detection.
+    margin: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 def _mb(n: float) -> str:
@@ -95,7 +98,7 @@ def _read_local(path: Path, progress: Progress | None) -> Loaded:
     return Loaded(ds)
 
 
-def _from_cache(job: Job, progress: Progress | None) -> Loaded:
+def _from_cache(job: Job, request: Any, progress: Progress | None) -> Loaded:
     """A cache hit needs no search either: nothing is read from the network."""
     from tsmask_qgis import loaders
 
@@ -104,7 +107,7 @@ def _from_cache(job: Job, progress: Progress | None) -> Loaded:
     extra = _extra_bands(job)
     kw: dict[str, Any] = {"extra_bands": extra} if extra else {}
     with network():
-        ds = loaders.load(job.request, progress=progress, cache=True, **kw)
+        ds = loaders.load(request, progress=progress, cache=True, **kw)
     size = sum(ds[b].nbytes for b in loaders.BANDS)
     if job.max_memory is not None and size > job.max_memory:
         shape = (ds.sizes["time"], ds.sizes["y"], ds.sizes["x"])
@@ -141,19 +144,23 @@ def _warm_kernels(job: Job) -> None:
         pass
 
 
-def _from_catalogue(job: Job, progress: Progress | None) -> Loaded:
-    """Search, then download into the cache, or stream lazily when the job is larger
-    than the memory budget or the cache. The engine's kernels load meanwhile."""
+def _from_catalogue(
+    job: Job, request: Any, progress: Progress | None, items: list[Any] | None = None
+) -> Loaded:
+    """Search (unless ``items`` are given), then download into the cache, or stream
+    lazily when the job is larger than the memory budget or the cache. The engine's
+    kernels load meanwhile."""
     import threading
 
     from tsmask_qgis import loaders
     from tsmask_qgis.loaders import _cache
 
     threading.Thread(target=_warm_kernels, args=(job,), name="tsmask-warm", daemon=True).start()
-    request, extra = job.request, _extra_bands(job)
+    extra = _extra_bands(job)
     net = network_options(job)
-    with network():
-        items = loaders.search(request, progress=progress, network=net)
+    if items is None:
+        with network():
+            items = loaders.search(request, progress=progress, network=net)
     if not items:
         raise no_data_for(request)
     est = loaders.estimate(request, items=items, extra_bands=extra, network=net)
@@ -200,15 +207,62 @@ def reads_at_once(job: Job, loaded: Loaded) -> Iterator[None]:
         yield
 
 
+def margin_request(job: Job, items: list[Any]) -> tuple[Any, list[str]]:
+    """``job.request`` with the margin its post steps need, and a note saying so.
+
+    The shadow geometry needs the sunward sides up to the longest projection at the
+    lowest sun of the series (from the items' sun angles, else computed at the area's
+    centre); every side gets the larger buffer and 4 pixels more, for the spatial
+    steps and buffers reaching in from outside.
+    """
+    import dataclasses
+
+    from tsmask_qgis.engine._post import sunward_margins_m
+    from tsmask_qgis.engine.sun import resolve_sun
+    from tsmask_qgis.loaders._search import solar_days
+
+    request = job.request
+    sides = [0.0, 0.0, 0.0, 0.0]
+    if job.shadow_geometry:
+        days = solar_days(items)
+        props = [next((i.properties for i in members if i.properties), None) for _, members in days]
+        lon, lat = request.centre
+        table = resolve_sun([t for t, _ in days], lon, lat, properties=props)
+        sides = list(sunward_margins_m(table.azimuth, table.elevation))
+    extra = max(job.cloud_buffer_m, job.shadow_buffer_m) + 4 * request.resolution
+    margin = tuple(float(v + extra) for v in sides)
+    wider = dataclasses.replace(request, margin_m=margin)
+    n, s, e, w = (round(v / 1000.0, 1) for v in margin)
+    note = (
+        f"loaded a margin around the area (north {n} km, south {s} km, east {e} km, west "
+        f"{w} km) for the shadow geometry and buffers, cropped off after detection; what "
+        "the catalogue has no data for there is nodata"
+    )
+    return wider, [note]
+
+
 def load(job: Job, progress: Progress | None) -> Loaded:
     """The reflectance for ``job``: a local stack, a cache hit, a cached download or a
-    lazy stream from the catalogue."""
+    lazy stream from the catalogue. With post steps a catalogue job first searches,
+    then loads the area with the margin they need (:func:`margin_request`)."""
     if job.input is not None:
         return _read_local(job.input, progress)
     from tsmask_qgis import loaders
     from tsmask_qgis.loaders import _cache
 
-    key = job.request.key((*loaders.BANDS, *_extra_bands(job)))
+    request, items = job.request, None
+    notes: list[str] = []
+    if job.post_steps:
+        with network():
+            items = loaders.search(request, progress=progress, network=network_options(job))
+        if not items:
+            raise no_data_for(request)
+        request, notes = margin_request(job, items)
+    key = request.key((*loaders.BANDS, *_extra_bands(job)))
     if job.cache and _cache.lookup(key) is not None:
-        return _from_cache(job, progress)
-    return _from_catalogue(job, progress)
+        loaded = _from_cache(job, request, progress)
+    else:
+        loaded = _from_catalogue(job, request, progress, items)
+    loaded.notes[:0] = notes
+    loaded.margin = request.margin_pixels()
+    return loaded

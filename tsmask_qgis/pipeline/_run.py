@@ -64,7 +64,13 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
     nc = writers.FORMATS["netcdf"].files((), out=out)[0].path
     earlier = nc if "netcdf" in job.formats and recorder.complete(nc) else None
     with reads_at_once(job, loaded):
-        mask = detect(job, loaded.ds, progress, earlier=earlier)
+        mask = detect(job, loaded.ds, progress, earlier=earlier, margin=loaded.margin)
+        if any(loaded.margin):
+            from tsmask_qgis.pipeline._detect import crop
+
+            loaded.ds = crop(loaded.ds, loaded.margin)
+        notes = [*loaded.notes, *str(mask.attrs.get("notes", "")).splitlines()]
+
         summary = writers.summarise(mask)
         write_outputs(
             job, recorder, mask, summary, loaded.ds, streamed=loaded.streamed, progress=progress
@@ -75,7 +81,7 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         summary=tuple(summary),
         files=tuple(recorder.files),
         reused=tuple(recorder.reused),
-        notes=tuple(loaded.notes),
+        notes=tuple(n for n in notes if n),
         times=acquisition_times(mask),
     )
     return finished(job, recorder.manifest, result)

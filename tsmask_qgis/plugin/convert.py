@@ -136,7 +136,7 @@ class RunSettings:
     stac_url: str | None = None
     collections: tuple[str, ...] = ()
     input_path: Path | None = None
-    preset: str = "seed"
+    preset: str = "dea"
     spatial: bool = True
     resolution: float = 20.0
     crs: str | None = None
@@ -147,6 +147,9 @@ class RunSettings:
     runner: str = "auto"
     overwrite: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
+    shadow_geometry: bool = False
+    cloud_buffer_m: float = 0.0
+    shadow_buffer_m: float = 0.0
 
     @classmethod
     def from_qt(
@@ -216,6 +219,17 @@ class RunSettings:
             out["runner"] = f"Unknown runner {self.runner!r}: use one of {', '.join(RUNNERS)}."
         if self.resolution <= 0:
             out["resolution"] = "The resolution must be a positive number of metres."
+        if min(self.cloud_buffer_m, self.shadow_buffer_m) < 0:
+            out["options"] = "A buffer must be 0 (none) or a positive number of metres."
+        elif (self.shadow_geometry or self.cloud_buffer_m or self.shadow_buffer_m) and not (
+            self.spatial
+        ):
+            out["options"] = (
+                "The shadow geometry and the buffers run after the spatial steps: "
+                "turn the spatial steps on."
+            )
+        elif self.overrides.get("thin_cloud", "spectral") != "spectral" and self.preset != "seed":
+            out["options"] = "The thin-cloud rule is an option of the seed preset."
         if not out and not local:
             try:
                 self.to_request()

@@ -42,9 +42,11 @@ from qgis.PyQt.QtWidgets import (
 
 from tsmask_qgis.plugin.convert import LOCAL, RUNNERS, STAC, RunSettings, rect_to_wgs84
 from tsmask_qgis.plugin.memory import available_memory, memory_advice, rough_bytes
+from tsmask_qgis.plugin.options import OptionsBox
 
 __all__ = [
     "FORMATS",
+    "PRESET_CHOICES",
     "SETTINGS_PREFIX",
     "TsmaskDialog",
     "memory_advice",
@@ -53,6 +55,18 @@ __all__ = [
 ]
 
 SETTINGS_PREFIX = "tsmask/dialog/"
+
+#: The presets offered, default first: name -> (label, what it is for, in one line).
+PRESET_CHOICES: dict[str, tuple[str, str]] = {
+    "dea": (
+        "dea (default)",
+        "everyday masks: few false alarms on clear land (DEA's production form)",
+    ),
+    "seed": (
+        "seed",
+        "the research notebook's method, exactly: finds more, flags more clear land",
+    ),
+}
 
 #: Output formats offered: pipeline format name -> label. ``cog`` is always
 #: written (the map layers are the per-date COGs), so its box is ticked and fixed.
@@ -135,7 +149,7 @@ class TsmaskDialog(QDialog):
         if self._disabled_reason:
             banner = QLabel(self._disabled_reason)
             banner.setWordWrap(True)
-            banner.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             banner.setStyleSheet(_ERROR_STYLE)
             banner.setObjectName("missingDependencies")
             layout.addWidget(banner)
@@ -186,7 +200,7 @@ class TsmaskDialog(QDialog):
         form.addRow("STAC API", self.stac_url_edit)
         form.addRow("Collection", self.collection_edit)
         self.local_widget = QgsFileWidget(self)
-        self.local_widget.setStorageMode(QgsFileWidget.GetFile)
+        self.local_widget.setStorageMode(QgsFileWidget.StorageMode.GetFile)
         self.local_widget.setFilter("Stacks (*.nc *.nc4 *.tif *.tiff);;All files (*)")
         form.addRow("Local stack", self.local_widget)
         self.source_error = self._error_label("sourceError")
@@ -201,13 +215,16 @@ class TsmaskDialog(QDialog):
         method_box = QGroupBox("Method and output", self)
         mform = QFormLayout(method_box)
         self.preset_combo = QComboBox(self)
-        self.preset_combo.addItem("seed — the original method (notebook)", "seed")
-        self.preset_combo.addItem("dea — DEA's production form", "dea")
+        for name, (label, purpose) in PRESET_CHOICES.items():
+            self.preset_combo.addItem(f"{label} — {purpose}", name)
+            self.preset_combo.setItemData(
+                self.preset_combo.count() - 1, purpose, Qt.ItemDataRole.ToolTipRole
+            )
         mform.addRow("Preset", self.preset_combo)
         self.spatial_check = QCheckBox("Spatial steps (filter and buffer / majority)", self)
         mform.addRow("", self.spatial_check)
         self.out_widget = QgsFileWidget(self)
-        self.out_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.out_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         mform.addRow("Output folder", self.out_widget)
         self.out_error = self._error_label("outError")
         mform.addRow("", self.out_error)
@@ -250,6 +267,8 @@ class TsmaskDialog(QDialog):
         )
         mform.addRow("", self.overwrite_check)
         layout.addWidget(method_box)
+        # Options and Advanced share one row: collapsed, they cost one line of height
+        self.options_box = OptionsBox(self, error_style=_ERROR_STYLE)
 
         self.advanced_box = QgsCollapsibleGroupBox("Advanced", self)
         self.advanced_box.setObjectName("advancedBox")
@@ -263,7 +282,10 @@ class TsmaskDialog(QDialog):
         )
         aform.addRow("Runner", self.runner_combo)
         self.advanced_box.setCollapsed(True)
-        layout.addWidget(self.advanced_box)
+        boxes = QHBoxLayout()
+        boxes.addWidget(self.options_box, 1)
+        boxes.addWidget(self.advanced_box, 1)
+        layout.addLayout(boxes)
 
         est_row = QHBoxLayout()
         self.estimate_button = QPushButton("Estimate", self)
@@ -287,8 +309,8 @@ class TsmaskDialog(QDialog):
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
-        self.run_button = self.buttons.addButton("Run", QDialogButtonBox.AcceptRole)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.run_button = self.buttons.addButton("Run", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.rejected.connect(self.reject)
         self.run_button.clicked.connect(self._on_run)
         self.estimate_button.clicked.connect(self._on_estimate)
@@ -307,6 +329,13 @@ class TsmaskDialog(QDialog):
         self.start_edit.dateChanged.connect(self.validate)
         self.end_edit.dateChanged.connect(self.validate)
         self.source_combo.currentIndexChanged.connect(self.validate)
+        self.preset_combo.currentIndexChanged.connect(self._show_purpose)
+        self.preset_combo.currentIndexChanged.connect(self.validate)
+        box = self.options_box
+        box.shadow_check.toggled.connect(self.validate)
+        self.spatial_check.toggled.connect(self.validate)
+        for spin in (box.cloud_spin, box.shadow_spin):
+            spin.valueChanged.connect(self.validate)
         self.stac_url_edit.textChanged.connect(self.validate)
         self.collection_edit.textChanged.connect(self.validate)
         self.local_widget.fileChanged.connect(self.validate)
@@ -315,6 +344,11 @@ class TsmaskDialog(QDialog):
         self.memory_spin.valueChanged.connect(self.validate)
         for check in self.format_checks.values():
             check.toggled.connect(self.validate)
+
+    def _show_purpose(self, *_: Any) -> None:
+        name = str(self.preset_combo.currentData())
+        self.preset_combo.setToolTip(PRESET_CHOICES.get(name, ("", ""))[1])
+        self.options_box.set_preset(name)
 
     # -- values ------------------------------------------------------------
     def source(self) -> str:
@@ -353,6 +387,7 @@ class TsmaskDialog(QDialog):
             "max_memory": self.max_memory(),
             "runner": str(self.runner_combo.currentData()),
             "overwrite": self.overwrite_check.isChecked(),
+            **self.options_box.values(str(self.preset_combo.currentData())),
         }
 
     def max_memory(self) -> int | None:
@@ -415,6 +450,7 @@ class TsmaskDialog(QDialog):
             self.source_error: problems.get("source"),
             self.out_error: problems.get("out_dir"),
             self.formats_error: problems.get("formats"),
+            self.options_box.error: problems.get("options"),
         }
         for label, text in shown.items():
             label.setText(text or "")
@@ -488,8 +524,8 @@ class TsmaskDialog(QDialog):
     def save_settings(self) -> None:
         """Remember the values in QgsSettings (``tsmask/dialog/...``)."""
         s, p = self._settings, SETTINGS_PREFIX
-        s.setValue(p + "start", self.start_edit.date().toString(Qt.ISODate))
-        s.setValue(p + "end", self.end_edit.date().toString(Qt.ISODate))
+        s.setValue(p + "start", self.start_edit.date().toString(Qt.DateFormat.ISODate))
+        s.setValue(p + "end", self.end_edit.date().toString(Qt.DateFormat.ISODate))
         s.setValue(p + "source", self.source())
         s.setValue(p + "stac_url", self.stac_url_edit.text())
         s.setValue(p + "collection", self.collection_edit.text())
@@ -504,21 +540,23 @@ class TsmaskDialog(QDialog):
         s.setValue(p + "max_memory_gb", self.memory_spin.value())
         s.setValue(p + "runner", self.runner_combo.currentData())
         s.setValue(p + "overwrite", self.overwrite_check.isChecked())
+        self.options_box.save(s, p)
 
     def restore_settings(self) -> None:
         """Fill the widgets from QgsSettings, with sensible defaults the first time."""
         s, p = self._settings, SETTINGS_PREFIX
         today = QDate.currentDate()
-        start = QDate.fromString(str(s.value(p + "start", "")), Qt.ISODate)
-        end = QDate.fromString(str(s.value(p + "end", "")), Qt.ISODate)
+        start = QDate.fromString(str(s.value(p + "start", "")), Qt.DateFormat.ISODate)
+        end = QDate.fromString(str(s.value(p + "end", "")), Qt.DateFormat.ISODate)
         self.start_edit.setDate(start if start.isValid() else today.addMonths(-6))
         self.end_edit.setDate(end if end.isValid() else today)
         self.set_source(str(s.value(p + "source", "earth-search-c1")))
         self.stac_url_edit.setText(str(s.value(p + "stac_url", "")))
         self.collection_edit.setText(str(s.value(p + "collection", "")))
         self.local_widget.setFilePath(str(s.value(p + "local_path", "")))
-        index = self.preset_combo.findData(str(s.value(p + "preset", "seed")))
+        index = self.preset_combo.findData(str(s.value(p + "preset", "dea")))
         self.preset_combo.setCurrentIndex(max(index, 0))
+        self._show_purpose()
         self.spatial_check.setChecked(s.value(p + "spatial", True, type=bool))
         self.resolution_spin.setValue(s.value(p + "resolution", 20.0, type=float))
         self.out_widget.setFilePath(str(s.value(p + "out_dir", "")))
@@ -532,3 +570,4 @@ class TsmaskDialog(QDialog):
         index = self.runner_combo.findData(str(s.value(p + "runner", "auto")))
         self.runner_combo.setCurrentIndex(max(index, 0))
         self.overwrite_check.setChecked(s.value(p + "overwrite", False, type=bool))
+        self.options_box.restore(s, p)

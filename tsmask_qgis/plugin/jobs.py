@@ -68,6 +68,9 @@ def job_options(settings: RunSettings) -> dict[str, Any]:
         runner=settings.runner,
         max_memory=settings.max_memory,
         overwrite=settings.overwrite,
+        shadow_geometry=settings.shadow_geometry,
+        cloud_buffer_m=settings.cloud_buffer_m,
+        shadow_buffer_m=settings.shadow_buffer_m,
         meta=(("qgis_group", settings.area_name()),),
     )
 
@@ -112,6 +115,10 @@ FIELD_HINTS: dict[str, str] = {
     "max_memory": "check the memory budget",
     "preset": "check the preset",
     "overrides": "check the thresholds",
+    "shadow_geometry": "check Options",
+    "cloud_buffer_m": "check the buffers under Options",
+    "shadow_buffer_m": "check the buffers under Options",
+    "margin_m": "check Options",
 }
 
 

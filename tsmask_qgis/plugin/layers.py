@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
+    Qgis,
     QgsDateTimeRange,
     QgsLayerTreeGroup,
     QgsProject,
     QgsRasterLayer,
-    QgsRasterLayerTemporalProperties,
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
@@ -62,7 +62,7 @@ def date_range(day: dt.date | dt.datetime) -> QgsDateTimeRange:
     """The whole day ``day`` (UTC) as a range including its start, excluding its end."""
     if isinstance(day, dt.datetime):
         day = day.date()
-    begin = QDateTime(QDate(day.year, day.month, day.day), QTime(0, 0), Qt.UTC)
+    begin = QDateTime(QDate(day.year, day.month, day.day), QTime(0, 0), Qt.TimeSpec.UTC)
     end = begin.addDays(1)
     return QgsDateTimeRange(begin, end, True, False)
 
@@ -70,7 +70,7 @@ def date_range(day: dt.date | dt.datetime) -> QgsDateTimeRange:
 def set_date_range(layer: QgsRasterLayer, day: dt.date | dt.datetime) -> None:
     """Give ``layer`` a fixed temporal range covering ``day``."""
     props = layer.temporalProperties()
-    props.setMode(QgsRasterLayerTemporalProperties.ModeFixedTemporalRange)
+    props.setMode(Qgis.RasterTemporalMode.FixedTemporalRange)
     props.setFixedTemporalRange(date_range(day))
     props.setIsActive(True)
 

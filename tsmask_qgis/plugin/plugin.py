@@ -84,9 +84,9 @@ class TsmaskPlugin:
         self.iface.addRasterToolBarIcon(self.action)
         self.iface.addPluginToRasterMenu(MENU, self.action)
         if self.missing_text:
-            QgsMessageLog.logMessage(self.missing_text, LOG_TAG, Qgis.Warning)
+            QgsMessageLog.logMessage(self.missing_text, LOG_TAG, Qgis.MessageLevel.Warning)
             self.iface.messageBar().pushMessage(
-                "tsmask", self.missing_text.replace("\n", " "), Qgis.Warning, 0
+                "tsmask", self.missing_text.replace("\n", " "), Qgis.MessageLevel.Warning, 0
             )
 
     def unload(self) -> None:
@@ -215,5 +215,8 @@ class TsmaskPlugin:
 
     def _error(self, text: str) -> None:
         self.iface.messageBar().pushMessage(
-            "tsmask", f"{text} (details in the log panel, tab “{LOG_TAG}”)", Qgis.Critical, 0
+            "tsmask",
+            f"{text} (details in the log panel, tab “{LOG_TAG}”)",
+            Qgis.MessageLevel.Critical,
+            0,
         )

@@ -18,6 +18,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor
 
 from tsmask_qgis.classes import CLASSES
+from tsmask_qgis.plugin import compat
 
 __all__ = [
     "apply_count_style",
@@ -54,7 +55,7 @@ def count_renderer(
     """A colour ramp from 0 to ``maximum`` clear observations per pixel."""
     maximum = max(float(maximum), 1.0)
     shader_fn = QgsColorRampShader(0.0, maximum)
-    shader_fn.setColorRampType(QgsColorRampShader.Interpolated)
+    shader_fn.setColorRampType(compat.SHADER_LINEAR)
     n = len(_COUNT_RAMP)
     items = []
     for i, colour in enumerate(_COUNT_RAMP):
@@ -72,9 +73,7 @@ def count_renderer(
 def apply_count_style(layer: QgsRasterLayer, maximum: float | None = None, band: int = 1) -> None:
     """Style a clear-observation-count raster with a ramp up to ``maximum`` (or its max)."""
     if maximum is None:
-        from qgis.core import QgsRasterBandStats
-
-        stats = layer.dataProvider().bandStatistics(band, QgsRasterBandStats.Max)
+        stats = layer.dataProvider().bandStatistics(band, compat.STAT_MAX)
         maximum = stats.maximumValue
     layer.setRenderer(count_renderer(layer, maximum, band))
     layer.triggerRepaint()

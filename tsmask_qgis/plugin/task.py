@@ -55,7 +55,7 @@ class TsmaskTask(QgsTask):
         on_error: Callable[[BaseException, str], None] | None = None,
         on_cancel: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(description, QgsTask.CanCancel)
+        super().__init__(description, QgsTask.Flag.CanCancel)
         self._work = work
         self._token = CancelToken()
         self._on_success = on_success
@@ -95,11 +95,13 @@ class TsmaskTask(QgsTask):
             self.step = r.step
             if r.step not in self.steps:
                 self.steps.append(r.step)
-            QgsMessageLog.logMessage(f"{self.description()}: {r.label}…", LOG_TAG, Qgis.Info)
+            QgsMessageLog.logMessage(
+                f"{self.description()}: {r.label}…", LOG_TAG, Qgis.MessageLevel.Info
+            )
             self._last_log = 0.0
         if now - self._last_log > 0.5 or r.fraction in (0.0, 1.0):
             self._last_log = now
-            QgsMessageLog.logMessage(f"{self.description()}: {r}", LOG_TAG, Qgis.Info)
+            QgsMessageLog.logMessage(f"{self.description()}: {r}", LOG_TAG, Qgis.MessageLevel.Info)
             self.status.emit(r.label, message)
 
     def run(self) -> bool:
@@ -137,7 +139,9 @@ class TsmaskTask(QgsTask):
         if self.error is not None:
             self._report_error()
         else:
-            QgsMessageLog.logMessage(f"{self.description()}: cancelled", LOG_TAG, Qgis.Info)
+            QgsMessageLog.logMessage(
+                f"{self.description()}: cancelled", LOG_TAG, Qgis.MessageLevel.Info
+            )
             if self._on_cancel is not None:
                 self._on_cancel()
 
@@ -146,7 +150,7 @@ class TsmaskTask(QgsTask):
         QgsMessageLog.logMessage(
             f"{self.description()} failed: {self.error}\n{self.error_details}",
             LOG_TAG,
-            Qgis.Critical,
+            Qgis.MessageLevel.Critical,
         )
         if self._on_error is not None:
             self._on_error(self.error, self.error_details)

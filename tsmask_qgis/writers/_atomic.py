@@ -39,9 +39,6 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "tsmask-manifest.json"
-#: The old private name of :data:`tsmask_qgis.tempfiles.TMP_PREFIX` (the plugin's
-#: isolation test compares the worker's copy with it until that copy goes).
-_TMP_PREFIX = TMP_PREFIX
 
 
 def _explain(exc: OSError, where: Path) -> OutputError:

@@ -28,7 +28,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
-from tsmask_qgis.plugin import deps
+from tsmask_qgis.plugin import compat, deps
 from tsmask_qgis.plugin.convert import RUNNERS
 from tsmask_qgis.progress import Cancelled, Progress, Report
 from tsmask_qgis.tempfiles import TMP_PREFIX
@@ -53,7 +53,7 @@ RUNNER_CHOICES: tuple[str, ...] = tuple(RUNNERS)
 
 
 def advanced(param: QgsProcessingParameterDefinition) -> QgsProcessingParameterDefinition:
-    param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    param.setFlags(param.flags() | compat.PARAMETER_ADVANCED)
     return param
 
 
@@ -71,7 +71,7 @@ def workers_parameter(name: str, text: str) -> QgsProcessingParameterDefinition:
     workers = QgsProcessingParameterNumber(
         name,
         "Worker processes (0 = all cores)",
-        QgsProcessingParameterNumber.Integer,
+        compat.NUMBER_INTEGER,
         0,
         False,
         0,

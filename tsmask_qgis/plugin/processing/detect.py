@@ -29,6 +29,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from tsmask_qgis.plugin import compat
 from tsmask_qgis.plugin.processing.common import (
     TsmaskAlgorithm,
     advanced,
@@ -44,6 +45,7 @@ from tsmask_qgis.tempfiles import TMP_PREFIX
 __all__ = ["DetectLocalAlgorithm", "DetectStacAlgorithm"]
 
 PRESETS = ("seed", "dea")
+THIN_CLOUD_MODES = ("spectral", "temporal", "off")
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
 
@@ -57,6 +59,10 @@ class _DetectAlgorithm(TsmaskAlgorithm):
     SPATIAL = "SPATIAL"
     WORKERS = "WORKERS"
     MAX_MEMORY = "MAX_MEMORY"
+    SHADOW_GEOMETRY = "SHADOW_GEOMETRY"
+    CLOUD_BUFFER = "CLOUD_BUFFER"
+    SHADOW_BUFFER = "SHADOW_BUFFER"
+    THIN_CLOUD = "THIN_CLOUD"
     OUTPUT = "OUTPUT"
     CLEAR_COUNT = "CLEAR_COUNT"
     GROUP = ("detection", "Detection")
@@ -71,9 +77,10 @@ class _DetectAlgorithm(TsmaskAlgorithm):
         self.addParameter(
             help_text(
                 QgsProcessingParameterEnum(
-                    self.PRESET, "Preset", options=list(PRESETS), defaultValue=0
+                    self.PRESET, "Preset", options=list(PRESETS), defaultValue=PRESETS.index("dea")
                 ),
-                "seed: the original method (the notebook); dea: DEA's production form.",
+                "dea (default): DEA's production form, few false alarms on clear land; "
+                "seed: the research notebook's method, exactly.",
             )
         )
         self.addParameter(
@@ -82,6 +89,7 @@ class _DetectAlgorithm(TsmaskAlgorithm):
                 "seed: filter then buffer; dea: majority filter twice.",
             )
         )
+        self._option_parameters()
         self.addParameter(
             workers_parameter(self.WORKERS, "Plain Python worker processes for detection.")
         )
@@ -89,7 +97,7 @@ class _DetectAlgorithm(TsmaskAlgorithm):
         memory = QgsProcessingParameterNumber(
             self.MAX_MEMORY,
             "Max memory in GB (0 = half the available memory)",
-            QgsProcessingParameterNumber.Double,
+            compat.NUMBER_DOUBLE,
             0.0,
             False,
             0.0,
@@ -100,7 +108,7 @@ class _DetectAlgorithm(TsmaskAlgorithm):
         )
         for name, label in self.KNOBS:
             knob = QgsProcessingParameterNumber(
-                name.upper(), label, QgsProcessingParameterNumber.Double, None, True, 0.0, 10.0
+                name.upper(), label, compat.NUMBER_DOUBLE, None, True, 0.0, 10.0
             )
             self.addParameter(advanced(help_text(knob, "Leave empty for the preset's value.")))
         self.addParameter(
@@ -118,6 +126,57 @@ class _DetectAlgorithm(TsmaskAlgorithm):
             )
         )
 
+    def _option_parameters(self) -> None:
+        """Shadow geometry, buffers in metres and seed's thin-cloud rule."""
+        self.addParameter(
+            help_text(
+                QgsProcessingParameterBoolean(
+                    self.SHADOW_GEOMETRY, "Cloud shadow from sun geometry", defaultValue=False
+                ),
+                "Project each cloud away from the sun over cloud heights of 200 m to 12 km "
+                "and keep the dark pixels it falls on as shadow; dark ground no cloud can "
+                "reach is clear. A catalogue area is loaded with a margin, then cropped.",
+            )
+        )
+        for name, label, text in (
+            (self.CLOUD_BUFFER, "Cloud buffer (metres, 0 = none)", "Clear pixels this close "),
+            (self.SHADOW_BUFFER, "Shadow buffer (metres, 0 = none)", "Clear pixels this close "),
+        ):
+            number = QgsProcessingParameterNumber(
+                name, label, compat.NUMBER_DOUBLE, 0.0, False, 0.0, 10000.0
+            )
+            kind = "cloud" if name == self.CLOUD_BUFFER else "shadow"
+            self.addParameter(help_text(number, text + f"to {kind} become {kind}."))
+        thin = QgsProcessingParameterEnum(
+            self.THIN_CLOUD,
+            "Thin-cloud rule (seed)",
+            options=list(THIN_CLOUD_MODES),
+            defaultValue=0,
+        )
+        self.addParameter(
+            advanced(
+                help_text(
+                    thin,
+                    "seed only: spectral (the notebook's rule), temporal (also brighter blue "
+                    "than the clear dates around it) or off.",
+                )
+            )
+        )
+
+    def _options(self, parameters, context, preset: str) -> dict[str, Any]:
+        thin = THIN_CLOUD_MODES[self.parameterAsEnum(parameters, self.THIN_CLOUD, context)]
+        if thin != "spectral" and preset != "seed":
+            raise QgsProcessingException(
+                f"The thin-cloud rule is an option of the seed preset ({preset} has none): "
+                "choose the seed preset or leave the rule at spectral."
+            )
+        return {
+            "shadow_geometry": self.parameterAsBool(parameters, self.SHADOW_GEOMETRY, context),
+            "cloud_buffer_m": self.parameterAsDouble(parameters, self.CLOUD_BUFFER, context),
+            "shadow_buffer_m": self.parameterAsDouble(parameters, self.SHADOW_BUFFER, context),
+            "thin_cloud": thin,
+        }
+
     def _spatial(self, parameters, context) -> bool:
         return self.parameterAsBool(parameters, self.SPATIAL, context)
 
@@ -129,7 +188,12 @@ class _DetectAlgorithm(TsmaskAlgorithm):
             if parameters.get(key) not in (None, ""):
                 overrides[name] = self.parameterAsDouble(parameters, key, context)
         memory = self.parameterAsDouble(parameters, self.MAX_MEMORY, context)
+        options = self._options(parameters, context, preset)
+        thin = options.pop("thin_cloud")
+        if thin != "spectral":
+            overrides["thin_cloud"] = thin
         return {
+            **options,
             "preset": preset,
             "spatial": self._spatial(parameters, context),
             "workers": self.parameterAsInt(parameters, self.WORKERS, context) or None,
@@ -259,14 +323,10 @@ class DetectStacAlgorithm(_DetectAlgorithm):
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, "Area"))
         self.addParameter(
-            QgsProcessingParameterDateTime(
-                self.START, "Start date", QgsProcessingParameterDateTime.Date
-            )
+            QgsProcessingParameterDateTime(self.START, "Start date", compat.DATETIME_DATE)
         )
         self.addParameter(
-            QgsProcessingParameterDateTime(
-                self.END, "End date", QgsProcessingParameterDateTime.Date
-            )
+            QgsProcessingParameterDateTime(self.END, "End date", compat.DATETIME_DATE)
         )
         self.addParameter(
             QgsProcessingParameterEnum(
@@ -296,7 +356,7 @@ class DetectStacAlgorithm(_DetectAlgorithm):
         resolution = QgsProcessingParameterNumber(
             self.RESOLUTION,
             "Resolution (m)",
-            QgsProcessingParameterNumber.Double,
+            compat.NUMBER_DOUBLE,
             20.0,
             False,
             10.0,

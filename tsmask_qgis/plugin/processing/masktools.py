@@ -17,7 +17,6 @@ from qgis.core import (
     QgsFeatureSink,
     QgsField,
     QgsFields,
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingMultiStepFeedback,
     QgsProcessingOutputNumber,
@@ -29,10 +28,9 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
+from tsmask_qgis.plugin import compat
 from tsmask_qgis.plugin.processing.common import (
     TsmaskAlgorithm,
     advanced,
@@ -153,7 +151,7 @@ class MajorityFilterAlgorithm(_MaskToolAlgorithm):
 
     def _extra_parameters(self) -> None:
         param = QgsProcessingParameterNumber(
-            self.PASSES, "Passes", QgsProcessingParameterNumber.Integer, 1, False, 1, 10
+            self.PASSES, "Passes", compat.NUMBER_INTEGER, 1, False, 1, 10
         )
         self.addParameter(advanced(help_text(param, "How many times the filter runs (dea: 2).")))
 
@@ -189,7 +187,7 @@ class SummaryAlgorithm(TsmaskAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Mask raster"))
         self.addParameter(
             QgsProcessingParameterFeatureSink(
-                self.OUTPUT, "Summary", QgsProcessing.TypeVector, None, False
+                self.OUTPUT, "Summary", compat.SOURCE_VECTOR, None, False
             )
         )
 
@@ -199,11 +197,11 @@ class SummaryAlgorithm(TsmaskAlgorithm):
         from tsmask_qgis.classes import CLASSES
 
         fields = QgsFields()
-        fields.append(QgsField("band", QVariant.Int))
-        fields.append(QgsField("date", QVariant.String))
+        fields.append(QgsField("band", compat.FIELD_INT))
+        fields.append(QgsField("date", compat.FIELD_STRING))
         for c in CLASSES:
-            fields.append(QgsField(f"{c.name}_pct", QVariant.Double))
-        fields.append(QgsField("cloud_or_shadow_of_observed_pct", QVariant.Double))
+            fields.append(QgsField(f"{c.name}_pct", compat.FIELD_DOUBLE))
+        fields.append(QgsField("cloud_or_shadow_of_observed_pct", compat.FIELD_DOUBLE))
         return fields
 
     def process(self, parameters, context, feedback):
@@ -216,7 +214,7 @@ class SummaryAlgorithm(TsmaskAlgorithm):
             self.OUTPUT,
             context,
             fields,
-            QgsWkbTypes.NoGeometry,
+            compat.WKB_NO_GEOMETRY,
             QgsCoordinateReferenceSystem(),
         )
         if sink is None:
@@ -226,7 +224,7 @@ class SummaryAlgorithm(TsmaskAlgorithm):
                 break
             feature = QgsFeature(fields)
             feature.setAttributes(list(row))
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         return {self.OUTPUT: dest}
 
 
@@ -281,7 +279,7 @@ class CompareMasksAlgorithm(TsmaskAlgorithm):
                 QgsProcessingParameterFile(
                     self.REFERENCE_FOLDER,
                     "Reference folder (single-date GeoTIFFs)",
-                    QgsProcessingParameterFile.Folder,
+                    compat.FILE_FOLDER,
                     optional=True,
                 ),
                 "A folder of one GeoTIFF per date, dated by tags or file/folder names "
