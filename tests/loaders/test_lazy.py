@@ -174,7 +174,8 @@ def test_checked_driver_pickles_without_progress():
     """A dask cluster gets the driver by pickle: names and retries go, the callback stays."""
     import pickle
 
-    from tsmask_qgis.loaders._read import AssetName, CheckedDriver, ReadCounter, RetryPolicy
+    from tsmask_qgis.loaders._network import RetryPolicy
+    from tsmask_qgis.loaders._read import AssetName, CheckedDriver, ReadCounter
 
     name = AssetName("S2A_X", "red", "red", "http://h/f.tif")
     counter = ReadCounter(lambda f, m: None, {name.href: 1}, {name.href: name})

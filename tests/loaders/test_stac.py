@@ -255,7 +255,7 @@ def test_asset_failing_for_good_ends_in_bounded_time_with_its_status(stac_server
 
 
 def test_default_policy_gives_up_within_30_s():
-    from tsmask_qgis.loaders._read import RetryPolicy
+    from tsmask_qgis.loaders._network import RetryPolicy
 
     policy = RetryPolicy.of(NetworkOptions())
     assert policy.limit < 30

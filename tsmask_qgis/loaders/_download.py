@@ -28,8 +28,8 @@ from tsmask_qgis.loaders import _cache
 from tsmask_qgis.loaders._cube import asset_names, dataset, default_chunks, odc_load
 from tsmask_qgis.loaders._errors import LoadError
 from tsmask_qgis.loaders._harmonise import decide, settle, to_reflectance
-from tsmask_qgis.loaders._network import NetworkOptions
-from tsmask_qgis.loaders._read import CheckedDriver, ReadCounter, RetryPolicy
+from tsmask_qgis.loaders._network import NetworkOptions, RetryPolicy
+from tsmask_qgis.loaders._read import CheckedDriver, ReadCounter
 from tsmask_qgis.loaders._request import Request
 from tsmask_qgis.loaders._search import day_sun, solar_days
 from tsmask_qgis.loaders._signing import Signer, resigner
@@ -39,6 +39,18 @@ from tsmask_qgis.progress import Progress, emit
 __all__ = ["AssetReads", "DayMerger", "download", "from_cache"]
 
 log = logging.getLogger(__name__)
+
+
+def _slice_order(item: Any) -> tuple[Any, str]:
+    """Where odc-stac puts an item's slice (``groupby="id"``): by time, then id."""
+    when = item.datetime or item.common_metadata.start_datetime
+    return (when, item.id)
+
+
+#: Items per odc-stac call (its fixed cost is shared by their assets), and the reads of
+#: one call at once.
+BATCH_ITEMS = 4
+BATCH_READS = 8
 
 
 class AssetReads:
@@ -77,7 +89,11 @@ class AssetReads:
             cancel=self._cancel,
         )
         self._stop: list[BaseException] = []
-        self._pool = ThreadPoolExecutor(net.concurrency, thread_name_prefix="tsmask-read")
+        # batches of BATCH_ITEMS items, each read `inner` assets at once: at most
+        # `concurrency` reads in flight in all
+        self.inner = max(1, min(net.concurrency, BATCH_READS))
+        outer = max(1, net.concurrency // self.inner)
+        self._pool = ThreadPoolExecutor(outer, thread_name_prefix="tsmask-read")
 
     def __enter__(self) -> AssetReads:
         return self
@@ -89,24 +105,35 @@ class AssetReads:
         if self._stop:
             raise self._stop[0]
 
-    def _read(self, item: Any) -> dict[str, np.ndarray]:
+    def _read(self, batch: Sequence[Any]) -> list[dict[str, np.ndarray]]:
+        """Band -> raw DNs of each item of ``batch``, in its order."""
         self._cancel()
-        signed = self.signer(item) if self.signer.kind is not None else item
+        signed = [self.signer(i) if self.signer.kind is not None else i for i in batch]
         try:
-            ds = odc_load([signed], self.assets, self.geobox, None, self.driver)
+            ds = odc_load(signed, self.assets, self.geobox, None, self.driver, pool=self.inner)
         except BaseException as exc:  # a cancel from the callback stops the other reads
             self._stop.append(exc)
             raise
-        return {
-            b: np.asarray(ds[a].values[0]) for b, a in zip(self.bands, self.assets, strict=True)
-        }
+        at = {item.id: k for k, item in enumerate(sorted(batch, key=_slice_order))}
+        return [
+            {
+                b: np.asarray(ds[a].values[at[item.id]])
+                for b, a in zip(self.bands, self.assets, strict=True)
+            }
+            for item in batch
+        ]
 
     def items(self, items: Sequence[Any]) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """``(index in items, band -> raw DNs)`` for each item once all its bands are in."""
-        futures = {self._pool.submit(self._read, item): i for i, item in enumerate(items)}
+        n = BATCH_ITEMS
+        futures = {
+            self._pool.submit(self._read, items[i : i + n]): i for i in range(0, len(items), n)
+        }
         try:
             for fut in as_completed(futures):
-                yield futures[fut], fut.result()
+                first = futures[fut]
+                for k, raws in enumerate(fut.result()):
+                    yield first + k, raws
         except BaseException:  # a failed read, or the caller stopped (GeneratorExit)
             self._stop.append(LoadError("stopped after another asset failed"))
             for f in futures:

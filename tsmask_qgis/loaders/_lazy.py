@@ -20,12 +20,11 @@ import xarray as xr
 from tsmask_qgis.bands import BANDS
 from tsmask_qgis.loaders._cube import asset_names, dataset, default_chunks, odc_load
 from tsmask_qgis.loaders._harmonise import decide, settle, to_reflectance
-from tsmask_qgis.loaders._network import NetworkOptions
+from tsmask_qgis.loaders._network import NetworkOptions, RetryPolicy
 from tsmask_qgis.loaders._read import (
     AssetName,
     CheckedDriver,
     ReadCounter,
-    RetryPolicy,
     base_url,
 )
 from tsmask_qgis.loaders._request import Request

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "MAX_CONCURRENCY",
     "READ_BYTES_PER_S",
     "NetworkOptions",
+    "RetryPolicy",
     "check_concurrency",
     "configure_gdal",
 ]
@@ -125,6 +127,31 @@ class NetworkOptions:
         from tsmask_qgis.engine._costs import seconds_per_pixel_date
 
         return seconds_per_pixel_date()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The one retry policy of asset reads: ``retries`` more attempts after the first,
+    waiting ``backoff * 2**attempt`` seconds between them, none started (and no wait
+    begun) once ``limit`` seconds have passed since the first attempt."""
+
+    retries: int
+    backoff: float
+    limit: float
+
+    @classmethod
+    def of(cls, net: NetworkOptions) -> RetryPolicy:
+        """The policy of a ``NetworkOptions``."""
+        return cls(int(net.retries), float(net.backoff), float(net.asset_time_limit))
+
+    def wait(self, attempt: int, started: float) -> float | None:
+        """Seconds to wait after attempt ``attempt`` (0-based) failed, or ``None``: give up."""
+        if attempt >= self.retries:
+            return None
+        pause = self.backoff * 2**attempt
+        if time.monotonic() - started + pause >= self.limit:
+            return None
+        return pause
 
 
 #: GDAL's HTTP settings for asset reads (besides time-outs), each measured by

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from tsmask_qgis.loaders._errors import FetchError, LoadError, ReadError
+from tsmask_qgis.loaders._network import RetryPolicy
 from tsmask_qgis.progress import Progress, emit
 
 __all__ = [
@@ -46,7 +47,6 @@ __all__ = [
     "CheckedDriver",
     "ReadCounter",
     "ReadFailed",
-    "RetryPolicy",
     "attempts",
     "base_url",
     "expires_soon",
@@ -206,31 +206,6 @@ def load_error(
         f"{what}: {why}. The file may be damaged or the server unreachable; try again "
         "later, or leave out the dates around this scene."
     )
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """The one retry policy of asset reads: ``retries`` more attempts after the first,
-    waiting ``backoff * 2**attempt`` seconds between them, none started (and no wait
-    begun) once ``limit`` seconds have passed since the first attempt."""
-
-    retries: int
-    backoff: float
-    limit: float
-
-    @classmethod
-    def of(cls, net: Any) -> RetryPolicy:
-        """The policy of a ``NetworkOptions``."""
-        return cls(int(net.retries), float(net.backoff), float(net.asset_time_limit))
-
-    def wait(self, attempt: int, started: float) -> float | None:
-        """Seconds to wait after attempt ``attempt`` (0-based) failed, or ``None``: give up."""
-        if attempt >= self.retries:
-            return None
-        pause = self.backoff * 2**attempt
-        if time.monotonic() - started + pause >= self.limit:
-            return None
-        return pause
 
 
 def attempts(n: int) -> str:
