@@ -1,8 +1,8 @@
 """The cached load path: every asset read whole into a new cache entry, then opened lazily.
 
 :func:`download` queues every asset of every date at once on one bounded pool
-(:class:`AssetReads`: ``NetworkOptions.concurrency`` items at once, so as many reads
-in flight, no wait between dates; one odc-stac read per item, its bands in turn), each
+(:class:`AssetReads`: odc-stac calls of a few items each, their reads bounded so that at
+most ``NetworkOptions.concurrency`` are in flight in all, no wait between dates), each
 asset read checked and retried by the one retry policy (``_read.CheckedDriver``).
 As soon as all bands of an item have arrived its DNs are harmonised (``_harmonise``)
 and merged into its solar day (:class:`DayMerger`: first valid pixel in (time, id)
@@ -54,12 +54,14 @@ BATCH_READS = 8
 
 
 class AssetReads:
-    """Reads of whole items onto one grid, ``net.concurrency`` items at once (their
-    bands one after another, so at most that many requests are in flight), each asset
-    read checked and retried by the one retry policy and reported when it arrives.
+    """Reads of whole items onto one grid: batches of :data:`BATCH_ITEMS` items per
+    odc-stac call, :data:`BATCH_READS` reads at once in each, as many calls at once as
+    keep the reads in flight within ``net.concurrency``; each asset read checked and
+    retried by the one retry policy (its waits hold its slot) and reported when it
+    arrives.
 
-    :meth:`items` queues every item at once and yields each as soon as all its bands
-    have arrived; when one read fails for good (or the progress callback cancels), the
+    :meth:`items` queues every batch at once and yields each item as soon as its batch
+    has arrived; when one read fails for good (or the progress callback cancels), the
     reads not yet started are dropped and those running stop at their next attempt.
     A failure names the scene, band and URL with the reason (the HTTP status). Use as
     a context manager: leaving it waits for the running reads.
