@@ -21,7 +21,6 @@ __all__ = [
     "margin_request",
     "network_options",
     "no_data_for",
-    "reads_at_once",
     "stream_chunks",
 ]
 
@@ -188,23 +187,6 @@ def _from_catalogue(
             request, items=items, chunks=chunks, progress=progress, cache=cache, network=net, **kw
         )
     return Loaded(ds, streamed=not cache, notes=notes)
-
-
-@contextlib.contextmanager
-def reads_at_once(job: Job, loaded: Loaded) -> Iterator[None]:
-    """While the block computes a streamed (lazy) input, dask's local threads number
-    the loaders' ``concurrency`` (at least the cores), so that many reads are in flight
-    as the engine reads its tiles (the next while the current is detected)."""
-    if not loaded.streamed or job.scheduler is not None or job.runner == "dask":
-        yield
-        return
-    import os
-
-    import dask
-
-    threads = max(os.cpu_count() or 1, network_options(job).concurrency)
-    with dask.config.set(num_workers=threads):
-        yield
 
 
 def margin_request(job: Job, items: list[Any]) -> tuple[Any, list[str]]:

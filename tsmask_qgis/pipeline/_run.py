@@ -8,7 +8,7 @@ from tsmask_qgis import writers
 from tsmask_qgis.errors import NoDataError
 from tsmask_qgis.pipeline._detect import detect
 from tsmask_qgis.pipeline._job import Job
-from tsmask_qgis.pipeline._load import load, reads_at_once
+from tsmask_qgis.pipeline._load import load
 from tsmask_qgis.pipeline._result import (
     JobResult,
     acquisition_times,
@@ -63,18 +63,17 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         raise NoDataError("the input holds no dates")
     nc = writers.FORMATS["netcdf"].files((), out=out)[0].path
     earlier = nc if "netcdf" in job.formats and recorder.complete(nc) else None
-    with reads_at_once(job, loaded):
-        mask = detect(job, loaded.ds, progress, earlier=earlier, margin=loaded.margin)
-        if any(loaded.margin):
-            from tsmask_qgis.pipeline._detect import crop
+    mask = detect(job, loaded.ds, progress, earlier=earlier, margin=loaded.margin)
+    if any(loaded.margin):
+        from tsmask_qgis.pipeline._detect import crop
 
-            loaded.ds = crop(loaded.ds, loaded.margin)
-        notes = [*loaded.notes, *str(mask.attrs.get("notes", "")).splitlines()]
+        loaded.ds = crop(loaded.ds, loaded.margin)
+    notes = [*loaded.notes, *str(mask.attrs.get("notes", "")).splitlines()]
 
-        summary = writers.summarise(mask)
-        write_outputs(
-            job, recorder, mask, summary, loaded.ds, streamed=loaded.streamed, progress=progress
-        )
+    summary = writers.summarise(mask)
+    write_outputs(
+        job, recorder, mask, summary, loaded.ds, streamed=loaded.streamed, progress=progress
+    )
     result = JobResult(
         out=out,
         dates=tuple(s.date for s in summary),
