@@ -59,8 +59,10 @@ package: env  ## tsmask_qgis.zip for QGIS "Install from ZIP"
 install-plugin: env  ## link this checkout into the default QGIS profile
 	$(PY) scripts/install_plugin.py
 
-screenshots: env  ## render the dialog and a canvas with masks to docs/img/ under Xvfb
+screenshots: env  ## the dialog, a canvas with masks, the QGIS window and the mask browser to docs/img/ (Xvfb)
 	xvfb-run -a -s "-screen 0 1400x1000x24" env QT_QPA_PLATFORM=xcb $(PY) scripts/screenshots.py
+	TSMASK_DESKTOP_SCREEN=1600x1000 TSMASK_DESKTOP_SHOTS=$(CURDIR)/docs/img TSMASK_DESKTOP_SHOT_DATE=2016-07-19 \
+		$(PY) -m pytest -q -p no:cacheprovider tests/plugin/test_desktop.py
 
 accuracy: env  ## regenerate docs/accuracy.md and its figures
 	$(PY) scripts/accuracy.py

@@ -57,9 +57,12 @@ def settings_for(i):
     return RunSettings(**options)
 
 
-def groups_named(name):
+def groups_named(settings):
+    """The run's groups: named ``tsmask wright_act ...`` by every checkout (by the dialog's
+    dates in older ones, by the data's in newer ones)."""
+    prefix = f"tsmask {Path(settings.input_path).stem} "
     root = QgsProject.instance().layerTreeRoot()
-    return [g for g in root.children() if g.name() == name and g.findLayers()]
+    return [g for g in root.children() if g.name().startswith(prefix) and g.findLayers()]
 
 
 def start_run():
@@ -75,13 +78,13 @@ def start_run():
 def poll():
     settings, task = state["settings"], state["task"]
     state["polls"] += 1
-    done = len(groups_named(settings.area_name())) >= state["run"]
+    done = len(groups_named(settings)) >= state["run"]
     failed = task is None or task.error is not None
     if not done and not failed and state["polls"] < 60_000:
         QTimer.singleShot(5, poll)
         return
     seconds = time.perf_counter() - state["t0"]
-    group = groups_named(settings.area_name())
+    group = groups_named(settings)
     report["runs"].append(
         {
             "seconds": seconds,

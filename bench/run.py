@@ -339,6 +339,9 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=2, help="timed repeats per figure (best kept)")
     ap.add_argument("--skip-tile", action="store_true", help="skip the full-tile estimate")
     ap.add_argument(
+        "--skip-products", action="store_true", help="skip the composite figures (products.py)"
+    )
+    ap.add_argument(
         "--skip-loading", action="store_true", help="skip the loading bench (bench/loading.py)"
     )
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -468,6 +471,17 @@ def main() -> int:
         print(
             f"  {label:38} {value:8.2f} {unit:4} target {sign} {target:<5g} "
             f"{_ok(value, target, higher=higher)}"
+        )
+    if not args.skip_products:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        }
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "products.py"), "--repeats", str(repeats)],
+            check=False,
+            env=env,
+            timeout=1800,
         )
     print(f"\nbench took {time.perf_counter() - started:.0f} s; load average now {_load()}")
     if not args.skip_loading:

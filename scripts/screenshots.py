@@ -1,4 +1,5 @@
-"""Render the dialog and a map canvas with styled masks to docs/img/ (run with `make screenshots`).
+"""Render the dialog and a map canvas with styled masks to docs/img/ (run with `make screenshots`,
+which then takes the real QGIS window and the mask browser with tests/plugin/test_desktop.py).
 
 Runs under Xvfb. Runs the plugin's own job (pipeline.run with the engine's
 process pool) on the bundled real sample (Wright, ACT: Copernicus Sentinel data
@@ -52,7 +53,7 @@ def main() -> None:
         from tsmask_qgis.plugin.convert import LOCAL, RunSettings
         from tsmask_qgis.plugin.dialog import TsmaskDialog
         from tsmask_qgis.plugin.jobs import job_work
-        from tsmask_qgis.plugin.layers import add_result_layers
+        from tsmask_qgis.plugin.layers import DATE_PROPERTY, ROLE_PROPERTY, add_result_layers
 
         OUT.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix="tsmask-shots-"))
@@ -66,7 +67,7 @@ def main() -> None:
             input_path=stack,
             truecolour=True,
         )
-        result = job_work(settings)(lambda f, m: None)
+        result = job_work(settings)(lambda report: None)
         project = QgsProject.instance()
         project.setCrs(QgsCoordinateReferenceSystem("EPSG:32755"))
         add_result_layers(result, group_name=settings.area_name(), project=project)
@@ -82,19 +83,22 @@ def main() -> None:
         dlg.end_edit.setDate(QDate(2018, 12, 31))
         dlg.out_widget.setFilePath(str(Path.home() / "tsmask-canberra"))
         dlg.validate()
-        dlg.resize(760, dlg.sizeHint().height())
+        dlg.fit_height()  # the whole dialog on the 1000 px Xvfb screen
         dlg.show()
         app.processEvents()
         dlg.grab().save(str(OUT / "dialog.png"))
 
-        layers = {lyr.name(): lyr for lyr in project.mapLayers().values()}
+        layers = {
+            (lyr.customProperty(ROLE_PROPERTY), lyr.customProperty(DATE_PROPERTY)): lyr
+            for lyr in project.mapLayers().values()
+        }
 
         # 2015-12-12: broken cloud over the suburb, clear ground in the gaps (docs/accuracy.md
         # lists every date of the sample; on the hazy summer dates the seed preset's thin-cloud
         # rule flags much of the bright new suburb, which would make a misleading picture).
         day = dt.date(2015, 12, 12)
-        mask = layers[f"mask {day.isoformat()}"]
-        rgb = layers[f"true colour {day.isoformat()}"]
+        mask = layers[("mask", day.isoformat())]
+        rgb = layers[("truecolour", day.isoformat())]
         panels = [
             render([rgb], mask.extent(), project),
             render([mask, rgb], mask.extent(), project),

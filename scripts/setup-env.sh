@@ -54,4 +54,5 @@ fi
 
 # Compile the kernels once, into numba's cache next to the sources.
 [ ! -f tsmask_qgis/engine/warm.py ] || "$VENV/bin/python" -m tsmask_qgis.engine.warm
+[ ! -f tsmask_qgis/products/warm.py ] || "$VENV/bin/python" -m tsmask_qgis.products.warm
 echo "setup-env: ready ($("$VENV/bin/python" -c 'from qgis.core import Qgis; print("QGIS", Qgis.QGIS_VERSION)' 2>/dev/null || echo 'QGIS not importable'))"

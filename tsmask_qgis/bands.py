@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["BANDS", "BAND_ALIASES", "BROAD_NIR", "band_name", "normalise"]
+__all__ = ["BANDS", "BAND_ALIASES", "BROAD_NIR", "VALUES_CHECKED", "band_name", "normalise"]
+
+#: A Dataset attribute set by the loaders that made or checked its values: the engine
+#: need not sample them again for the data convention.
+VALUES_CHECKED = "tsmask_values_checked"
 
 #: The six bands, in the order the kernels take them.
 BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2")

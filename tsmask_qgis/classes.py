@@ -9,15 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "CHART_COLOURS",
     "CLASSES",
     "CLEAR",
     "CLOUD",
+    "DEFAULT_STYLE",
     "NODATA",
     "NO_OBSERVATION",
     "SHADOW",
+    "STYLES",
     "MaskClass",
+    "MaskStyle",
     "by_value",
     "flag_attrs",
+    "style",
 ]
 
 
@@ -53,6 +58,75 @@ CLASSES: tuple[MaskClass, ...] = (NO_OBSERVATION, CLEAR, CLOUD, SHADOW)
 
 #: The value written where there is no observation; also the raster nodata value.
 NODATA: int = NO_OBSERVATION.value
+
+
+@dataclass(frozen=True)
+class MaskStyle:
+    """How a viewer draws the classes: an (r, g, b, a) colour per class value.
+
+    ``opacity_over_image`` is the layer opacity to use when the mask is drawn
+    over a true-colour image (the per-class alpha already makes the
+    ``check`` style see-through, so it is drawn fully opaque).
+    """
+
+    name: str
+    title: str
+    colours: tuple[tuple[int, int, int, int], ...]
+    opacity_over_image: float = 1.0
+
+    def rgba(self, value: int) -> tuple[int, int, int, int]:
+        """The colour of class ``value``."""
+        return self.colours[by_value(value).value]
+
+    def hex(self, value: int) -> str:
+        """The colour of class ``value`` as ``#RRGGBB`` (without its alpha)."""
+        r, g, b, _ = self.rgba(value)
+        return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _rgba(colour: str, alpha: int) -> tuple[int, int, int, int]:
+    c = colour.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), alpha
+
+
+#: The styles a user can choose in QGIS. ``check`` (the default) is for checking
+#: masks against the image: clear and no observation transparent, cloud a
+#: saturated cyan that stands out over white cloud and a white canvas, shadow
+#: purple. ``filled`` is the palette of the per-date COG's colour table (every
+#: observed pixel coloured, clear in green), drawn at 60 % over true colour.
+STYLES: dict[str, MaskStyle] = {
+    "check": MaskStyle(
+        "check",
+        "check (clear transparent, cloud cyan)",
+        (
+            _rgba("#000000", 0),
+            _rgba(CLEAR.color, 0),
+            _rgba("#00e5ff", 175),
+            _rgba("#b000ff", 175),
+        ),
+    ),
+    "filled": MaskStyle(
+        "filled",
+        "filled (every class coloured)",
+        tuple(c.rgba for c in CLASSES),
+        opacity_over_image=0.6,
+    ),
+}
+
+#: Colours of the cloud and shadow series in charts (darker than the map's, to read on white).
+CHART_COLOURS: dict[str, str] = {"cloud": "#0086b3", "shadow": "#8a2be2", "hidden": "#b0b0b0"}
+
+#: The style the plugin, the ``.qml`` sidecars and the quicklooks use unless told otherwise.
+DEFAULT_STYLE = "check"
+
+
+def style(name: str | None = None) -> MaskStyle:
+    """The style called ``name`` (the default style for ``None``); ``ValueError`` if unknown."""
+    key = DEFAULT_STYLE if name is None else name
+    try:
+        return STYLES[key]
+    except KeyError:
+        raise ValueError(f"unknown mask style {name!r}: use one of {', '.join(STYLES)}") from None
 
 
 def by_value(value: int) -> MaskClass:

@@ -23,11 +23,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "CacheWarning",
     "Cancelled",
     "DependencyError",
     "DiskFullError",
     "FetchError",
     "InputError",
+    "InputWarning",
     "InternalError",
     "LoadError",
     "NoDataError",
@@ -39,6 +41,7 @@ __all__ = [
     "ReadError",
     "SearchError",
     "TsmaskError",
+    "TsmaskWarning",
     "UnreachableError",
     "WorkerError",
     "exit_code",
@@ -87,6 +90,20 @@ class InputError(TsmaskError, ValueError):
     """The input data cannot be used: unreadable file, missing band, impossible values."""
 
     exit_code = 3
+
+
+class TsmaskWarning(UserWarning):
+    """Something the user should know; the run goes on. The pipeline turns each into one
+    note of the job's result, the command line prints it as one line."""
+
+
+class InputWarning(TsmaskWarning):
+    """The input may not mean what it says (an undeclared nodata value, no CRS...): the
+    message says what to check and how to silence it."""
+
+
+class CacheWarning(TsmaskWarning):
+    """The reflectance cache had a damaged entry: it was dropped and is fetched again."""
 
 
 class NoDataError(TsmaskError, LookupError):

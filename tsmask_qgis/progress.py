@@ -58,6 +58,7 @@ STEPS: tuple[Step, ...] = (
     Step("read", "Reading the stack", 0.30),
     Step("detect", "Detecting cloud and shadow", 0.40),
     Step("spatial", "Spatial filter and buffer", 0.05),
+    Step("products", "Making composites and series", 0.15),
     Step("write", "Writing outputs", 0.20),
 )
 _BY_NAME: dict[str, Step] = {s.name: s for s in STEPS}
@@ -68,10 +69,12 @@ def step(name: str) -> Step:
     return _BY_NAME[name]
 
 
-def plan(*, catalogue: bool, spatial: bool = True) -> tuple[str, ...]:
-    """The step names of one job: from a catalogue (search, load) or a local stack (read)."""
+def plan(*, catalogue: bool, spatial: bool = True, products: bool = False) -> tuple[str, ...]:
+    """The step names of one job: from a catalogue (search, load) or a local stack (read),
+    with the products step when the job makes composites or series."""
     first = ("search", "load") if catalogue else ("read",)
-    return (*first, "detect", *(("spatial",) if spatial else ()), "write")
+    middle = (*(("spatial",) if spatial else ()), *(("products",) if products else ()))
+    return (*first, "detect", *middle, "write")
 
 
 @dataclass(frozen=True)

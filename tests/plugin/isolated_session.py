@@ -101,8 +101,10 @@ def main(stack: str, mask: str, out: str) -> int:
     report["run"] = wait(task) == QgsTask.TaskStatus.Complete
     used.update(client.pids())
     report["steps"] = task.steps
-    group = QgsProject.instance().layerTreeRoot().findGroup(settings.area_name())
-    report["layers"] = [] if group is None else [lyr.name() for lyr in group.findLayers()]
+    from tsmask_qgis.plugin.layers import result_groups
+
+    groups = result_groups(QgsProject.instance(), settings.out_dir)
+    report["layers"] = [lyr.name() for g in groups for lyr in g.findLayers()]
 
     o = Path(out)
     runs = {

@@ -211,12 +211,26 @@ def test_options_reach_the_job_and_are_remembered(qgis_app, qgis_iface, clean_se
     assert b2.thin_combo.currentData() == "temporal"
 
 
+def test_dialog_fits_a_768_pixel_screen(qgis_app, qgis_iface, clean_settings):
+    """On a 768 px screen (728 px available under a task bar) the groups scroll and the
+    dialog, buttons included, fits; on a tall screen they show whole."""
+    dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
+    dlg.fit_height(728)
+    dlg.show()
+    qgis_app.processEvents()
+    assert dlg.minimumSizeHint().height() <= 728 - 40
+    assert dlg.height() <= 728 - 40
+    assert dlg.run_button.isVisible()
+    dlg.fit_height(2000)
+    assert dlg._scroll.minimumHeight() == dlg._body.sizeHint().height()
+
+
 def test_options_cost_no_height_when_collapsed(qgis_app, qgis_iface, clean_settings):
     """The Options share the Advanced row: collapsed, they add a few pixels at most."""
     dlg = TsmaskDialog(qgis_iface, settings=clean_settings)
     dlg.show()
     qgis_app.processEvents()
-    with_options = dlg.sizeHint().height()
+    with_options = dlg._body.sizeHint().height()
     dlg.options_box.setVisible(False)
     qgis_app.processEvents()
-    assert with_options <= dlg.sizeHint().height() + 8
+    assert with_options <= dlg._body.sizeHint().height() + 8

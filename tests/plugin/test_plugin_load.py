@@ -28,6 +28,9 @@ def test_class_factory_init_gui_and_unload(qgis_app, qgis_iface):
             "tsmask:majority_filter",
             "tsmask:summary",
             "tsmask:compare_masks",
+            "tsmask:composite",
+            "tsmask:index_series",
+            "tsmask:Detect then composite",
         }
         plugin.show_dialog()
         assert plugin.dialog is not None and plugin.dialog.isVisible()

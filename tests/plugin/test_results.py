@@ -51,6 +51,8 @@ def test_result_layers_read_the_plain_form(tmp_path):
     assert layers.count == tmp_path / "n.tif"
     assert layers.times["2021-12-04T235958"] == dt.datetime(2021, 12, 4, 23, 59, 58)
     assert layers.summary == tuple(plain["summary"])
+    assert layers.out == tmp_path
+    assert layers.summary_csv == tmp_path / "s.csv"
     assert files_of(plain, "summary") == [(None, tmp_path / "s.csv"), (None, tmp_path / "s.json")]
     no_count = {**plain, "files": [f for f in plain["files"] if f["format"] != "count"]}
     assert result_layers(no_count).count is None
@@ -67,7 +69,8 @@ def test_plain_result_on_the_map(qgis_app, qgis_new_project, tmp_path):
     group = add_result_layers(result_layers(plain), group_name="plain")
     assert QgsProject.instance().layerTreeRoot().children()[0] is group
     names = [n.name() for n in group.children()]
-    assert names == [f"mask {d}" for d in plain["dates"]] + ["true colour", "clear observations"]
+    masks = [f"{d} · 0 % cloud" for d in plain["dates"]]
+    assert names == [*masks, "true colour", "clear observations"]
     days = [
         n.layer().temporalProperties().fixedTemporalRange().begin().date().toPyDate()
         for n in group.findLayers()[:3]

@@ -17,6 +17,7 @@ from tsmask_qgis.jobs import client
 from tsmask_qgis.pipeline import Job
 from tsmask_qgis.plugin.convert import LOCAL, RunSettings
 from tsmask_qgis.plugin.jobs import ALWAYS_FORMATS, job_options
+from tsmask_qgis.plugin.layers import group_name, result_groups
 
 
 def _settings(path, out, **kw):
@@ -67,6 +68,11 @@ def test_settings_become_a_pipeline_job(qgis_app, scene_nc, tmp_path):
     assert (job.preset, job.spatial, job.overrides) == ("dea", False, (("majority_passes", 1),))
 
 
+def result_layers_of(task):
+    """The task's result (the plugin's ResultLayers)."""
+    return task.result
+
+
 def test_run_adds_styled_temporal_layers(
     qgis_app, qgis_iface, qgis_new_project, scene_nc, tmp_path
 ):
@@ -77,12 +83,15 @@ def test_run_adds_styled_temporal_layers(
         settings = _settings(path, tmp_path / "out", truecolour=True)
         task = plugin.start(settings)
         assert _wait(_outcome(task), qgis_app, timeout=120) == QgsTask.TaskStatus.Complete
+        # the mask browser opened on the run's dates, the first one selected
+        assert plugin.browser is not None and plugin.browser.model.rowCount() == 12
+        assert plugin.browser.current == min(task.result.masks, key=task.result.times.get)
     finally:
         plugin.unload()
+    assert plugin.browser is None
     assert task.steps == ["read", "detect", "spatial", "write"]  # a local stack: read
-    root = QgsProject.instance().layerTreeRoot()
-    group = root.findGroup(settings.area_name())
-    assert group is not None
+    [group] = result_groups(QgsProject.instance(), settings.out_dir)
+    assert group.name() == group_name(settings.area_label(), result_layers_of(task))
     names = [n.name() for n in group.children()]
     assert names[-2:] == ["true colour", "clear observations"]
     masks = [n.layer() for n in group.children()[:-2]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 
 import numpy as np
@@ -25,6 +26,7 @@ from tests.catalogue import AREA
 from tests.plugin.test_run import _outcome
 from tests.plugin.test_task import _wait
 from tsmask_qgis.plugin.convert import STAC
+from tsmask_qgis.plugin.layers import result_groups
 from tsmask_qgis.plugin.processing.detect import PRESETS
 from tsmask_qgis.progress import plan, step
 
@@ -168,16 +170,12 @@ def test_dialog_estimate_and_run_through_the_task_manager(
     finally:
         plugin.unload()
 
-    group = QgsProject.instance().layerTreeRoot().findGroup(settings.area_name())
-    assert group is not None
-    assert group.name() == settings.area_name()
-    assert "2021-12-01..2022-03-31" in group.name()
+    [group] = result_groups(QgsProject.instance(), settings.out_dir)
+    assert group.name() == f"tsmask {settings.area_label()} {DATES[0]}..{DATES[-1]}"
     children = group.children()
-    assert [c.name() for c in children] == [
-        *(f"mask {d}" for d in DATES),
-        "true colour",
-        "clear observations",
-    ]
+    assert [c.name() for c in children][3:] == ["true colour", "clear observations"]
+    for node, day in zip(children[:3], DATES, strict=True):
+        assert re.fullmatch(rf"{day} · \d+ % cloud( · \d+ % shadow)?", node.name()), node.name()
     expected = _oracle(stac_server)
     for i, (node, day) in enumerate(zip(children[:3], DATES, strict=True)):
         layer: QgsRasterLayer = node.layer()

@@ -8,7 +8,7 @@ import numpy as np
 from qgis.core import QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer
 
 from tests.plugin.conftest import write_mask
-from tsmask_qgis.classes import CLASSES
+from tsmask_qgis.classes import CLASSES, STYLES
 from tsmask_qgis.plugin.layers import ResultLayers, add_result_layers
 from tsmask_qgis.plugin.styling import apply_mask_style, save_sidecar
 
@@ -21,8 +21,9 @@ def test_mask_renderer_has_the_four_classes(qgis_app, mask_stack):
     renderer = layer.renderer()
     assert isinstance(renderer, QgsPalettedRasterRenderer)
     got = [(c.value, c.label, c.color.name(), c.color.alpha()) for c in renderer.classes()]
-    assert got == [(c.value, c.label, c.color, c.alpha) for c in CLASSES]
-    assert got[0][3] == 0  # no observation is transparent
+    check = STYLES["check"]
+    assert got == [(c.value, c.label, check.hex(c.value), check.rgba(c.value)[3]) for c in CLASSES]
+    assert got[0][3] == 0 and got[1][3] == 0  # no observation and clear are transparent
     assert len(renderer.legendSymbologyItems()) == 4
     qml = save_sidecar(layer)
     assert qml is not None and qml.read_text().count("paletteEntry") == 4
@@ -69,7 +70,8 @@ def test_add_result_layers(qgis_app, qgis_new_project, tmp_path):
     project = QgsProject.instance()
     assert project.layerTreeRoot().children()[0] is group
     names = [n.name() for n in group.children()]
-    assert names == ["mask 2020-01-01", "mask 2020-01-06", "true colour", "clear observations"]
+    # no summary given: the mask layers are named by their date alone
+    assert names == ["2020-01-01", "2020-01-06", "true colour", "clear observations"]
     for node, d in zip(group.findLayers()[:2], dates, strict=True):
         layer = node.layer()
         assert isinstance(layer.renderer(), QgsPalettedRasterRenderer)

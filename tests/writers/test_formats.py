@@ -15,7 +15,7 @@ import rasterio
 
 from tests.writers.conftest import make_mask
 from tsmask_qgis import writers
-from tsmask_qgis.classes import CLASSES
+from tsmask_qgis.classes import CLASSES, STYLES
 
 LABELS = ["2021-01-03", "2021-01-13", "2021-01-23", "2021-02-02"]
 
@@ -108,16 +108,27 @@ def test_envi_like_the_notebook(tmp_path, mask):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tsmask.hdr", "tsmask.img"]
 
 
-def test_qml_palette(tmp_path):
-    path = writers.write_qml(tmp_path / "m.qml")
-    root = ET.parse(path).getroot()
-    r = root.find("pipe/rasterrenderer")
+def _entries(path):
+    r = ET.parse(path).getroot().find("pipe/rasterrenderer")
     assert r.get("type") == "paletted" and r.get("band") == "1"
-    entries = r.findall("colorPalette/paletteEntry")
-    assert [(e.get("value"), e.get("color"), e.get("label")) for e in entries] == [
-        (str(c.value), c.color, c.label) for c in CLASSES
+    return [
+        (e.get("value"), e.get("color"), e.get("alpha"), e.get("label"))
+        for e in r.findall("colorPalette/paletteEntry")
     ]
-    assert entries[0].get("alpha") == "0" and entries[1].get("alpha") == "255"
+
+
+def test_qml_palette(tmp_path):
+    """The sidecar draws the checking style (clear and no observation transparent); the
+    filled palette (the COG's colour table) is the other choice."""
+    check = STYLES["check"]
+    assert _entries(writers.write_qml(tmp_path / "m.qml")) == [
+        (str(c.value), check.hex(c.value), str(check.rgba(c.value)[3]), c.label) for c in CLASSES
+    ]
+    got = _entries(writers.write_qml(tmp_path / "f.qml", style_name="filled"))
+    assert got == [(str(c.value), c.color, str(c.alpha), c.label) for c in CLASSES]
+    assert got[0][2] == "0" and got[1][2] == "255"
+    with pytest.raises(ValueError, match="unknown mask style 'x': use one of check, filled"):
+        writers.qml_text(style_name="x")
 
 
 def _qgis_available() -> bool:
@@ -157,7 +168,8 @@ def test_qml_loads_in_qgis_as_paletted(tmp_path, mask):
         timeout=120,
         env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
-    expected = [(c.value, c.color, c.alpha, c.label) for c in CLASSES]
+    check = STYLES["check"]
+    expected = [(c.value, check.hex(c.value), check.rgba(c.value)[3], c.label) for c in CLASSES]
     assert out.stdout.strip().splitlines() == [f"True paletted 4 {expected}"] * 2, out.stderr
 
 

@@ -20,16 +20,39 @@ def _on_disk(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*") if p.is_file()}
 
 
+def _products(mask, ds) -> dict:
+    """What the product formats write, made by the products package from the test data."""
+    from tsmask_qgis import products
+
+    series = products.index_series(ds, mask, "ndvi")
+    return {
+        "composite": products.composite(ds, mask, period="month", method="mean", workers=1),
+        "masked": products.masked(ds, mask),
+        "series": series,
+        "index": "ndvi",
+        "zonal": [products.ZoneRow("field", LABELS[0], 0.5, 0.25, 1, 4)],
+    }
+
+
+def _labels(fmt: writers.Format, products: dict) -> list[str]:
+    if fmt.per == "period":
+        return [str(p) for p in products["composite"]["period"].values]
+    return LABELS[1:3] if fmt.picked_dates else LABELS
+
+
 def _context(out: Path, fmt: writers.Format, **kw) -> WriteContext:
     mask = make_mask()
-    dates = LABELS[1:3] if fmt.picked_dates else LABELS
+    ds = make_reflectance(mask)
+    found = _products(mask, ds) if fmt.name in writers.PRODUCT_FORMATS else {}
+    dates = _labels(fmt, found)
     return WriteContext(
         out=out,
         files=tuple(fmt.files(dates, out=out, among=("cog", "multiband", "envi"))),
         mask=mask,
         summary=tuple(writers.summarise(mask)),
-        reflectance=make_reflectance(mask),
+        reflectance=ds,
         evaluation=lambda: compare(mask, mask, mask_name="m", reference_name="itself"),
+        products=found,
         **kw,
     )
 
@@ -45,7 +68,7 @@ def test_each_format_writes_exactly_its_files(tmp_path, name):
         if f.date is None:
             assert "{date}" not in f.path.name
         else:
-            assert f.date in f.path.name and f.date in LABELS
+            assert f.date in f.path.name and f.date in _labels(fmt, ctx.products)
     with pytest.raises(writers.OutputExistsError):  # the registry's writers keep the rule
         fmt.write(ctx)
     fmt.write(dataclasses.replace(ctx, overwrite=True))
@@ -71,7 +94,13 @@ def test_file_names_for_a_job(tmp_path):
     ]
     assert FORMATS["cog"].pattern == "cog/tsmask_*.tif" and FORMATS["netcdf"].pattern is None
     assert FORMATS["cog"].description.startswith("cog/tsmask_<date>.tif: ")
-    assert {n for n, f in FORMATS.items() if not f.selectable} == {"truecolour", "evaluation"}
+    assert {n for n, f in FORMATS.items() if not f.selectable} == {
+        "truecolour",
+        "evaluation",
+        *writers.PRODUCT_FORMATS,
+    }
+    assert rel["composite"] == ["composite/composite_2020-01-01.tif"]
+    assert FORMATS["composite"].per == "period" and FORMATS["cog"].per == "date"
 
 
 def test_by_file_formats_skip_complete_files_and_report_each(tmp_path):

@@ -27,7 +27,15 @@ __all__ = [
 ]
 
 #: Subcommand modules (``tsmask_qgis.cli.<name>``), in the order --help lists them.
-SUBCOMMANDS: tuple[str, ...] = ("run", "estimate", "sources", "demo", "cache", "evaluate")
+SUBCOMMANDS: tuple[str, ...] = (
+    "run",
+    "estimate",
+    "sources",
+    "demo",
+    "cache",
+    "evaluate",
+    "products",
+)
 
 OK, ERROR, USAGE, BAD_INPUT, NO_DATA, UNREACHABLE, OUTPUT, CANCELLED = 0, 1, 2, 3, 4, 5, 6, 130
 
@@ -123,6 +131,14 @@ FIELD_HINTS: dict[str, str] = {
     "overrides": "see --set",
     "spatial": "see --no-spatial",
     "formats": "see --format",
+    "products": "see --composite, --series and --masked",
+    "mask": "see --mask",
+    "period": "see --period (or the period of --composite)",
+    "method": "see --method (or the method of --composite)",
+    "composite": "see --composite",
+    "max_cloud": "see --max-cloud",
+    "index": "see --index or --series",
+    "zones": "see --zones",
     "truecolour": "see --truecolour",
     "workers": "see --workers",
     "runner": "see --runner",
@@ -136,6 +152,8 @@ FIELD_HINTS: dict[str, str] = {
     "cloud_buffer_m": "see --cloud-buffer",
     "shadow_buffer_m": "see --shadow-buffer",
     "margin_m": "see --shadow-geometry and the buffers (the margin they load)",
+    "reference_kind": "see --reference-kind",
+    "variable": "see --variable",
 }
 
 
@@ -179,6 +197,16 @@ def _library_noise(debug: bool) -> Iterator[None]:
         root.addHandler(logging.NullHandler())
     try:
         with warnings.catch_warnings():
+            shown = warnings.showwarning
+
+            def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+                if issubclass(category, errors.TsmaskWarning):
+                    print(f"tsmask: note: {message}", file=sys.stderr)
+                else:
+                    shown(message, category, filename, lineno, file, line)
+
+            warnings.showwarning = show
+            warnings.simplefilter("once", errors.TsmaskWarning)
             if not debug:
                 # odc-stac reprojects in-memory blocks that carry no geotransform
                 warnings.filterwarnings("ignore", message="Dataset has no geotransform")

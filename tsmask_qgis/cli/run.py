@@ -14,6 +14,7 @@ from tsmask_qgis.cli._args import (
     parse_length,
     parse_overrides,
 )
+from tsmask_qgis.cli.products import add_product_options, options_from_args
 from tsmask_qgis.errors import ParameterError
 
 __all__ = ["register"]
@@ -27,6 +28,7 @@ examples:
   tsmask run --bbox ... --start ... --end ... --shadow-geometry --cloud-buffer 60m \
       --shadow-buffer 40m --out masks
   tsmask run --bbox ... --start ... --end ... --with-reference scl --truecolour --out checked
+  tsmask run --input stack.nc --composite year:median --series ndvi --zones fields.geojson --out m
 """
 
 
@@ -77,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report (evaluation.md/.json/.html, confusion PNG) beside the outputs",
     )
     o.add_argument("--no-cache", dest="cache", action="store_false", help="bypass the cache")
+    add_product_options(p)
     o.add_argument("--overwrite", action="store_true", help="replace outputs that exist already")
     p.set_defaults(func=_run)
 
@@ -143,6 +146,7 @@ def job_from_args(args: argparse.Namespace) -> object:
         shadow_geometry=args.shadow_geometry,
         cloud_buffer_m=cloud_m,
         shadow_buffer_m=shadow_m,
+        products=options_from_args(args),
     )
 
 

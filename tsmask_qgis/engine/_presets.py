@@ -7,8 +7,9 @@ changed; unknown names are rejected with the list of valid ones.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from tsmask_qgis.errors import ParameterError
 
@@ -150,10 +151,74 @@ def get_preset(preset: str | Preset = "dea", **overrides: object) -> Preset:
             field="overrides",
         )
     if "passes" in overrides:
-        passes = tuple(int(n) for n in overrides["passes"])  # type: ignore[attr-defined]
-        if not passes or min(passes) < 1:
+        overrides["passes"] = _passes(overrides["passes"])
+    for name, value in overrides.items():
+        kind = type(getattr(base, name))
+        if name != "passes" and kind is not str:  # words are checked by the preset itself
+            overrides[name] = _checked(name, value, kind)
+    done = dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+    if isinstance(done, SeedPreset) and not done.thin_rgm_low < done.thin_rgm_high:
+        raise ParameterError(
+            f"thin_rgm_low ({done.thin_rgm_low:g}) must be below thin_rgm_high "
+            f"({done.thin_rgm_high:g})",
+            field="overrides",
+        )
+    return done
+
+
+#: Thresholds on reflectance or a sum of reflectances (0..2).
+_REFLECTANCE = frozenset(
+    ("brightness", "cloud_floor", "shadow_ceiling", "dark_sa", "thd", "cloud2", "thin_rgm_low")
+) | {"thin_rgm_high"}
+#: Thresholds on normalised indices (mndwi, msavi: -1..1).
+_INDEX = frozenset(("dark_mndwi", "dwi", "land_cloud", "wtd", "thin_mndwi", "avi"))
+#: Relative rises and drops (above 0).
+_RELATIVE = frozenset(("cloud_spike", "shadow_spike"))
+#: Counts and their ranges (a 3 x 3 block has 9 pixels, 8 neighbours).
+_COUNTS = {"filter_min_count": (1, 9), "majority_passes": (0, 20), "majority_min_count": (0, 8)}
+
+
+def _passes(value: object) -> tuple[int, ...]:
+    items: Any = (value,) if isinstance(value, (int, float)) else value
+    try:
+        passes = tuple(int(n) for n in items)
+        exact = all(float(n) == int(n) for n in items)
+    except (TypeError, ValueError):
+        passes, exact = (), False
+    if not passes or not exact or min(passes) < 1:
+        raise ParameterError(
+            f"passes must be window sizes of 1 or more, e.g. 1,1,2 (got {value!r})",
+            field="overrides",
+        )
+    return passes
+
+
+def _checked(name: str, value: object, kind: type) -> object:
+    """``value`` for threshold ``name`` if it can be meant, else a ``ParameterError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParameterError(f"{name} must be a number, got {value!r}", field="overrides")
+    if not math.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number, got {value!r}", field="overrides")
+    if name in _COUNTS:
+        first, last = _COUNTS[name]
+        if value != int(value) or not first <= value <= last:
             raise ParameterError(
-                "passes must be a non-empty sequence of window sizes >= 1", field="overrides"
+                f"{name} must be a whole number from {first} to {last}, got {value!r}",
+                field="overrides",
             )
-        overrides["passes"] = passes
-    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+        return int(value)
+    low: float = -math.inf
+    high: float = math.inf
+    what = ""
+    if name in _REFLECTANCE:
+        low, high, what = 0.0, 2.0, "a reflectance"
+    elif name in _INDEX:
+        low, high, what = -1.0, 1.0, "a normalised index"
+    elif name in _RELATIVE:
+        low, high, what = 0.0, 10.0, "a relative change"
+    if not low <= value <= high or (name in _RELATIVE and value == 0):
+        raise ParameterError(
+            f"{name} is {what} threshold from {low:g} to {high:g}, got {value!r}",
+            field="overrides",
+        )
+    return kind(value) if kind is float else value

@@ -327,6 +327,16 @@ class ProcessExecutor:
         self._shared.remove(sa)
         return sa.take()
 
+    def run_tasks(
+        self,
+        tasks: Any,
+        on_done: Callable[[Any], None] | None = None,
+        tick: Callable[[], None] | None = None,
+    ) -> list[Any]:
+        """Run ``(name, args)`` tasks on the workers (a name is one of the pool's tasks or
+        ``"package.module:function"``, see :func:`~._procpool._task`); results in order."""
+        return list(self._pool.run(tasks, on_done, tick))
+
     def detect(
         self,
         stack: BandStack,

@@ -127,7 +127,10 @@ class FileCube:
     @classmethod
     def create(cls, shape: tuple[int, int, int], directory: Path | None = None) -> FileCube:
         directory = directory or temp_dir()
-        fd, path = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".u8", dir=directory)
+        # the owner's pid in the name: the next run removes the cubes of dead processes
+        fd, path = tempfile.mkstemp(
+            prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".u8", dir=directory
+        )
         try:
             os.ftruncate(fd, max(1, math.prod(shape)))
         finally:

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from tsmask_qgis.bands import BAND_ALIASES, BANDS, BROAD_NIR, band_name, normalise
+from tsmask_qgis.bands import BAND_ALIASES, BANDS, BROAD_NIR, VALUES_CHECKED, band_name, normalise
+from tsmask_qgis.engine._sample import check_values
 from tsmask_qgis.errors import InputError
 
 __all__ = [
@@ -264,8 +265,8 @@ def validate_dataset(ds: Any) -> tuple[Any, BandStack]:
     arrays = tuple(ds[b].data for b in BANDS)
     lazy = any(_is_lazy(a) for a in arrays)
     integer = dtype.kind in "iu"
-    if not integer:
-        _check_float_scale(arrays)
+    if not ds.attrs.get(VALUES_CHECKED):
+        check_values(arrays, BANDS, integer=integer, nodata=nodata)
     stack = BandStack(
         arrays=arrays,
         dtype=np.dtype(dtype),
@@ -274,24 +275,6 @@ def validate_dataset(ds: Any) -> tuple[Any, BandStack]:
         lazy=lazy,
     )
     return ds, stack
-
-
-def _check_float_scale(arrays: Sequence[Any]) -> None:
-    """Catch float input that still carries the x10000 scaling (cheap sample, numpy only)."""
-    for band, a in zip(BANDS, arrays, strict=True):
-        if not isinstance(a, np.ndarray):
-            continue
-        t, y, x = a.shape
-        sample = a[:: max(1, t // 8), :: max(1, y // 64), :: max(1, x // 64)]
-        with np.errstate(invalid="ignore"):
-            finite = sample[np.isfinite(sample)]
-        if finite.size and float(np.median(finite)) > 5.0:
-            raise InputError(
-                f"band {band!r} is float with values around {float(np.median(finite)):.0f}: "
-                "it looks like reflectance scaled by 10000. Pass reflectance 0..1 "
-                "(divide by 10000 and set nodata to NaN) or the original integers with a "
-                "nodata attribute"
-            )
 
 
 def validate_mask(mask: Any) -> np.ndarray:

@@ -35,6 +35,12 @@ def warm(*, verbose: bool = False) -> float:
         _core._spatial_kernel(name)
         if verbose:
             print(f"{name}: {time.perf_counter() - t0:.1f} s", flush=True)
+    t0 = time.perf_counter()
+    from tsmask_qgis.engine.shadow import warm_kernels
+
+    warm_kernels()  # shadow geometry and buffers in metres
+    if verbose:
+        print(f"shadow geometry, buffers: {time.perf_counter() - t0:.1f} s", flush=True)
     # A tiny end-to-end run of both presets proves the cached code loads and runs.
     rng = np.random.default_rng(0)
     cube = rng.integers(0, 5000, size=(6, 12, 4, 4)).astype(np.int16)

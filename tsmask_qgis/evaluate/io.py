@@ -159,7 +159,8 @@ def _load_netcdf(p: Path, variable: str | None, valid: Sequence[int]) -> xr.Data
                 if len(names) != 1:
                     raise InputError(
                         f"{p}: cannot tell which variable is the mask among "
-                        f"{list(ds.data_vars)}: pass variable=... (--variable)"
+                        f"{list(ds.data_vars)}: name the mask variable",
+                        field="variable",
                     )
                 variable = str(names[0])
         if variable not in ds.data_vars:

@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from tsmask_qgis.classes import CLASSES
+from tsmask_qgis.errors import InputError
 
 __all__ = [
     "CLASS_NAMES",
@@ -95,7 +96,7 @@ def to_classes(values: Any, kind: str = "tsmask") -> np.ndarray:
     out = _LUTS[kind][arr.astype(np.intp)]
     invalid = out == _INVALID
     if invalid.any():
-        raise ValueError(_bad_values_message(np.unique(arr[invalid]), kind))
+        raise InputError(_bad_values_message(np.unique(arr[invalid]), kind), field="reference_kind")
     return out
 
 
@@ -104,7 +105,7 @@ def _bad_values_message(values: np.ndarray, kind: str) -> str:
     more = " ..." if values.size > 10 else ""
     return (
         f"values {shown}{more} are not {kind} classes ({REFERENCE_KINDS[kind]}); "
-        "check --reference-kind, or the raster's nodata value"
+        "check the kind of reference, or the raster's nodata value"
     )
 
 

@@ -20,7 +20,15 @@ from typing import Any
 
 from tsmask_qgis.progress import Progress, emit
 
-__all__ = ["JOBS", "compare_masks", "estimate", "mask_tool", "run_pipeline", "summary_rows"]
+__all__ = [
+    "JOBS",
+    "compare_masks",
+    "estimate",
+    "make_products",
+    "mask_tool",
+    "run_pipeline",
+    "summary_rows",
+]
 
 
 def _plain(value: Any) -> Any:
@@ -175,6 +183,29 @@ def compare_masks(
     }
 
 
+def make_products(
+    *,
+    input: str,
+    mask: str,
+    out: str,
+    options: dict[str, Any],
+    workers: int | None = None,
+    runner: str = "auto",
+    max_memory: int | None = None,
+    overwrite: bool = True,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Composites, a masked stack or an index series of a stack and its mask
+    (:func:`tsmask_qgis.pipeline.make_products`); the result's plain form."""
+    from tsmask_qgis import pipeline
+
+    result = pipeline.make_products(
+        input, mask, out, pipeline.ProductOptions(**options), overwrite=overwrite,
+        workers=workers, runner=runner, max_memory=max_memory, progress=progress,
+    )  # fmt: skip
+    return dict(result.to_plain())
+
+
 #: The jobs a child runs, by name.
 JOBS: dict[str, Callable[..., Any]] = {
     "pipeline": run_pipeline,
@@ -182,4 +213,5 @@ JOBS: dict[str, Callable[..., Any]] = {
     "mask_tool": mask_tool,
     "summary": summary_rows,
     "compare": compare_masks,
+    "products": make_products,
 }

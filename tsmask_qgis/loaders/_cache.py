@@ -18,9 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from tsmask_qgis.errors import CacheWarning
 from tsmask_qgis.tempfiles import TMP_PREFIX, temp_name
 
 __all__ = [
@@ -173,8 +176,49 @@ def lookup(key: Mapping[str, Any]) -> Path | None:
             return None
     except (OSError, ValueError, KeyError):
         return None
+    damage = _damage(path)
+    if damage:
+        shutil.rmtree(path, ignore_errors=True)
+        warnings.warn(
+            f"the cached reflectance {path.name} was damaged ({damage}): it was removed "
+            "and the data are fetched again",
+            CacheWarning,
+            stacklevel=2,
+        )
+        return None
     os.utime(meta)  # LRU: last use is the meta file's mtime
     return path
+
+
+def _damage(path: Path) -> str:
+    """What is wrong with the entry at ``path`` (``""`` when its arrays are whole): a band
+    file missing, unreadable, or shorter than its header declares."""
+    try:
+        meta = read_meta(path)
+        bands, shape = list(meta["key"]["bands"]), tuple(meta["shape"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unreadable meta.json"
+    for band in bands:
+        file = path / f"{band}.npy"
+        try:
+            with open(file, "rb") as fh:
+                version = np.lib.format.read_magic(fh)
+                read = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                got, _fortran, dtype = read(fh)
+                start = fh.tell()
+            size = file.stat().st_size
+        except (OSError, ValueError) as exc:
+            return f"{file.name}: {exc}"
+        if tuple(got) != shape:
+            return f"{file.name} holds {tuple(got)}, not {shape}"
+        need = start + math.prod(shape) * np.dtype(dtype).itemsize
+        if size < need:
+            return f"{file.name} is truncated: {size:,} of {need:,} bytes"
+    return ""
 
 
 def read_meta(path: Path) -> dict[str, Any]:

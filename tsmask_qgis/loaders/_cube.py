@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tsmask_qgis.bands import BANDS
+from tsmask_qgis.bands import BANDS, VALUES_CHECKED
 from tsmask_qgis.loaders._errors import ParameterError
 from tsmask_qgis.loaders._read import AssetName, CheckedDriver, base_url
 from tsmask_qgis.loaders._request import Request
@@ -136,6 +136,7 @@ def dataset(
     for band, arr in arrays.items():
         ds[band] = xr.DataArray(arr, dims=("time", "y", "x"), attrs=_attrs(src, band))
     ds.attrs.update(
+        {VALUES_CHECKED: 1},  # made by the loaders: reflectance 0..1 with NaN nodata
         source=request.source,
         stac_url=src.stac_url,
         collections=" ".join(src.collections),

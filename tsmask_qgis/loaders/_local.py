@@ -27,7 +27,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tsmask_qgis.bands import BANDS, band_name
+from tsmask_qgis.bands import BANDS, VALUES_CHECKED, band_name
+from tsmask_qgis.errors import InputWarning
+from tsmask_qgis.loaders._checks import (
+    check_netcdf_complete,
+    check_netcdf_file,
+    check_raw,
+    date_reflectance,
+    no_repeats,
+)
 from tsmask_qgis.loaders._errors import InputError
 
 __all__ = ["load_local"]
@@ -91,6 +99,7 @@ def load_local(path: str | Path, *, chunks: dict[str, int] | None = None) -> xr.
 def _load_netcdf(path: Path, chunks: dict[str, int] | None) -> xr.Dataset:
     import odc.geo.xr  # noqa: F401  (registers .odc)
 
+    kind = check_netcdf_file(path)
     try:
         raw = xr.open_dataset(path, mask_and_scale=False, chunks=chunks or {})
     except Exception as exc:  # netCDF4/h5netcdf raise many types for a damaged file
@@ -106,6 +115,7 @@ def _load_netcdf(path: Path, chunks: dict[str, int] | None) -> xr.Dataset:
             found[b] = str(var)
     if set(found) != set(BANDS):
         raise _missing_bands_error(f"NetCDF {path}", [str(v) for v in raw.data_vars])
+    check_netcdf_complete(path, raw, kind, [found[b] for b in BANDS])
     tdim = next((d for d in raw.dims if str(d).lower() in ("time", "t", "date")), None)
     if tdim is None:
         raise InputError(
@@ -138,6 +148,13 @@ def _load_netcdf(path: Path, chunks: dict[str, int] | None) -> xr.Dataset:
         raise InputError(
             f"NetCDF {path} has missing (NaT) dates in its time coordinate", field="input"
         )
+    check_raw(
+        {
+            b: (raw[found[b]].transpose("time", ...).data, _nodata_attr(raw[found[b]]))
+            for b in BANDS
+        },
+        str(path),
+    )
     out = xr.Dataset()
     for band in BANDS:
         da = raw[found[band]]
@@ -173,11 +190,21 @@ def _load_netcdf(path: Path, chunks: dict[str, int] | None) -> xr.Dataset:
         crs = None
     if crs is None:
         warnings.warn(
-            f"{path} has no coordinate reference system; masks will be written without one",
+            f"{path} has no coordinate reference system; masks will be written without one "
+            "(add a grid mapping to the file to place them)",
+            InputWarning,
             stacklevel=3,
         )
     out.attrs["source"] = str(path)
+    out.attrs[VALUES_CHECKED] = 1
     return out
+
+
+def _nodata_attr(da: xr.DataArray) -> Any:
+    nodata = da.attrs.get("nodata", da.attrs.get("_FillValue"))
+    if nodata is None and da.attrs.get("scale_factor") is not None:
+        return np.nan  # CF-scaled: not the integers x 10000 convention (no fill check)
+    return nodata
 
 
 def _tidy_time(ds: xr.Dataset, where: str) -> xr.Dataset:
@@ -300,21 +327,17 @@ def _build(
 
     coords = _coords(grid)
     coords["time"] = np.array(times, dtype="datetime64[ns]")
-    out = xr.Dataset(coords=coords)
     order = np.argsort(coords["time"], kind="stable")
+    coords["time"] = coords["time"][order]
+    out = xr.Dataset(coords=coords)
     for band in BANDS:
-        arrays = [stacks[band][i] for i in order]
-        cube = xr.DataArray(
-            da.stack([a for a, _ in arrays]),
-            dims=("time", "y", "x"),
-            coords={"time": coords["time"][order]},
-        )
-        nodata = arrays[0][1]
-        out[band] = _reflectance(cube, nodata)
+        # each date by its own dtype and nodata (files of one folder may differ)
+        dates = [date_reflectance(*stacks[band][i]) for i in order]
+        out[band] = xr.DataArray(da.stack(dates), dims=("time", "y", "x"))
         out[band].attrs = {"units": "1", "long_name": f"{band} surface reflectance"}
-    out = out.sortby("time")
     out = _tidy_time(out, where)
     out.attrs["source"] = where
+    out.attrs[VALUES_CHECKED] = 1
     return out
 
 
@@ -351,6 +374,7 @@ def _load_per_date(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
                     f"GeoTIFF {path} (band descriptions)", [d or "(no description)" for d in descs]
                 )
             shape = (src.height, src.width)
+            check_raw(_window_sample(src, {b: idx[b] for b in BANDS}), str(path))
             for b in BANDS:
                 i = idx[b]
                 nodata = src.nodatavals[i - 1]
@@ -358,6 +382,7 @@ def _load_per_date(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
                     (_dask_read(path, i, shape, src.dtypes[i - 1], _yx(chunks)), nodata)
                 )
             times.append(when)
+    no_repeats(times, [p.name for p in tifs], f"the GeoTIFF folder {tifs[0].parent}")
     assert grid is not None  # nosec B101: internal invariant (type narrowing), not a check of input
     return _build(stacks, times, grid, f"{len(tifs)} GeoTIFFs in {tifs[0].parent}")
 
@@ -382,6 +407,7 @@ def _load_per_band(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
             f"folder {tifs[0].parent}", [p.name for p in tifs], have=set(files)
         )
     stacks: dict[str, list[Any]] = {b: [] for b in BANDS}
+    per_band_samples: dict[str, tuple[Any, Any]] = {}
     times_ref: list[np.datetime64] | None = None
     grid = None
     for b in BANDS:
@@ -405,6 +431,7 @@ def _load_per_band(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
                     )
                 whens.append(w)
             if times_ref is None:
+                no_repeats(whens, [f"band {i}" for i in range(1, len(whens) + 1)], str(path))
                 times_ref = whens
             elif whens != times_ref:
                 missing = sorted({str(t)[:10] for t in set(times_ref) ^ set(whens)})
@@ -414,6 +441,7 @@ def _load_per_band(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
                     field="input",
                 )
             shape = (src.height, src.width)
+            per_band_samples[b] = _window_sample(src, {b: list(range(1, src.count + 1))})[b]
             for i in range(1, src.count + 1):
                 stacks[b].append(
                     (
@@ -421,8 +449,31 @@ def _load_per_band(tifs: Sequence[Path], chunks: dict[str, int] | None) -> xr.Da
                         src.nodatavals[i - 1],
                     )
                 )
+    check_raw(per_band_samples, f"the per-band GeoTIFFs in {tifs[0].parent}")
     assert grid is not None and times_ref is not None  # nosec B101: internal invariant (type narrowing), not a check of input
     return _build(stacks, times_ref, grid, f"per-band GeoTIFFs in {tifs[0].parent}")
+
+
+def _window_sample(src: Any, bands: dict[str, Any]) -> dict[str, tuple[np.ndarray, Any]]:
+    """A central window of the given bands (``name -> band index or indexes``) of an open
+    GeoTIFF, as ``name -> ((dates, y, x) raw values, nodata)`` for :func:`check_raw`."""
+    from rasterio.windows import Window
+
+    from tsmask_qgis.engine._sample import WINDOW
+
+    w, h = min(WINDOW, src.width), min(WINDOW, src.height)
+    window = Window((src.width - w) // 2, (src.height - h) // 2, w, h)
+    out = {}
+    for name, index in bands.items():
+        first = index[0] if isinstance(index, list) else index
+        try:
+            values = src.read(index, window=window)
+        except Exception as exc:
+            raise InputError(
+                f"cannot read {src.name} ({exc}); the file is damaged", field="input"
+            ) from None
+        out[name] = (values if values.ndim == 3 else values[None], src.nodatavals[first - 1])
+    return out
 
 
 def _band_in_stem(stem: str) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from tsmask_qgis.loaders._errors import InputError, SearchError
+from tsmask_qgis.loaders._errors import InputError, ParameterError, SearchError
 from tsmask_qgis.loaders._network import NetworkOptions
 from tsmask_qgis.loaders._request import Request
 from tsmask_qgis.loaders._sources import Source
@@ -38,21 +38,71 @@ def _client(src: Source, net: NetworkOptions) -> Any:
     return Client.open(src.stac_url, stac_io=io, timeout=net.timeout)
 
 
+def _not_json(exc: BaseException) -> bool:
+    import json
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if (
+            isinstance(seen, json.JSONDecodeError)
+            or "jsondecodeerror" in type(seen).__name__.lower()
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _search_error(url: str, exc: BaseException, net: NetworkOptions) -> SearchError:
     text = f"{type(exc).__name__}: {exc}"
     low = text.lower()
-    if "timeout" in low or "timed out" in low:
+    later = "try again later (the catalogue may be down)"
+    if _not_json(exc):
+        why = "its answer is not a STAC API answer (not JSON, or cut short)"
+        fix = f"check that the URL is a STAC API root, or {later}"
+    elif "timeout" in low or "timed out" in low:
         why = f"the server did not answer within {net.timeout:g} s ({net.retries} retries)"
+        fix = f"check your network connection, or {later}"
     elif m := re.search(r"too many (\d+) error responses|status(?: code)?[ =:]+(\d{3})", low):
         code = m.group(1) or m.group(2)
         why = f"the server kept answering HTTP {code} ({net.retries} retries)"
+        fix = later
     elif "connection" in low and ("refused" in low or "failed to establish" in low):
         why = "no server answers at that address"
+        fix = "check your network connection and the catalogue URL"
     else:
         why = text[:300]
+        fix = f"check your network connection and the catalogue URL, or {later}"
     return SearchError(
-        f"searching the STAC catalogue {url} failed: {why}. Check your network connection "
-        "and the catalogue URL, or try again later (the catalogue may be down)."
+        f"searching the STAC catalogue {url} failed: {why}. {fix[0].upper()}{fix[1:]}."
+    )
+
+
+def _unknown_collections(client: Any, src: Source) -> None:
+    """After a search that found nothing: a ``ParameterError`` naming the collections the
+    catalogue does not have (nothing when they all exist or the catalogue cannot tell)."""
+    missing = []
+    for cid in src.collections:
+        try:
+            found = client.get_collection(cid)
+        except Exception as exc:  # pystac-client: APIError / NotFound with the HTTP answer
+            text = f"{type(exc).__name__} {exc}".lower()
+            found = None if ("404" in text or "not found" in text or "notfound" in text) else cid
+        if found is None:
+            missing.append(cid)
+    if not missing:
+        return
+    try:
+        known = sorted(c.id for c in client.get_collections())
+    except Exception:
+        known = []
+    have = (
+        f"; its collections: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}"
+        if known
+        else ""
+    )
+    raise ParameterError(
+        f"the catalogue {src.stac_url} has no collection {', '.join(missing)}{have}",
+        field="collections",
     )
 
 
@@ -78,6 +128,8 @@ def search_items(request: Request, net: NetworkOptions, progress: Progress | Non
         raise
     except Exception as exc:  # requests/urllib3/pystac-client raise many types
         raise _search_error(src.stac_url, exc, net) from None
+    if not items:
+        _unknown_collections(client, src)
     out = list(items.values())
     if request.cloud_cover is not None:
         out = [

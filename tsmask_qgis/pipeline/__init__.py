@@ -18,6 +18,12 @@ from tsmask_qgis.errors import NoDataError, UnreachableError
 from tsmask_qgis.pipeline._detect import SCHEDULER_TIMEOUT
 from tsmask_qgis.pipeline._job import DEFAULT_FORMATS, FORMATS, REFERENCE_KINDS, Job, parse_size
 from tsmask_qgis.pipeline._load import no_data_for, stream_chunks
+from tsmask_qgis.pipeline._products import (
+    ProductOptions,
+    make_products,
+    parse_composite,
+    product_formats,
+)
 from tsmask_qgis.pipeline._result import JobResult
 from tsmask_qgis.pipeline._run import run
 from tsmask_qgis.pipeline._write import job_files, output_layout
@@ -32,11 +38,15 @@ __all__ = [
     "JobResult",
     "NoDataError",
     "OutputFile",
+    "ProductOptions",
     "UnreachableError",
     "job_files",
+    "make_products",
     "no_data_for",
     "output_layout",
+    "parse_composite",
     "parse_size",
+    "product_formats",
     "run",
     "stream_chunks",
 ]

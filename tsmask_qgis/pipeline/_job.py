@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 from tsmask_qgis import __version__, writers
 from tsmask_qgis.errors import ParameterError
 
-__all__ = ["DEFAULT_FORMATS", "FORMATS", "REFERENCE_KINDS", "Job", "parse_size"]
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "REFERENCE_KINDS", "Job", "input_digest", "parse_size"]
 
 #: Output formats a job can ask for in ``formats``, and what each writes in the output
 #: folder (from the writers' registry; true colour and the evaluation have options of
@@ -44,6 +45,44 @@ def parse_size(text: str | int | None) -> int | None:
         ) from None
 
 
+_QUICKLOOK_DATE = re.compile(r"^(all|\d{4}-\d{2}(-\d{2}(T\d{2}(\d{2}(\d{2})?)?)?)?)$")
+
+#: Files up to this size are hashed whole for the resume key; larger ones by their
+#: first and last :data:`_HASH_PART` bytes (with their size and modification time).
+_HASH_WHOLE = 8 * 1024**2
+_HASH_PART = 1024**2
+_STACK_SUFFIXES = (".tif", ".tiff", ".nc", ".nc4")
+
+
+def _file_digest(path: Path) -> list[Any]:
+    st = path.stat()
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        if st.st_size <= _HASH_WHOLE:
+            h.update(fh.read())
+        else:
+            h.update(fh.read(_HASH_PART))
+            fh.seek(st.st_size - _HASH_PART)
+            h.update(fh.read(_HASH_PART))
+    return [path.name, st.st_size, st.st_mtime_ns, h.hexdigest()[:32]]
+
+
+def input_digest(path: Path) -> dict[str, Any]:
+    """What identifies a local stack's content: each of its files' name, size,
+    modification time and a hash of its content (whole, or head and tail when large).
+    An input edited in place gets another digest, so a re-run computes it again."""
+    found: dict[str, Any] = {"path": str(path.resolve())}
+    try:
+        if path.is_dir():
+            files = sorted(q for q in path.iterdir() if q.suffix.lower() in _STACK_SUFFIXES)
+        else:
+            files = [path]
+        found["files"] = [_file_digest(q) for q in files if q.is_file()]
+    except OSError:
+        found["files"] = None  # unreadable: loading it says why
+    return found
+
+
 @dataclass(frozen=True, kw_only=True)
 class Job:
     """Everything one run needs, as plain values (safe to build on the QGIS side).
@@ -63,6 +102,8 @@ class Job:
     ``cloud_buffer_m`` / ``shadow_buffer_m`` buffer each class by that many metres
     (numbers or ``"60m"``; 0 = none), after the preset (docs/shadow_geometry.md); a
     catalogue job then loads a margin around the area and crops it off.
+    ``products`` (a :class:`~tsmask_qgis.pipeline.ProductOptions`) adds composites,
+    a masked stack or an index series made from the reflectance and the masks.
     """
 
     out: Path
@@ -86,6 +127,7 @@ class Job:
     cloud_buffer_m: float = 0.0
     shadow_buffer_m: float = 0.0
     meta: tuple[tuple[str, str], ...] = field(default=())
+    products: Any = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -114,7 +156,15 @@ class Job:
         set_(self, "formats", tuple(dict.fromkeys(formats)))
         if self.quicklook_dates is not None:
             qd = self.quicklook_dates
-            set_(self, "quicklook_dates", (qd,) if isinstance(qd, str) else tuple(map(str, qd)))
+            qd = (qd,) if isinstance(qd, str) else tuple(map(str, qd))
+            bad = [d for d in qd if not _QUICKLOOK_DATE.match(d)]
+            if bad or not qd or ("all" in qd and len(qd) > 1):
+                raise ParameterError(
+                    f"quicklook date {(bad or qd)[0]!r} is not a date; write YYYY-MM-DD "
+                    "(or YYYY-MM for the first date of a month), or all",
+                    field="quicklook_dates",
+                )
+            set_(self, "quicklook_dates", qd)
         set_(self, "max_memory", parse_size(self.max_memory))
         from tsmask_qgis.engine._post import check_options
 
@@ -150,6 +200,12 @@ class Job:
                     "evaluate tool)",
                     field="reference",
                 )
+        if isinstance(self.products, Mapping):  # plain values from the QGIS side
+            from tsmask_qgis.pipeline._products import ProductOptions
+
+            set_(self, "products", ProductOptions(**self.products))
+        if self.products is not None and not self.products.any:
+            set_(self, "products", None)
         if isinstance(self.meta, Mapping):
             set_(self, "meta", tuple(sorted((str(k), str(v)) for k, v in self.meta.items())))
 
@@ -167,6 +223,9 @@ class Job:
             wanted.add("truecolour")
         if self.reference:
             wanted.add("evaluation")
+        from tsmask_qgis.pipeline._products import product_formats
+
+        wanted.update(product_formats(self.products))
         return tuple(name for name in writers.FORMATS if name in wanted)
 
     def key(self) -> str:
@@ -183,6 +242,7 @@ class Job:
             "spatial": self.spatial,
             "truecolour": self.truecolour,
             "reference": self.reference,
+            "outputs": list(self.outputs),
             "version": __version__,
         }
         if self.post_steps:  # (absent otherwise: the keys of earlier jobs stay valid)
@@ -191,13 +251,10 @@ class Job:
                 "cloud_buffer_m": self.cloud_buffer_m,
                 "shadow_buffer_m": self.shadow_buffer_m,
             }
+        if self.products is not None:
+            d["products"] = self.products.describe()
         if self.input is not None:
-            st = self.input.stat() if self.input.exists() else None
-            d["input"] = {
-                "path": str(self.input.resolve()),
-                "size": st.st_size if st else None,
-                "mtime": int(st.st_mtime) if st else None,
-            }
+            d["input"] = input_digest(self.input)
         else:
             d["request"] = self.request.key()
         return d

@@ -132,6 +132,8 @@ def result_if_complete(job: Job, manifest: Manifest) -> JobResult | None:
         return None
     if set(job.formats) - set(info.get("formats", [])):
         return None
+    if job.products is not None:
+        return None  # per-period files are named after the composite's periods: redo them
     picked: list[str] = []
     summary = tuple(_summary_of(r) for r in info["summary"])
     if "quicklook" in job.formats:

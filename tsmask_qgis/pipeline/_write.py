@@ -9,22 +9,26 @@ the manifest current, so an interruption keeps every complete file.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
 from tsmask_qgis import writers
-from tsmask_qgis.errors import InputError, LoadError, ParameterError
+from tsmask_qgis.errors import InputError, LoadError, OutputExistsError, ParameterError
 from tsmask_qgis.pipeline._job import Job
+from tsmask_qgis.pipeline._products import period_labels
 from tsmask_qgis.progress import Progress, emit, scaled
 from tsmask_qgis.writers import DateSummary, Format, Manifest, OutputFile, WriteContext
 
 __all__ = [
     "Recorder",
+    "area_name",
     "check_existing",
+    "check_quicklook_dates",
     "job_files",
+    "other_job",
     "output_layout",
     "quicklook_dates",
     "write_outputs",
@@ -35,9 +39,17 @@ Planned = list[tuple[Format, list[OutputFile]]]
 
 def quicklook_dates(job: Job, summary: Sequence[DateSummary]) -> list[str]:
     """The date labels the job draws quicklooks of (``ParameterError`` for a date it lacks)."""
-    labels = [s.date for s in summary]
     if job.quicklook_dates is None:
         return writers.pick_dates(summary)
+    return check_quicklook_dates(job, [s.date for s in summary])
+
+
+def check_quicklook_dates(job: Job, labels: Sequence[str]) -> list[str]:
+    """The job's explicit quicklook dates among the input's date ``labels`` (all of them
+    for ``("all",)``); ``ParameterError`` for one the input lacks, before any compute."""
+    labels = list(labels)
+    if job.quicklook_dates is None or "quicklook" not in job.outputs:
+        return []
     if tuple(job.quicklook_dates) == ("all",):
         return labels
     picked = []
@@ -52,13 +64,14 @@ def quicklook_dates(job: Job, summary: Sequence[DateSummary]) -> list[str]:
     return list(dict.fromkeys(picked))
 
 
-def _planned(job: Job, dates: Sequence[str], picked: Sequence[str]) -> Planned:
+def _planned(
+    job: Job, dates: Sequence[str], picked: Sequence[str], periods: Sequence[str] = ()
+) -> Planned:
     found: Planned = []
     for name in job.outputs:
         fmt = writers.FORMATS[name]
-        found.append(
-            (fmt, fmt.files(picked if fmt.picked_dates else dates, out=job.out, among=job.outputs))
-        )
+        labels = periods if fmt.per == "period" else picked if fmt.picked_dates else dates
+        found.append((fmt, fmt.files(labels, out=job.out, among=job.outputs)))
     return found
 
 
@@ -82,6 +95,26 @@ def check_existing(job: Job, same_job: bool) -> None:
         if fmt.pattern is not None and not fmt.picked_dates:
             found = sorted(job.out.glob(fmt.pattern))
             writers.check_overwrite(found[:1], overwrite=False)
+
+
+def other_job(job: Job, out: Path, previous: Manifest | None) -> OutputExistsError:
+    """The error for a folder that holds another job's outputs (what differs, and the fix)."""
+    if previous is None or not previous.job:
+        why = "an unreadable manifest of another run"
+    else:
+        now = job.describe()
+        differ = [k for k in now if k != "version" and previous.job.get(k) != now[k]]
+        names = {"outputs": "formats", "overrides": "thresholds", "spatial": "spatial steps"}
+        why = (
+            "the outputs of another job (different "
+            + (", ".join(names.get(k, k) for k in differ) or "version")
+            + ")"
+        )
+    return OutputExistsError(
+        f"{out} holds {why}: allow overwriting to replace them (every file of that job is "
+        "removed first), or choose another output folder",
+        field="overwrite",
+    )
 
 
 class Recorder:
@@ -158,6 +191,16 @@ def _evaluation(job: Job, mask: xr.DataArray, ds: xr.Dataset) -> Callable[[], An
     return compare
 
 
+def area_name(job: Job) -> str:
+    """A short name for the job's area: the local stack's name, or the source and the
+    box's centre (latitude, longitude)."""
+    if job.input is not None:
+        return Path(job.input).stem
+    request = job.request
+    w, s, e, n = request.bbox
+    return f"{request.source} {(s + n) / 2:.3f}, {(w + e) / 2:.3f}"
+
+
 def _attrs(job: Job) -> dict[str, Any]:
     """The job's metadata in the files that carry it (NetCDF global attributes)."""
     return {
@@ -179,13 +222,15 @@ def write_outputs(
     *,
     streamed: bool,
     progress: Progress | None,
+    products: Mapping[str, Any] | None = None,
 ) -> None:
     """Write every format of ``job`` in the registry's order, each with its share of
     the ``write`` step. A failed read of a streamed input while drawing the
     reflectance removes every file of the formats that draw it."""
     labels = [s.date for s in summary]
     picked = quicklook_dates(job, summary) if "quicklook" in job.outputs else []
-    planned = _planned(job, labels, picked)
+    products = dict(products or {})
+    planned = _planned(job, labels, picked, period_labels(products))
     base = WriteContext(
         out=job.out,
         files=(),
@@ -194,8 +239,14 @@ def write_outputs(
         reflectance=ds,
         evaluation=_evaluation(job, mask, ds),
         attrs=_attrs(job),
-        meta={"preset": job.preset, "spatial": job.spatial, "overrides": dict(job.overrides)},
+        meta={
+            "preset": job.preset,
+            "spatial": job.spatial,
+            "overrides": dict(job.overrides),
+            "area": area_name(job),
+        },
         mask_name=f"tsmask {job.preset}",
+        products=products,
     )
     total = sum(len(files) for _fmt, files in planned) or 1
     at = 0

@@ -25,12 +25,14 @@ __all__ = [
     "FIELD_INT",
     "FIELD_STRING",
     "FILE_FOLDER",
+    "NAVIGATION_ANIMATED",
     "NUMBER_DOUBLE",
     "NUMBER_INTEGER",
     "PARAMETER_ADVANCED",
     "SHADER_LINEAR",
     "SOURCE_VECTOR",
     "STAT_MAX",
+    "TEMPORAL_SOURCE_STEP",
     "WKB_NO_GEOMETRY",
     "resolve",
 ]
@@ -83,6 +85,14 @@ SHADER_LINEAR = _core(  # 3.30
     "Qgis.ShaderInterpolationMethod.Linear", "QgsColorRampShader.Type.Interpolated"
 )
 STAT_MAX = _core("Qgis.RasterBandStatistic.Max", "QgsRasterBandStats.Stats.Max")  # 3.36
+
+# -- the Temporal Controller ---------------------------------------------------------------
+TEMPORAL_SOURCE_STEP = _core(  # 3.30: the "source timestamps" frame step
+    "Qgis.TemporalUnit.IrregularStep", "QgsUnitTypes.TemporalUnit.TemporalIrregularStep"
+)
+NAVIGATION_ANIMATED = _core(  # 3.36
+    "Qgis.TemporalNavigationMode.Animated", "QgsTemporalNavigationObject.NavigationMode.Animated"
+)
 
 # -- attribute field types ---------------------------------------------------------------
 if core.Qgis.QGIS_VERSION_INT >= QMETATYPE_FIELDS_FROM:

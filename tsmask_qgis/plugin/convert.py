@@ -25,6 +25,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate
 
 __all__ = [
+    "COMPOSITES",
     "LOCAL",
     "RUNNERS",
     "STAC",
@@ -114,6 +115,17 @@ def date_to_qdate(value: date) -> QDate:
     return QDate(value.year, value.month, value.day)
 
 
+#: The dialog's Composite choices: the product option (``PERIOD:METHOD``) -> label.
+COMPOSITES: dict[str, str] = {
+    "": "none",
+    "year:median": "yearly median",
+    "year:geomedian": "yearly geometric median",
+    "season:median": "seasonal median",
+    "month:median": "monthly median",
+    "all:median": "median of all dates",
+}
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """Everything the dialog collects, as plain values.
@@ -125,7 +137,8 @@ class RunSettings:
     layers). ``max_memory`` is the engine's memory budget in bytes (``None``:
     half the available memory); ``runner`` the engine's runner (:data:`RUNNERS`,
     an advanced setting); ``overwrite`` replaces outputs of another run in
-    ``out_dir``.
+    ``out_dir``; ``composite`` (``"year:median"``, or ``None``) adds cloud-free
+    composites loaded above the masks.
     """
 
     bbox: Bbox | None
@@ -150,6 +163,7 @@ class RunSettings:
     shadow_geometry: bool = False
     cloud_buffer_m: float = 0.0
     shadow_buffer_m: float = 0.0
+    composite: str | None = None
 
     @classmethod
     def from_qt(
@@ -264,13 +278,16 @@ class RunSettings:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
-    def area_name(self) -> str:
-        """A short human name for the area and dates (used for the layer group)."""
+    def area_label(self) -> str:
+        """A short human name for the area: the local stack's name or the box's centre."""
         if self.source == LOCAL and self.input_path is not None:
-            where = self.input_path.stem or self.input_path.name
-        elif self.bbox is not None:
+            return self.input_path.stem or self.input_path.name
+        if self.bbox is not None:
             w, s, e, n = self.bbox
-            where = f"{(s + n) / 2:.3f}, {(w + e) / 2:.3f}"
-        else:
-            where = "area"
-        return f"tsmask {where} {self.start.isoformat()}..{self.end.isoformat()}"
+            return f"{(s + n) / 2:.3f}, {(w + e) / 2:.3f}"
+        return "area"
+
+    def area_name(self) -> str:
+        """A short human name for the area and the dates asked for (the task's name; the
+        layer group is named by the data's own dates, :func:`layers.group_name`)."""
+        return f"tsmask {self.area_label()} {self.start.isoformat()}..{self.end.isoformat()}"

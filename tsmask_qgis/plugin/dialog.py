@@ -30,17 +30,26 @@ from qgis.PyQt.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from tsmask_qgis.plugin.convert import LOCAL, RUNNERS, STAC, RunSettings, rect_to_wgs84
+from tsmask_qgis.plugin.convert import (
+    COMPOSITES,
+    LOCAL,
+    RUNNERS,
+    STAC,
+    RunSettings,
+    rect_to_wgs84,
+)
 from tsmask_qgis.plugin.memory import available_memory, memory_advice, rough_bytes
 from tsmask_qgis.plugin.options import OptionsBox
 
@@ -60,11 +69,11 @@ SETTINGS_PREFIX = "tsmask/dialog/"
 PRESET_CHOICES: dict[str, tuple[str, str]] = {
     "dea": (
         "dea (default)",
-        "everyday masks: few false alarms on clear land (DEA's production form)",
+        "everyday masks, few false alarms (DEA's production form)",
     ),
     "seed": (
         "seed",
-        "the research notebook's method, exactly: finds more, flags more clear land",
+        "the research notebook's method, exactly (flags more)",
     ),
 }
 
@@ -142,10 +151,38 @@ class TsmaskDialog(QDialog):
         self.restore_settings()
         self._connect()
         self.validate()
+        self.fit_height()
+
+    def fit_height(self, available: int | None = None) -> None:
+        """Show the groups whole when ``available`` pixels (default: the screen's
+        available height) allow, else as much as fits, scrolling the rest."""
+        if available is None:
+            from qgis.PyQt.QtGui import QGuiApplication
+
+            screen = QGuiApplication.primaryScreen()
+            available = screen.availableGeometry().height() if screen is not None else 768
+        body = self._body.sizeHint().height()
+        rest = max(0, self.sizeHint().height() - self._scroll.sizeHint().height())
+        room = available - rest - 40  # the window's title bar and frame
+        self._scroll.setMinimumHeight(max(160, min(body, room)))
+        bar = self._scroll.verticalScrollBar().sizeHint().width()
+        self._scroll.setMinimumWidth(self._body.sizeHint().width() + bar + 4)
+        self.resize(self.sizeHint().width(), min(available - 40, rest + body))
 
     # -- construction ------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
+        # The groups scroll when the screen is too short for them (fit_height); the
+        # estimate, status and buttons below them always show.
+        outer = QVBoxLayout(self)
+        self._scroll = QScrollArea(self)
+        self._scroll.setObjectName("formScroll")
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._body = QWidget(self._scroll)
+        layout = QVBoxLayout(self._body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._scroll.setWidget(self._body)
+        outer.addWidget(self._scroll, 1)
         if self._disabled_reason:
             banner = QLabel(self._disabled_reason)
             banner.setWordWrap(True)
@@ -243,6 +280,14 @@ class TsmaskDialog(QDialog):
         mform.addRow("", self.formats_error)
         self.truecolour_check = QCheckBox("Add true-colour images under the masks", self)
         mform.addRow("", self.truecolour_check)
+        self.composite_combo = QComboBox(self)
+        self.composite_combo.setObjectName("compositeCombo")
+        for value, label in COMPOSITES.items():
+            self.composite_combo.addItem(label, value)
+        self.composite_combo.setToolTip(
+            "Cloud-free composites from the clear pixels, loaded above the masks."
+        )
+        mform.addRow("Composite", self.composite_combo)
         self.workers_spin = QSpinBox(self)
         self.workers_spin.setRange(1, max(os.cpu_count() or 1, 1) * 2)
         self.workers_spin.setToolTip(
@@ -286,6 +331,7 @@ class TsmaskDialog(QDialog):
         boxes.addWidget(self.options_box, 1)
         boxes.addWidget(self.advanced_box, 1)
         layout.addLayout(boxes)
+        layout = outer
 
         est_row = QHBoxLayout()
         self.estimate_button = QPushButton("Estimate", self)
@@ -383,6 +429,7 @@ class TsmaskDialog(QDialog):
             "resolution": float(self.resolution_spin.value()),
             "formats": self.formats(),
             "truecolour": self.truecolour_check.isChecked(),
+            "composite": str(self.composite_combo.currentData()) or None,
             "workers": int(self.workers_spin.value()),
             "max_memory": self.max_memory(),
             "runner": str(self.runner_combo.currentData()),
@@ -536,6 +583,7 @@ class TsmaskDialog(QDialog):
         s.setValue(p + "out_dir", self.out_widget.filePath())
         s.setValue(p + "formats", ",".join(self.formats()))
         s.setValue(p + "truecolour", self.truecolour_check.isChecked())
+        s.setValue(p + "composite", self.composite_combo.currentData())
         s.setValue(p + "workers", self.workers_spin.value())
         s.setValue(p + "max_memory_gb", self.memory_spin.value())
         s.setValue(p + "runner", self.runner_combo.currentData())
@@ -564,6 +612,8 @@ class TsmaskDialog(QDialog):
         for name, check in self.format_checks.items():
             check.setChecked(name in formats or name in _FIXED_FORMATS)
         self.truecolour_check.setChecked(s.value(p + "truecolour", False, type=bool))
+        index = self.composite_combo.findData(str(s.value(p + "composite", "")))
+        self.composite_combo.setCurrentIndex(max(index, 0))
         default_workers = max((os.cpu_count() or 2), 1)
         self.workers_spin.setValue(s.value(p + "workers", default_workers, type=int))
         self.memory_spin.setValue(s.value(p + "max_memory_gb", 0.0, type=float))

@@ -72,6 +72,7 @@ def job_options(settings: RunSettings) -> dict[str, Any]:
         cloud_buffer_m=settings.cloud_buffer_m,
         shadow_buffer_m=settings.shadow_buffer_m,
         meta=(("qgis_group", settings.area_name()),),
+        **({"products": {"composite": settings.composite}} if settings.composite else {}),
     )
 
 
@@ -83,18 +84,23 @@ def files_of(result: Mapping[str, Any], fmt: str) -> list[tuple[str | None, Path
 def result_layers(result: Mapping[str, Any]) -> ResultLayers:
     """The layers of a finished run, from the result's plain form (``JobResult.to_plain()``):
     the per-date files of formats ``cog`` and ``truecolour``, the ``count`` file, the
-    acquisition ``times`` of the ``dates`` and the ``summary``. No file name is parsed."""
+    acquisition ``times`` of the ``dates``, the ``summary`` rows and the ``summary`` format's
+    CSV (its first file). No file name is parsed."""
     times = {
         str(label): dt.datetime.fromisoformat(str(when))
         for label, when in zip(result["dates"], result["times"], strict=True)
     }
     count = [path for _, path in files_of(result, "count")]
+    tables = [path for _, path in files_of(result, "summary")]  # the CSV, then the JSON
     return ResultLayers(
         masks={str(d): p for d, p in files_of(result, "cog")},
         truecolour={str(d): p for d, p in files_of(result, "truecolour")},
         times=times,
         count=count[0] if count else None,
         summary=tuple(result["summary"]),
+        out=Path(result["out"]),
+        summary_csv=tables[0] if tables else None,
+        composites={str(d): p for d, p in files_of(result, "composite")},
     )
 
 

@@ -13,7 +13,7 @@ from tsmask_qgis.plugin import deps
 from tsmask_qgis.plugin.convert import RunSettings
 from tsmask_qgis.plugin.task import LOG_TAG, TsmaskTask
 
-__all__ = ["ICON", "MENU", "TsmaskPlugin", "stop_children"]
+__all__ = ["ICON", "MENU", "TsmaskPlugin", "show_temporal_controller", "stop_children"]
 
 MENU = "&tsmask"
 #: The plugin icon (inside the package when installed from the zip, else the checkout's).
@@ -38,6 +38,19 @@ def stop_children() -> None:
     client.shutdown()
 
 
+def show_temporal_controller(window: Any) -> bool:
+    """Open QGIS's Temporal Controller panel in ``window`` (the main window); ``False`` if
+    it has none."""
+    from qgis.PyQt.QtWidgets import QDockWidget
+
+    for dock in window.findChildren(QDockWidget):
+        if dock.metaObject().className() == "QgsTemporalControllerDockWidget":
+            dock.show()
+            dock.raise_()
+            return True
+    return False
+
+
 class TsmaskPlugin:
     """Created by ``classFactory``; QGIS calls :meth:`initGui` and :meth:`unload`."""
 
@@ -46,6 +59,8 @@ class TsmaskPlugin:
         self.action: QAction | None = None
         self.provider: Any = None
         self.dialog: Any = None
+        #: The mask browser dock (made after the first run).
+        self.browser: Any = None
         #: Tasks started and not yet finished (Python must hold a reference).
         self.tasks: list[TsmaskTask] = []
         self._quit_hooked = False
@@ -109,6 +124,11 @@ class TsmaskPlugin:
             self.dialog.close()
             self.dialog.deleteLater()
             self.dialog = None
+        if self.browser is not None:
+            self.iface.removePluginRasterMenu(MENU, self.browser.toggleViewAction())
+            self.iface.removeDockWidget(self.browser)
+            self.browser.deleteLater()
+            self.browser = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
@@ -128,6 +148,34 @@ class TsmaskPlugin:
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()
+
+    def show_browser(self, result: Any, group: Any) -> Any:
+        """Show the mask browser dock on the layers of ``group`` (a run's result); return it.
+
+        The map's Temporal Controller is set up to step through the run's dates.
+        """
+        from qgis.core import QgsProject, QgsTemporalNavigationObject
+        from qgis.PyQt.QtCore import Qt
+
+        from tsmask_qgis.plugin.browser import MaskBrowserDock
+
+        if self.browser is None:
+            controller = self.iface.mapCanvas().temporalController()
+            if not isinstance(controller, QgsTemporalNavigationObject):
+                controller = None
+            self.browser = MaskBrowserDock(
+                self.iface.mainWindow(), project=QgsProject.instance(), controller=controller
+            )
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.browser)
+            action = self.browser.toggleViewAction()
+            action.setText("tsmask: mask browser")
+            self.iface.addPluginToRasterMenu(MENU, action)
+        self.browser.set_result(group, list(result.rows().values()))
+        self.browser.show()
+        self.browser.raise_()
+        if self.browser.controller is not None:
+            show_temporal_controller(self.iface.mainWindow())
+        return self.browser
 
     def _add_task(self, task: TsmaskTask) -> TsmaskTask:
         self.tasks.append(task)
@@ -152,7 +200,7 @@ class TsmaskPlugin:
             self._error(self.missing_text)
             return None
         from tsmask_qgis.plugin.jobs import friendly_error, job_work
-        from tsmask_qgis.plugin.layers import add_result_layers
+        from tsmask_qgis.plugin.layers import add_result_layers, group_name
 
         group = settings.area_name()
         try:
@@ -162,9 +210,13 @@ class TsmaskPlugin:
             return None
 
         def on_success(result: Any) -> None:
-            add_result_layers(result, group_name=group)
-            self._status("", f"{group}: done, {len(result.masks)} dates added to the map")
-            self.iface.messageBar().pushSuccess("tsmask", f"{group}: masks added to the map")
+            name = group_name(settings.area_label(), result)
+            from tsmask_qgis.plugin.browser import saved_style
+
+            layer_group = add_result_layers(result, group_name=name, style_name=saved_style())
+            self.show_browser(result, layer_group)
+            self._status("", f"{name}: done, {len(result.masks)} dates added to the map")
+            self.iface.messageBar().pushSuccess("tsmask", f"{name}: masks added to the map")
 
         def on_error(exc: BaseException, details: str) -> None:
             self._status("", f"{group} failed")

@@ -17,10 +17,11 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-from tsmask_qgis.classes import CLASSES
+from tsmask_qgis.classes import CLASSES, style
 from tsmask_qgis.plugin import compat
 
 __all__ = [
+    "STYLE_PROPERTY",
     "apply_count_style",
     "apply_mask_style",
     "count_renderer",
@@ -33,19 +34,45 @@ __all__ = [
 _COUNT_RAMP = ("#fde725", "#5ec962", "#21918c", "#3b528b", "#440154")
 
 
-def mask_classes() -> list[QgsPalettedRasterRenderer.Class]:
-    """The four classes as paletted-renderer classes (0 is fully transparent)."""
-    return [QgsPalettedRasterRenderer.Class(c.value, QColor(*c.rgba), c.label) for c in CLASSES]
+#: The layer's custom property holding the name of the mask style it is drawn with.
+STYLE_PROPERTY = "tsmask/style"
 
 
-def mask_renderer(layer: QgsRasterLayer, band: int = 1) -> QgsPalettedRasterRenderer:
+def mask_classes(style_name: str | None = None) -> list[QgsPalettedRasterRenderer.Class]:
+    """The four classes as paletted-renderer classes in the mask style ``style_name``
+    (:data:`tsmask_qgis.classes.STYLES`; ``None``: the default ``check`` style)."""
+    look = style(style_name)
+    return [
+        QgsPalettedRasterRenderer.Class(c.value, QColor(*look.rgba(c.value)), c.label)
+        for c in CLASSES
+    ]
+
+
+def mask_renderer(
+    layer: QgsRasterLayer, band: int = 1, style_name: str | None = None
+) -> QgsPalettedRasterRenderer:
     """A paletted renderer for a tsmask class raster band."""
-    return QgsPalettedRasterRenderer(layer.dataProvider(), band, mask_classes())
+    return QgsPalettedRasterRenderer(layer.dataProvider(), band, mask_classes(style_name))
 
 
-def apply_mask_style(layer: QgsRasterLayer, band: int = 1) -> None:
-    """Style ``layer`` as a tsmask class raster (paletted, four classes)."""
-    layer.setRenderer(mask_renderer(layer, band))
+def apply_mask_style(
+    layer: QgsRasterLayer,
+    band: int = 1,
+    *,
+    style_name: str | None = None,
+    over_image: bool = False,
+) -> None:
+    """Style ``layer`` as a tsmask class raster (paletted, four classes) in ``style_name``.
+
+    ``over_image``: the layer is drawn over a true-colour image, so it gets the
+    style's opacity for that (60 % for ``filled``; ``check`` is see-through by
+    its colours). The style's name is kept in the layer's custom property
+    :data:`STYLE_PROPERTY` (saved with the project).
+    """
+    look = style(style_name)
+    layer.setRenderer(mask_renderer(layer, band, look.name))
+    layer.setOpacity(look.opacity_over_image if over_image else 1.0)
+    layer.setCustomProperty(STYLE_PROPERTY, look.name)
     layer.triggerRepaint()
 
 

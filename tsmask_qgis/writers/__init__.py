@@ -22,10 +22,27 @@ from tsmask_qgis.writers._atomic import (
     ensure_writable_dir,
 )
 from tsmask_qgis.writers._envi import write_envi
-from tsmask_qgis.writers._formats import FORMATS, Format, OutputFile, WriteContext, get_format
+from tsmask_qgis.writers._formats import (
+    FORMATS,
+    PRODUCT_FORMATS,
+    Format,
+    OutputFile,
+    WriteContext,
+    get_format,
+)
 from tsmask_qgis.writers._grid import Grid, date_labels, grid_of
+from tsmask_qgis.writers._lock import LOCK_NAME, clean_dead_temporaries, folder_lock
 from tsmask_qgis.writers._netcdf import read_netcdf_mask, write_netcdf
-from tsmask_qgis.writers._pictures import pick_dates, write_chart, write_quicklook
+from tsmask_qgis.writers._pictures import pick_dates, pick_reasons, write_chart, write_quicklook
+from tsmask_qgis.writers._products import (
+    composite_qml_text,
+    write_composite_cog,
+    write_composite_qml,
+    write_composite_quicklook,
+    write_masked_cogs,
+    write_product_netcdf,
+    write_zonal_csv,
+)
 from tsmask_qgis.writers._qml import qml_text, write_qml
 from tsmask_qgis.writers._raster import (
     clear_count,
@@ -41,7 +58,9 @@ from tsmask_qgis.writers._summary import DateSummary, format_table, summarise, w
 
 __all__ = [
     "FORMATS",
+    "LOCK_NAME",
     "MANIFEST_NAME",
+    "PRODUCT_FORMATS",
     "DateSummary",
     "Format",
     "Grid",
@@ -54,14 +73,18 @@ __all__ = [
     "WriteContext",
     "atomic_output",
     "check_overwrite",
+    "clean_dead_temporaries",
     "clean_temporaries",
     "clear_count",
+    "composite_qml_text",
     "date_labels",
     "ensure_writable_dir",
+    "folder_lock",
     "format_table",
     "get_format",
     "grid_of",
     "pick_dates",
+    "pick_reasons",
     "qml_text",
     "read_mask_raster",
     "read_netcdf_mask",
@@ -71,12 +94,18 @@ __all__ = [
     "write_chart",
     "write_clear_count",
     "write_cogs",
+    "write_composite_cog",
+    "write_composite_qml",
+    "write_composite_quicklook",
     "write_envi",
     "write_mask_raster",
+    "write_masked_cogs",
     "write_multiband",
     "write_netcdf",
+    "write_product_netcdf",
     "write_qml",
     "write_quicklook",
     "write_summary",
     "write_truecolour",
+    "write_zonal_csv",
 ]

@@ -36,6 +36,7 @@ __all__ = [
     "check_overwrite",
     "clean_temporaries",
     "ensure_writable_dir",
+    "explain_os_error",
 ]
 
 MANIFEST_NAME = "tsmask-manifest.json"
@@ -44,12 +45,8 @@ MANIFEST_NAME = "tsmask-manifest.json"
 def _explain(exc: OSError, where: Path) -> OutputError:
     err: OutputError
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        err = DiskFullError(
-            f"no space left on the device holding {where}: free some space or choose "
-            "another output folder",
-            field="out",
-        )
-    elif exc.errno in (errno.EROFS,):
+        return _disk_full(where, None, 0)
+    if exc.errno in (errno.EROFS,):
         err = OutputNotWritableError(
             f"{where} is on a read-only file system: choose another output folder", field="out"
         )
@@ -74,9 +71,12 @@ def ensure_writable_dir(folder: str | os.PathLike[str]) -> Path:
         if not path.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
         probe = temp_name(path / "probe")
-        with open(probe, "wb") as fh:
-            fh.write(b"ok")
-        probe.unlink()
+        try:
+            with open(probe, "wb") as fh:
+                fh.write(b"ok")
+        finally:
+            with contextlib.suppress(OSError):
+                probe.unlink()
     except OutputError:
         raise
     except OSError as exc:
@@ -106,6 +106,7 @@ def atomic_output(
     *,
     overwrite: bool = False,
     sidecars: Sequence[str] = (),
+    needed: int | None = None,
 ) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; rename it to ``final`` when the block succeeds.
 
@@ -114,10 +115,15 @@ def atomic_output(
     ``final``); they are renamed (data file last) or removed with it. On any
     exception, including ``KeyboardInterrupt`` and ``Cancelled``, every
     temporary file is removed and the exception propagates. A full disk or an
-    unwritable folder raises :class:`OutputNotWritableError` with a clear message.
+    unwritable folder raises :class:`OutputNotWritableError` with a clear message;
+    a full disk :class:`DiskFullError`, saying how much the file needs when the writer
+    gives ``needed`` (bytes, uncompressed: an upper bound).
     """
     final = Path(final)
-    folder = ensure_writable_dir(final.parent)
+    try:
+        folder = ensure_writable_dir(final.parent)
+    except DiskFullError as exc:
+        raise _disk_full(final.parent, final, needed or 0) from exc
     finals = [final.with_suffix(s) for s in sidecars] + [final]
     check_overwrite(finals, overwrite=overwrite)
     tmp = temp_name(final)
@@ -132,6 +138,7 @@ def atomic_output(
         for t, f in zip(tmps, finals, strict=True):
             os.replace(t, f)
     except BaseException as exc:
+        written = sum(_size(t) for t in tmps)
         for t in tmps:
             _remove(t)
         for extra in folder.glob(f"{tmp.stem}.*"):  # e.g. GDAL's .aux.xml
@@ -139,11 +146,57 @@ def atomic_output(
         if isinstance(exc, OutputError):
             raise
         if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise _disk_full(folder, final, max(written, needed or 0)) from exc
             raise _explain(exc, folder) from exc
-        if isinstance(exc, Exception) and "no space left on device" in str(exc).lower():
-            # GDAL (rasterio) and HDF5 (netCDF4) report a full disk in their own errors.
-            raise _explain(OSError(errno.ENOSPC, "No space left on device"), folder) from exc
+        if isinstance(exc, Exception) and (
+            "no space left on device" in str(exc).lower() or _nearly_full(folder)
+        ):
+            # GDAL (rasterio) and HDF5 (netCDF4, "NetCDF: HDF error") report a full disk
+            # in errors of their own, some without saying so: the free space tells.
+            raise _disk_full(folder, final, max(written, needed or 0)) from exc
         raise
+
+
+#: A write that fails with less free space than this on its device failed for want of space.
+FULL_MARGIN = 1024**2
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _free(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def _nearly_full(folder: Path) -> bool:
+    free = _free(folder)
+    return free is not None and free < FULL_MARGIN
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def _disk_full(folder: Path, final: Path | None, written: int) -> DiskFullError:
+    free = _free(folder)
+    have = f" ({_mb(free)} free)" if free is not None else ""
+    what = f" while writing {final.name}" if final is not None else ""
+    need = f"; it needs up to {_mb(written)}" if written else ""
+    err = DiskFullError(
+        f"no space left on the device holding {folder}{have}{what}"
+        f"{need}: free some space or choose another output folder",
+        field="out",
+    )
+    err.errno = errno.ENOSPC
+    return err
 
 
 _DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
@@ -224,6 +277,24 @@ class Manifest:
         """A copy marking the whole job complete."""
         return Manifest(self.folder, self.key, dict(self.outputs), True, self.job)
 
+    def remove_outputs(self) -> int:
+        """Remove every output recorded here (inside the folder), the folders they leave
+        empty and the manifest itself; return how many files went."""
+        root = self.folder.resolve()
+        n = 0
+        for rel in self.outputs:
+            path = (root / rel).resolve()
+            if root not in path.parents:
+                continue  # never outside the folder, whatever the manifest says
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                n += 1
+            with contextlib.suppress(OSError):
+                if path.parent != root and not any(path.parent.iterdir()):
+                    path.parent.rmdir()
+        self.path.unlink(missing_ok=True)
+        return n
+
     def save(self) -> None:
         """Write the manifest atomically."""
         data = {
@@ -241,3 +312,8 @@ def _rel(path: Path, folder: Path) -> str:
         return Path(path).resolve().relative_to(Path(folder).resolve()).as_posix()
     except ValueError:
         return str(Path(path).resolve())
+
+
+def explain_os_error(exc: OSError, where: Path) -> OutputError:
+    """``exc`` met while writing in ``where`` as the :class:`OutputError` that says why."""
+    return _explain(exc, where)

@@ -44,7 +44,9 @@ def write_envi(
     n = len(labels)
     with (
         rasterio.Env(GDAL_PAM_ENABLED="NO"),
-        atomic_output(path, overwrite=overwrite, sidecars=(".hdr",)) as tmp,
+        atomic_output(
+            path, overwrite=overwrite, sidecars=(".hdr",), needed=n * grid.height * grid.width
+        ) as tmp,
     ):
         with rasterio.open(
             tmp, "w", driver="ENVI", interleave="bsq", **mask_profile(grid, n)

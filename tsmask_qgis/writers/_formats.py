@@ -23,7 +23,22 @@ from tsmask_qgis.writers._atomic import check_overwrite
 from tsmask_qgis.writers._common import report_date
 from tsmask_qgis.writers._envi import write_envi
 from tsmask_qgis.writers._netcdf import write_netcdf
-from tsmask_qgis.writers._pictures import write_chart, write_quicklook
+from tsmask_qgis.writers._pictures import (
+    chart_title,
+    quicklook_reasons,
+    write_chart,
+    write_quicklook,
+)
+from tsmask_qgis.writers._products import (
+    masked_cog_format,
+    masked_format,
+    per_period,
+    series_format,
+    write_composite_cog,
+    write_composite_qml,
+    write_composite_quicklook,
+    zonal_format,
+)
 from tsmask_qgis.writers._qml import write_qml
 from tsmask_qgis.writers._raster import (
     write_clear_count,
@@ -35,6 +50,7 @@ from tsmask_qgis.writers._summary import DateSummary, write_summary
 
 __all__ = [
     "FORMATS",
+    "PRODUCT_FORMATS",
     "Format",
     "OutputFile",
     "WriteContext",
@@ -87,6 +103,9 @@ class WriteContext:
     dataset (true colour, quicklooks) and ``evaluation`` computes the comparison
     with a reference when first called (only when its files are to be written).
     ``progress`` receives this writer's part of the ``write`` step (0..1).
+    ``products`` holds what the product formats write: ``composite`` (a Dataset on
+    ``(period, y, x)``), ``masked`` (the masked reflectance), ``series`` (an index
+    DataArray), ``zonal`` (its zonal rows) and ``index`` (the index name).
     """
 
     out: Path
@@ -102,6 +121,7 @@ class WriteContext:
     skip: frozenset[Path] = frozenset()
     on_written: Callable[[Path], None] | None = None
     progress: Progress | None = None
+    products: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def paths(self) -> list[Path]:
@@ -136,7 +156,8 @@ class Format:
     and ``evaluation`` follow options of their own), ``picked_dates`` (per-date
     files only for the dates the job picks), ``styled`` (class rasters QGIS styles
     with a ``.qml`` beside each: every per-date file, or the first ``once`` file),
-    ``reads_reflectance`` (reads the reflectance again while writing).
+    ``reads_reflectance`` (reads the reflectance again while writing). ``per`` says
+    what the ``{date}`` of per-date files stands for: a date, or a composite ``period``.
     """
 
     name: str
@@ -152,6 +173,7 @@ class Format:
     picked_dates: bool = False
     styled: bool = False
     reads_reflectance: bool = False
+    per: str = "date"
 
     def files(
         self, dates: Sequence[str], *, out: Path = Path(), among: Collection[str] = ()
@@ -250,7 +272,7 @@ def _count(ctx: WriteContext) -> None:
 
 def _chart(ctx: WriteContext) -> None:
     (path,) = ctx.paths
-    write_chart(ctx.summary, path, overwrite=ctx.overwrite)
+    write_chart(ctx.summary, path, overwrite=ctx.overwrite, title=chart_title(ctx.meta))
 
 
 def _reflectance(ctx: WriteContext) -> xr.Dataset:
@@ -261,12 +283,15 @@ def _reflectance(ctx: WriteContext) -> xr.Dataset:
 
 def _quicklook(ctx: WriteContext) -> None:
     ds = _reflectance(ctx)
+    reasons = quicklook_reasons(ctx.summary, [f.date for f in ctx.files if f.date is not None])
     todo = ctx.todo()
     for i, f in enumerate(todo):
         report_date(ctx.progress, i, len(todo), "quicklook")
         if f.date is None:
             raise InternalError(f"a quicklook needs a date: {f.path}")
-        write_quicklook(ctx.mask, ds, f.date, f.path, overwrite=ctx.overwrite)
+        write_quicklook(
+            ctx.mask, ds, f.date, f.path, overwrite=ctx.overwrite, reason=reasons.get(f.date)
+        )
         ctx.written(f.path)
 
 
@@ -398,5 +423,79 @@ FORMATS: dict[str, Format] = {
             selectable=False,
             reads_reflectance=True,
         ),
+        Format(
+            "composite",
+            "composite COGs",
+            "one multi-band COG per period: each band's composite and the clear count",
+            per_period(write_composite_cog),
+            per_date="composite/composite_{date}.tif",
+            by_file=True,
+            selectable=False,
+            per="period",
+        ),
+        Format(
+            "composite_qml",
+            "composite styles",
+            "a true-colour QGIS style beside each composite COG",
+            per_period(write_composite_qml),
+            per_date="composite/composite_{date}.qml",
+            by_file=True,
+            selectable=False,
+            per="period",
+        ),
+        Format(
+            "composite_quicklook",
+            "composite quicklooks",
+            "a true-colour PNG of each composite period",
+            per_period(write_composite_quicklook),
+            per_date="composite/composite_{date}.png",
+            by_file=True,
+            selectable=False,
+            per="period",
+        ),
+        Format(
+            "masked",
+            "masked reflectance",
+            "the reflectance with cloud, shadow and no observation as nodata (NetCDF)",
+            masked_format,
+            once=("masked/masked.nc",),
+            selectable=False,
+        ),
+        Format(
+            "masked_cog",
+            "masked reflectance COGs",
+            "a multi-band COG of the masked reflectance per date",
+            masked_cog_format,
+            per_date="masked/masked_{date}.tif",
+            by_file=True,
+            selectable=False,
+        ),
+        Format(
+            "series",
+            "index series",
+            "the index per date, NaN where not clear (NetCDF)",
+            series_format,
+            once=("series/series.nc",),
+            selectable=False,
+        ),
+        Format(
+            "zonal",
+            "zonal means",
+            "per zone and date, the index's mean over clear pixels and the clear share (CSV)",
+            zonal_format,
+            once=("series/zonal.csv",),
+            selectable=False,
+        ),
     )
 }
+
+#: The formats of the products (made by :mod:`tsmask_qgis.products`).
+PRODUCT_FORMATS = (
+    "composite",
+    "composite_qml",
+    "composite_quicklook",
+    "masked",
+    "masked_cog",
+    "series",
+    "zonal",
+)

@@ -68,7 +68,7 @@ def write_netcdf(
     path = Path(path)
     ntime, ny, nx = (mask.sizes[d] for d in ("time", "y", "x"))
     times = np.asarray(mask.time.values).astype("datetime64[s]").astype("int64")
-    with atomic_output(path, overwrite=overwrite) as tmp:
+    with atomic_output(path, overwrite=overwrite, needed=ntime * ny * nx) as tmp:
         nc = netCDF4.Dataset(tmp, "w", format="NETCDF4")
         try:
             nc.setncatts(

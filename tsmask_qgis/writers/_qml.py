@@ -6,19 +6,21 @@ import os
 import xml.etree.ElementTree as ET  # nosec B405: only builds and writes XML, never parses any
 from pathlib import Path
 
-from tsmask_qgis.classes import CLASSES
+from tsmask_qgis.classes import CLASSES, style
 from tsmask_qgis.writers._atomic import atomic_output
 
 __all__ = ["qml_text", "write_qml"]
 
 
-def qml_text(*, band: int = 1, opacity: float = 1.0) -> str:
+def qml_text(*, band: int = 1, opacity: float = 1.0, style_name: str | None = None) -> str:
     """The QML document (QGIS's XML layer style) of a paletted renderer on ``band``.
 
-    One palette entry per class with its colour, opacity and label; "no
-    observation" (0) is fully transparent. Resampling is nearest neighbour,
-    so classes are never blended when zooming out.
+    One palette entry per class with its colour, opacity and label, in the
+    mask style ``style_name`` (:data:`tsmask_qgis.classes.STYLES`; the default
+    ``check`` style draws clear and no observation transparent). Resampling is
+    nearest neighbour, so classes are never blended when zooming out.
     """
+    look = style(style_name)
     root = ET.Element(
         "qgis",
         {
@@ -65,10 +67,16 @@ def qml_text(*, band: int = 1, opacity: float = 1.0) -> str:
         ET.SubElement(mmo, tag).text = text
     palette = ET.SubElement(renderer, "colorPalette")
     for c in CLASSES:
+        alpha = look.rgba(c.value)[3]
         ET.SubElement(
             palette,
             "paletteEntry",
-            {"value": str(c.value), "color": c.color, "alpha": str(c.alpha), "label": c.label},
+            {
+                "value": str(c.value),
+                "color": look.hex(c.value),
+                "alpha": str(alpha),
+                "label": c.label,
+            },
         )
     ET.SubElement(pipe, "brightnesscontrast", {"brightness": "0", "contrast": "0", "gamma": "1"})
     ET.SubElement(
@@ -92,13 +100,19 @@ def qml_text(*, band: int = 1, opacity: float = 1.0) -> str:
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + body + "\n"
 
 
-def write_qml(path: str | os.PathLike[str], *, band: int = 1, overwrite: bool = False) -> Path:
-    """Write the paletted style to ``path``.
+def write_qml(
+    path: str | os.PathLike[str],
+    *,
+    band: int = 1,
+    overwrite: bool = False,
+    style_name: str | None = None,
+) -> Path:
+    """Write the paletted style (``style_name``, the default ``check`` style if ``None``) to ``path``.
 
     Name it like a raster with ``.qml`` instead of ``.tif`` (``mask.qml`` beside
     ``mask.tif``) and QGIS applies it when the raster is added.
     """
     path = Path(path)
     with atomic_output(path, overwrite=overwrite) as tmp:
-        tmp.write_text(qml_text(band=band), encoding="utf-8")
+        tmp.write_text(qml_text(band=band, style_name=style_name), encoding="utf-8")
     return path

@@ -195,7 +195,10 @@ def write_multiband(
     labels = date_labels(mask.time)
     path = Path(path)
     n = len(labels)
-    with rasterio.Env(**_ENV), atomic_output(path, overwrite=overwrite) as tmp:
+    with (
+        rasterio.Env(**_ENV),
+        atomic_output(path, overwrite=overwrite, needed=n * grid.height * grid.width) as tmp,
+    ):
         with rasterio.open(
             tmp,
             "w",

@@ -20,13 +20,16 @@ from tsmask_qgis.plugin.processing.masktools import (
     SeedFilterAlgorithm,
     SummaryAlgorithm,
 )
+from tsmask_qgis.plugin.processing.products import CompositeAlgorithm, IndexSeriesAlgorithm
 
 __all__ = [
     "ALGORITHMS",
     "BufferAlgorithm",
     "CompareMasksAlgorithm",
+    "CompositeAlgorithm",
     "DetectLocalAlgorithm",
     "DetectStacAlgorithm",
+    "IndexSeriesAlgorithm",
     "MajorityFilterAlgorithm",
     "SeedFilterAlgorithm",
     "SummaryAlgorithm",
@@ -42,4 +45,6 @@ ALGORITHMS: tuple[type[TsmaskAlgorithm], ...] = (
     MajorityFilterAlgorithm,
     SummaryAlgorithm,
     CompareMasksAlgorithm,
+    CompositeAlgorithm,
+    IndexSeriesAlgorithm,
 )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingProvider
+from pathlib import Path
+
+from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-__all__ = ["TsmaskProvider"]
+__all__ = ["TOOLBOX_MODELS", "TsmaskProvider", "toolbox_models"]
 
 
 class TsmaskProvider(QgsProcessingProvider):
@@ -33,3 +35,20 @@ class TsmaskProvider(QgsProcessingProvider):
 
         for cls in ALGORITHMS:
             self.addAlgorithm(cls())
+        for model in toolbox_models():
+            self.addAlgorithm(model)
+
+
+#: The shipped models listed in the toolbox (the others are examples to open in the modeler).
+TOOLBOX_MODELS = ("detect_composite.model3",)
+
+
+def toolbox_models() -> list[QgsProcessingModelAlgorithm]:
+    """The shipped models of :data:`TOOLBOX_MODELS`, read from the plugin's models folder."""
+    folder = Path(__file__).resolve().parents[1] / "models"
+    found = []
+    for name in TOOLBOX_MODELS:
+        model = QgsProcessingModelAlgorithm()
+        if model.fromFile(str(folder / name)):
+            found.append(model)
+    return found
