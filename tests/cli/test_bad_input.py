@@ -574,8 +574,8 @@ ROWS = [
         "unchanged",
     ),
     Row(
-        "threshold-zero-spike",
-        _with_earlier("--set", "cloud_spike=0"),
+        "threshold-negative-spike",
+        _with_earlier("--set", "cloud_spike=-0.1"),
         2,
         ("cloud_spike", "relative"),
         "unchanged",

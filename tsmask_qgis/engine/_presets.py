@@ -172,7 +172,7 @@ _REFLECTANCE = frozenset(
 ) | {"thin_rgm_high"}
 #: Thresholds on normalised indices (mndwi, msavi: -1..1).
 _INDEX = frozenset(("dark_mndwi", "dwi", "land_cloud", "wtd", "thin_mndwi", "avi"))
-#: Relative rises and drops (above 0).
+#: Relative rises and drops (0: any rise or drop counts).
 _RELATIVE = frozenset(("cloud_spike", "shadow_spike"))
 #: Counts and their ranges (a 3 x 3 block has 9 pixels, 8 neighbours).
 _COUNTS = {"filter_min_count": (1, 9), "majority_passes": (0, 20), "majority_min_count": (0, 8)}
@@ -216,7 +216,7 @@ def _checked(name: str, value: object, kind: type) -> object:
         low, high, what = -1.0, 1.0, "a normalised index"
     elif name in _RELATIVE:
         low, high, what = 0.0, 10.0, "a relative change"
-    if not low <= value <= high or (name in _RELATIVE and value == 0):
+    if not low <= value <= high:
         raise ParameterError(
             f"{name} is {what} threshold from {low:g} to {high:g}, got {value!r}",
             field="overrides",
