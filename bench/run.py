@@ -19,6 +19,10 @@ load average; compare figures within one run.
 
     python bench/run.py            # the default set (about 2-4 minutes)
     python bench/run.py --quick    # smaller full-tile fraction, one repeat
+
+Then the loading bench, ``bench/loading.py`` (the loaders against odc-stac over the
+project's test STAC API with per-request delays, and the end-to-end job); its
+``--quick`` follows this one's, ``--skip-loading`` leaves it out.
 """
 
 from __future__ import annotations
@@ -337,6 +341,9 @@ def main() -> int:
     ap.add_argument(
         "--skip-products", action="store_true", help="skip the composite figures (products.py)"
     )
+    ap.add_argument(
+        "--skip-loading", action="store_true", help="skip the loading bench (bench/loading.py)"
+    )
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -477,6 +484,10 @@ def main() -> int:
             timeout=1800,
         )
     print(f"\nbench took {time.perf_counter() - started:.0f} s; load average now {_load()}")
+    if not args.skip_loading:
+        print("\n--- loading (bench/loading.py) ---", flush=True)
+        loading = [sys.executable, str(Path(__file__).with_name("loading.py"))]
+        subprocess.run([*loading, *(["--quick"] if args.quick else [])], check=True)
     return 0
 
 

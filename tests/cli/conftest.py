@@ -17,7 +17,7 @@ from tests.stac_server import StacServer, free_port
 from tsmask_qgis.loaders import NetworkOptions, _stac
 
 #: Short timeouts and few retries, so fault tests take seconds.
-FAST = NetworkOptions(timeout=2.0, retries=1, backoff=0.05, workers=4, page_size=100)
+FAST = NetworkOptions(timeout=2.0, retries=1, backoff=0.05, concurrency=4, page_size=100)
 
 
 @dataclass

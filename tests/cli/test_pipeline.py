@@ -180,11 +180,11 @@ REQ = ["--bbox", "149.0", "-35.4", "149.1", "-35.3", "--start", "2016-01-01", "-
 
 
 def test_no_items_exit_4_and_network_exit_5(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(loaders, "search", lambda r, progress=None: [], raising=False)
+    monkeypatch.setattr(loaders, "search", lambda r, progress=None, network=None: [], raising=False)
     assert main(["run", *REQ, "--out", str(tmp_path / "a")]) == 4
     assert "no Sentinel-2 acquisitions" in capsys.readouterr().err
 
-    def down(request, progress=None):
+    def down(request, progress=None, network=None):
         raise ConnectionError("connection refused by earth-search")
 
     monkeypatch.setattr(loaders, "search", down, raising=False)
@@ -196,7 +196,7 @@ def test_no_items_exit_4_and_network_exit_5(tmp_path, monkeypatch, capsys):
                 request=loaders.Request((149, -35.4, 149.1, -35.3), "2016-01-01", "2016-02-01"),
             )
         )
-    monkeypatch.setattr(loaders, "search", lambda r, progress=None: [], raising=False)
+    monkeypatch.setattr(loaders, "search", lambda r, progress=None, network=None: [], raising=False)
     with pytest.raises(NoDataError):
         run(
             Job(

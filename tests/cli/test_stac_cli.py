@@ -425,3 +425,26 @@ def test_scheduler_runs_on_a_dask_cluster(served, tmp_path, capsys, monkeypatch)
     assert f"cannot reach the dask scheduler at {nobody}" in _one_line_error(
         capsys.readouterr().err
     )
+
+
+def test_concurrency_flag_same_masks_and_checked(served, tmp_path, capsys, monkeypatch):
+    base = [*_synthetic(served.url), "--format", "netcdf", "--quiet"]
+    assert main(["run", *base, "--no-cache", "--out", str(tmp_path / "default")]) == 0
+    seen: list[int] = []
+    real_load = loaders.load
+
+    def spy_load(request, **kw):
+        seen.append(kw["network"].concurrency)
+        return real_load(request, **kw)
+
+    monkeypatch.setattr(loaders, "load", spy_load)
+    args = ["run", *base, "--no-cache", "--concurrency", "2", "--out", str(tmp_path / "two")]
+    assert main(args) == 0
+    assert seen == [2]
+    np.testing.assert_array_equal(_mask(tmp_path / "two"), _mask(tmp_path / "default"))
+    for bad in ("0", "1000"):
+        args = ["run", *base, "--concurrency", bad, "--out", str(tmp_path / "bad")]
+        assert main(args) == 2
+        line = _one_line_error(capsys.readouterr().err)
+        assert "reads at once" in line and "--concurrency" in line, line
+        assert _files(tmp_path / "bad") == []

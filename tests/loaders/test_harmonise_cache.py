@@ -81,10 +81,12 @@ def test_planetary_computer_resigns_expired_tokens(stac_server, cache_dir, fast,
 
     calls = []
 
-    def fake_sign(item):
-        calls.append(item.id)
+    def fake_sign(item):  # an item or a URL, as planetary_computer.sign takes
+        calls.append(item if isinstance(item, str) else item.id)
         # first signature already expired; later ones valid for an hour
         exp = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=-1 if len(calls) == 1 else 1)
+        if isinstance(item, str):
+            return item.split("?")[0] + f"?se={exp:%Y-%m-%dT%H:%M:%SZ}&sig=t{len(calls)}"
         out = item.clone()
         for a in out.assets.values():
             a.href = a.href.split("?")[0] + f"?se={exp:%Y-%m-%dT%H:%M:%SZ}&sig=t{len(calls)}"

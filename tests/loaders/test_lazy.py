@@ -24,7 +24,7 @@ from tsmask_qgis.loaders import (
 )
 from tsmask_qgis.tempfiles import TMP_PREFIX
 
-FAST = NetworkOptions(timeout=2.0, retries=2, backoff=0.05, workers=4, page_size=100)
+FAST = NetworkOptions(timeout=2.0, retries=2, backoff=0.05, concurrency=4, page_size=100)
 # header and first bytes come in GDAL's first 16 kB request; pixel blocks come later
 BLOCKS = 16384
 WEST_FILE = "/files/S2B_55HGA_20220130_0_L2A/red.tif"  # reprojected onto the zone-56 grid
@@ -62,11 +62,11 @@ def test_lazy_asset_500_raises_load_error_naming_it(stac_server, gdal_read_error
 
 def test_lazy_transient_502_is_retried_with_correct_pixels(stac_server, gdal_read_errors):
     ds = load(req(stac_server), cache=False)
-    # more failures in a row than GDAL's own retries absorb (FAST.retries per request, on
-    # each of its read strategies): only a retry of the whole read gets through
-    with stac_server.fault(WEST_FILE, status=502, range_start=BLOCKS, times=6) as hits:
+    # GDAL's own retries are off: each failure costs one of the loader's attempts
+    # (FAST.retries + 1 of them), and the last one gets through
+    with stac_server.fault(WEST_FILE, status=502, range_start=BLOCKS, times=FAST.retries) as hits:
         ds = ds.compute()
-        assert hits() == 6
+        assert hits() == FAST.retries
     _check_area(ds)
 
 
@@ -142,7 +142,7 @@ def test_a_failed_file_is_read_again_once_the_server_recovers(stac_server, cache
 
 @pytest.mark.parametrize("cache", [True, False], ids=["cached", "lazy"])
 def test_asset_read_timeout_is_clear(stac_server, cache_dir, cache):
-    net = NetworkOptions(timeout=1.0, retries=0, backoff=0.01, workers=4)
+    net = NetworkOptions(timeout=1.0, retries=0, backoff=0.01, concurrency=4)
     r = req(stac_server, start=dt.date(2022, 2, 28), end=dt.date(2022, 3, 2))
     with stac_server.fault("/files/S2A_56HKV_20220301_0_L2A/swir22.tif", delay=2.5):
         with pytest.raises(LoadError) as err:
@@ -166,7 +166,7 @@ def test_estimate_states_and_takes_its_assumptions(stac_server, cache_dir):
     own = estimate(r, items=items, network=mine)
     assert own.seconds == pytest.approx(own.bytes_to_read / 1e6)
     assert "assumes reads at 1 MB/s" in own.describe()
-    slow = estimate(r, items=items, network=NetworkOptions(asset_latency=2.0, workers=1))
+    slow = estimate(r, items=items, network=NetworkOptions(asset_latency=2.0, concurrency=1))
     assert slow.seconds > est.seconds
 
 
@@ -174,11 +174,13 @@ def test_checked_driver_pickles_without_progress():
     """A dask cluster gets the driver by pickle: names and retries go, the callback stays."""
     import pickle
 
+    from tsmask_qgis.loaders._network import RetryPolicy
     from tsmask_qgis.loaders._read import AssetName, CheckedDriver, ReadCounter
 
     name = AssetName("S2A_X", "red", "red", "http://h/f.tif")
     counter = ReadCounter(lambda f, m: None, {name.href: 1}, {name.href: name})
-    drv = CheckedDriver(names={name.href: name}, retries=3, backoff=0.1, timeout=5, counter=counter)
+    policy = RetryPolicy(3, 0.1, 20.0)
+    drv = CheckedDriver(names={name.href: name}, policy=policy, timeout=5, counter=counter)
     back = pickle.loads(pickle.dumps(drv))
-    assert back.counter is None and back.retries == 3 and back.names == drv.names
+    assert back.counter is None and back.policy == policy and back.names == drv.names
     assert back.name_of("http://h/f.tif?sig=x") == name

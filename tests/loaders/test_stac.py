@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import numpy as np
 import pytest
 
 from tests.catalogue import AREA, CANBERRA, scl_truth, truth
-from tsmask_qgis.errors import NoDataError
+from tsmask_qgis.errors import NoDataError, ParameterError
 from tsmask_qgis.loaders import (
     BANDS,
     LoadError,
@@ -24,7 +25,7 @@ from tsmask_qgis.loaders import (
 )
 from tsmask_qgis.tempfiles import TMP_PREFIX
 
-FAST = NetworkOptions(timeout=2.0, retries=2, backoff=0.05, workers=4, page_size=2)
+FAST = NetworkOptions(timeout=2.0, retries=2, backoff=0.05, concurrency=4, page_size=2)
 D = dt.date
 START, END = D(2021, 12, 1), D(2022, 3, 31)
 
@@ -229,3 +230,43 @@ def test_truncated_cog_is_named(stac_server, cache_dir):
         LoadError, match=r"band red .*S2A_56HKV_20220401_0_L2A.*red.tif.*damaged or incomplete"
     ):
         load(r)
+
+
+def test_asset_failing_for_good_ends_in_bounded_time_with_its_status(stac_server, cache_dir):
+    """One retry policy (GDAL's own retries are off): a COG answering 500 forever costs
+    at most the policy's attempts and its time limit, and the error names the status."""
+    path = "/files/S2A_56HKV_20220301_0_L2A/red.tif"
+    net = NetworkOptions(timeout=2.0, retries=10, backoff=0.2, asset_time_limit=2.0, concurrency=4)
+    stac_server.clear_log()
+    with stac_server.fault(path, status=500):
+        t0 = time.monotonic()
+        with pytest.raises(LoadError) as err:
+            load(req(stac_server), network=net)
+        took = time.monotonic() - t0
+    msg = str(err.value)
+    assert "band red (asset 'red') of scene S2A_56HKV_20220301_0_L2A" in msg, msg
+    assert f"{stac_server.url}{path}" in msg and "HTTP response code 500" in msg, msg
+    # waits of 0.2, 0.4, 0.8 s fit in the 2 s limit, the next (1.6 s) does not: 4 attempts
+    assert "after 4 attempts" in msg, msg
+    assert took < net.asset_time_limit + 2.0, took
+    # at most two requests per attempt (no nested GDAL retries; 40 in all before)
+    assert len(stac_server.requests(path)) <= 2 * 4, stac_server.requests(path)
+    assert list_cache() == []
+
+
+def test_default_policy_gives_up_within_30_s():
+    from tsmask_qgis.loaders._network import RetryPolicy
+
+    policy = RetryPolicy.of(NetworkOptions())
+    assert policy.limit < 30
+    waits, attempt = 0.0, 0
+    while (pause := policy.wait(attempt, time.monotonic() - waits)) is not None:
+        waits += pause
+        attempt += 1
+    assert waits < policy.limit and attempt == NetworkOptions().retries
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1000, 2.5, "8"])
+def test_concurrency_is_checked(bad):
+    with pytest.raises(ParameterError, match="reads at once"):
+        NetworkOptions(concurrency=bad)

@@ -121,7 +121,7 @@ def stac_server(stac_catalogue, monkeypatch, tmp_path_factory):
     from tsmask_qgis.loaders import NetworkOptions, _stac
 
     monkeypatch.setattr(
-        _stac, "NETWORK", NetworkOptions(timeout=5.0, retries=2, backoff=0.05, workers=4)
+        _stac, "NETWORK", NetworkOptions(timeout=5.0, retries=2, backoff=0.05, concurrency=4)
     )
     monkeypatch.setenv("TSMASK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     return stac_catalogue[0]

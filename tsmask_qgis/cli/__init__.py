@@ -147,6 +147,7 @@ FIELD_HINTS: dict[str, str] = {
     "quicklook_dates": "see --quicklook",
     "reference": "see --with-reference",
     "cache": "see --no-cache",
+    "concurrency": "see --concurrency",
     "shadow_geometry": "see --shadow-geometry",
     "cloud_buffer_m": "see --cloud-buffer",
     "shadow_buffer_m": "see --shadow-buffer",

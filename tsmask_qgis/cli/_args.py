@@ -15,6 +15,7 @@ __all__ = [
     "add_engine",
     "add_request",
     "bad_arguments",
+    "make_network",
     "make_request",
     "parse_length",
     "parse_overrides",
@@ -70,6 +71,13 @@ def add_request(parser: argparse.ArgumentParser, *, required: bool) -> None:
         help="skip scenes above this cloud cover. Off by default on purpose: the method "
         "needs the cloudy dates too to tell cloud from ground",
     )
+    g.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="catalogue reads at once (default 32; more for a distant server, fewer for a "
+        "slow link)",
+    )
     g.add_argument("--stac-url", help="STAC API root URL (source 'custom')")
     g.add_argument("--collection", action="append", help="STAC collection id (repeatable)")
     g.add_argument(
@@ -79,6 +87,13 @@ def add_request(parser: argparse.ArgumentParser, *, required: bool) -> None:
         help="band map override, e.g. nir=B8A (repeatable; names blue green red nir swir1 "
         "swir2 scl)",
     )
+
+
+def make_network(args: argparse.Namespace) -> Any:
+    """The loaders' ``NetworkOptions`` with ``--concurrency`` (if given) applied."""
+    from tsmask_qgis import loaders
+
+    return loaders.NETWORK.with_concurrency(args.concurrency)
 
 
 def make_request(args: argparse.Namespace) -> Any:

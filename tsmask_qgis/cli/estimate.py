@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tsmask_qgis.cli._args import add_request, make_request
+from tsmask_qgis.cli._args import add_request, make_network, make_request
 
 __all__ = ["register"]
 
@@ -37,7 +37,7 @@ def _estimate(args: argparse.Namespace) -> int:
 
     request = make_request(args)
     extra = (args.reference,) if args.reference else ()
-    est = loaders.estimate(request, extra_bands=extra)
+    est = loaders.estimate(request, extra_bands=extra, network=make_network(args))
     if not est.items:
         raise no_data_for(request)
     src = request.get_source()

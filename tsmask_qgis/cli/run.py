@@ -142,6 +142,7 @@ def job_from_args(args: argparse.Namespace) -> object:
         overwrite=args.overwrite,
         reference=args.reference,
         cache=args.cache,
+        concurrency=args.concurrency,
         shadow_geometry=args.shadow_geometry,
         cloud_buffer_m=cloud_m,
         shadow_buffer_m=shadow_m,

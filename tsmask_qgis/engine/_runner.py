@@ -15,6 +15,7 @@ Results do not depend on the tiling or the number of workers.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -96,6 +97,25 @@ class Monitor:
 # --------------------------------------------------------------------------- reading
 
 
+def _store(sources: list[Any], targets: list[np.ndarray]) -> None:
+    """``dask.array.store`` into this process's buffers, returning only when no read
+    still runs: on a failed read dask raises at once while its other threads go on
+    writing, and the caller then frees the buffers (a crash). The reads run on a
+    pool of our own, shut down (running reads finished) before this returns."""
+    import dask
+    import dask.array as da
+
+    if type(getattr(dask.base.get_scheduler(), "__self__", None)).__name__ == "Client":
+        da.store(sources, targets, lock=False)  # a distributed client: its futures write
+        return
+    workers = int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="tsmask-dask")
+    try:
+        da.store(sources, targets, lock=False, scheduler="threads", pool=pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def read_block(stack: BandStack, tile: Tile, out: np.ndarray | None = None) -> np.ndarray:
     """The six bands of ``tile`` for all dates as ``(6, T, y, x)`` in the kernels' dtype.
 
@@ -113,7 +133,7 @@ def read_block(stack: BandStack, tile: Tile, out: np.ndarray | None = None) -> n
 
         lazy = [i for i, v in enumerate(views) if not isinstance(v, np.ndarray)]
         if stack.direct:
-            da.store([views[i] for i in lazy], [out[i] for i in lazy], lock=False)
+            _store([views[i] for i in lazy], [out[i] for i in lazy])
         else:
             computed = da.compute(*[views[i] for i in lazy])
             for i, v in zip(lazy, computed, strict=True):

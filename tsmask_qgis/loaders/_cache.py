@@ -236,11 +236,15 @@ class EntryWriter:
         self.tmp = _make_temporary_dir(self.final)
         self.arrays: dict[str, np.memmap] = {}
 
-    def array(self, band: str, shape: tuple[int, int, int], dtype: Any, fill: Any) -> np.ndarray:
+    def array(
+        self, band: str, shape: tuple[int, int, int], dtype: Any, fill: Any = None
+    ) -> np.ndarray:
+        """A new array of the entry (zeros unless ``fill`` is given, until written)."""
         arr = np.lib.format.open_memmap(
             self.tmp / f"{band}.npy", mode="w+", dtype=dtype, shape=shape
         )
-        arr[...] = fill
+        if fill is not None:
+            arr[...] = fill
         self.arrays[band] = arr
         return arr
 

@@ -48,10 +48,16 @@ def asset_names(items: Iterable[Any], bands: Sequence[str], src: Source) -> dict
 
 
 def odc_load(
-    items: list[Any], assets: list[str], geobox: Any, chunks: Any, driver: CheckedDriver
+    items: list[Any],
+    assets: list[str],
+    geobox: Any,
+    chunks: Any,
+    driver: CheckedDriver,
+    pool: int | None = None,
 ) -> xr.Dataset:
     """odc-stac's load of ``items``' ``assets`` as raw DNs onto ``geobox`` (nearest
-    neighbour, one time slice per item), every read through ``driver``."""
+    neighbour, one time slice per item, by time then id), every read
+    through ``driver``; ``pool`` reads at once (without ``chunks``)."""
     import odc.stac
 
     return odc.stac.load(
@@ -64,6 +70,7 @@ def odc_load(
         resampling="nearest",
         stac_cfg={"*": {"warnings": "ignore"}},
         driver=driver,  # type: ignore[arg-type]  # odc-stac accepts any ReaderDriver-like object
+        pool=pool,
     )
 
 

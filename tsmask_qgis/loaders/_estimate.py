@@ -107,7 +107,7 @@ def estimate_cost(
     seconds = (
         0.0
         if cached
-        else nbytes / net.read_bytes_per_s + assets * net.asset_latency / max(1, net.workers)
+        else nbytes / net.read_bytes_per_s + assets * net.asset_latency / max(1, net.concurrency)
     )
     detect = net.detect_cost()
     seconds += t * pixels * detect
@@ -124,6 +124,6 @@ def estimate_cost(
         resolution=request.resolution,
         read_bytes_per_s=net.read_bytes_per_s,
         asset_latency=net.asset_latency,
-        reads_at_once=max(1, net.workers),
+        reads_at_once=max(1, net.concurrency),
         detect_seconds_per_pixel_date=detect,
     )

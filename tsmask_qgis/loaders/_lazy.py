@@ -20,8 +20,13 @@ import xarray as xr
 from tsmask_qgis.bands import BANDS
 from tsmask_qgis.loaders._cube import asset_names, dataset, default_chunks, odc_load
 from tsmask_qgis.loaders._harmonise import decide, settle, to_reflectance
-from tsmask_qgis.loaders._network import NetworkOptions
-from tsmask_qgis.loaders._read import AssetName, CheckedDriver, ReadCounter, base_url
+from tsmask_qgis.loaders._network import NetworkOptions, RetryPolicy
+from tsmask_qgis.loaders._read import (
+    AssetName,
+    CheckedDriver,
+    ReadCounter,
+    base_url,
+)
 from tsmask_qgis.loaders._request import Request
 from tsmask_qgis.loaders._search import day_sun, solar_days
 from tsmask_qgis.loaders._signing import Signer, resigner
@@ -61,8 +66,7 @@ def _driver(
 ) -> CheckedDriver:
     return CheckedDriver(
         names=names,
-        retries=net.retries,
-        backoff=net.backoff,
+        policy=RetryPolicy.of(net),
         timeout=net.timeout,
         resign=resign,
         counter=counter,

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from tsmask_qgis.loaders._errors import FetchError, LoadError, ReadError
+from tsmask_qgis.loaders._network import RetryPolicy
 from tsmask_qgis.progress import Progress, emit
 
 __all__ = [
@@ -86,9 +87,17 @@ class _CaptureFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         stack = getattr(_local, "stack", None)
-        if stack and record.levelno >= logging.INFO:
-            stack[-1].append(record.getMessage())
+        if stack:
+            if record.levelno >= logging.INFO:
+                stack[-1].append(record.getMessage())
+            elif _HTTP_DEBUG.search(msg := record.getMessage()):
+                stack[-1].append(msg)
         return record.levelno >= self.threshold()
+
+
+#: GDAL's debug note of a failed HTTP request (its only report of a failed range read
+#: when its own retries are off); seen while ``CPL_DEBUG`` is on (:func:`uncached`).
+_HTTP_DEBUG = re.compile(r"response_code=[45]\d\d")
 
 
 def _install() -> None:
@@ -101,8 +110,8 @@ def _install() -> None:
         for name in _LOGGERS:
             logger = logging.getLogger(name)
             logger.addFilter(_CaptureFilter(logger))
-            if logger.getEffectiveLevel() > logging.INFO:
-                logger.setLevel(logging.INFO)
+            if logger.getEffectiveLevel() > logging.DEBUG:
+                logger.setLevel(logging.DEBUG)
         _installed = True
 
 
@@ -325,30 +334,32 @@ class CheckedDriver:
     not load rasterio's GDAL into a QGIS process).
 
     ``names`` maps :func:`base_url` of each asset href to its :class:`AssetName`.
-    A read is tried ``retries + 1`` times; the last failure raises :class:`LoadError`,
+    A read is retried by ``policy`` (:class:`RetryPolicy`); the last failure raises
+    :class:`LoadError`,
     or with ``named=False`` :class:`ReadFailed` (for a caller that retries and names
     the asset itself). ``resign`` (optional) returns a fresh signed URL for an unsigned
     one, called before a retry and before a read whose signature expires within five
     minutes (a lazy graph can be computed long after it was built). ``counter``
-    reports progress; it is dropped when the driver is pickled (a dask
-    cluster's workers cannot call back into this process).
+    reports progress, and ``cancel`` (raising when the load stops) is called before
+    each attempt; both are dropped when the driver is pickled (a dask cluster's workers
+    cannot call back into this process).
     """
 
     def __init__(
         self,
         *,
         names: Mapping[str, AssetName],
-        retries: int,
-        backoff: float,
+        policy: RetryPolicy,
         timeout: float,
         resign: Callable[[str], str] | None = None,
         counter: ReadCounter | None = None,
         named: bool = True,
+        cancel: Callable[[], None] | None = None,
     ) -> None:
         self.names = dict(names)
+        self.cancel = cancel
         self.named = named
-        self.retries = int(retries)
-        self.backoff = float(backoff)
+        self.policy = policy
         self.timeout = float(timeout)
         self.resign = resign
         self.counter = counter
@@ -357,6 +368,7 @@ class CheckedDriver:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["counter"] = None
+        state["cancel"] = None
         state.pop("_rio", None)
         return state
 
@@ -405,34 +417,41 @@ class CheckedDriver:
         return self.names.get(url) or AssetName("(unknown scene)", "?", "?", url)
 
     def read_with_retries(self, uri: str, read: Callable[[str], Any]) -> Any:
-        """Run ``read(uri)`` checked, retrying with backoff; raise a named error."""
+        """Run ``read(uri)`` checked, retrying by the policy; raise a named error."""
         last: ReadFailed | None = None
         if self.resign is not None and expires_soon(uri):
             uri = self.resign(base_url(uri))  # the graph outlived the signature
-        for attempt in range(self.retries + 1):
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            if self.cancel is not None:
+                self.cancel()
             try:
                 out = checked(functools.partial(_uncached_after_failure, read, uri, attempt))
             except ReadFailed as exc:
                 last = exc
-                if not self.named and attempt == self.retries:
-                    raise
+                pause = self.policy.wait(attempt, started)
+                if pause is None:
+                    if not self.named:
+                        raise
+                    break
                 log.warning(
                     "read of %s failed (attempt %d): %s",
                     self.name_of(uri).describe(),
                     attempt + 1,
                     exc,
                 )
-                if attempt < self.retries:
-                    time.sleep(self.backoff * 2**attempt)
-                    if self.resign is not None:
-                        uri = self.resign(base_url(uri))
+                time.sleep(pause)
+                if self.resign is not None:
+                    uri = self.resign(base_url(uri))
+                attempt += 1
                 continue
             if self.counter is not None:
                 self.counter.read_done(base_url(uri))
             return out
         name = self.name_of(uri)
         raise load_error(
-            f"could not read {name.describe()} after {attempts(self.retries + 1)}",
+            f"could not read {name.describe()} after {attempts(attempt + 1)}",
             last.exc if last else None,
             last.messages if last else [],
             self.timeout,
@@ -454,10 +473,12 @@ def _uncached_after_failure(read: Callable[[str], Any], uri: str, attempt: int) 
 
 @contextlib.contextmanager
 def uncached(url: str) -> Iterator[None]:
-    """GDAL neither uses nor keeps what it remembers of ``url`` while the block runs."""
+    """GDAL neither uses nor keeps what it remembers of ``url`` while the block runs, and
+    notes the HTTP status of a failed request (``CPL_DEBUG``: a retry's failure then
+    names it, though GDAL reports a failed range read only as a short read)."""
     import rasterio
 
-    with rasterio.Env(CPL_VSIL_CURL_NON_CACHED=f"/vsicurl/{base_url(url)}"):
+    with rasterio.Env(CPL_VSIL_CURL_NON_CACHED=f"/vsicurl/{base_url(url)}", CPL_DEBUG="ON"):
         yield
 
 

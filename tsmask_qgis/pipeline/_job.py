@@ -96,6 +96,8 @@ class Job:
     ``max_memory`` (bytes or ``"4GB"``) and ``scheduler`` (a dask.distributed
     address) tune the engine. ``reference="scl"`` loads the catalogue's scene
     classification beside the bands and evaluates the masks against it.
+    ``concurrency`` is the number of catalogue reads at once (``None``: the loaders'
+    default, ``NetworkOptions.concurrency``).
     ``shadow_geometry`` adds the cloud-shadow step from the sun's position, and
     ``cloud_buffer_m`` / ``shadow_buffer_m`` buffer each class by that many metres
     (numbers or ``"60m"``; 0 = none), after the preset (docs/shadow_geometry.md); a
@@ -120,6 +122,7 @@ class Job:
     overwrite: bool = False
     reference: str | None = None
     cache: bool = True
+    concurrency: int | None = None
     shadow_geometry: bool = False
     cloud_buffer_m: float = 0.0
     shadow_buffer_m: float = 0.0
@@ -179,6 +182,10 @@ class Job:
             )
         if self.workers is not None and int(self.workers) < 1:
             raise ParameterError("workers must be 1 or more (or all cores)", field="workers")
+        if self.concurrency is not None:
+            from tsmask_qgis.loaders._network import check_concurrency  # standard library only
+
+            check_concurrency(self.concurrency)
         if self.reference is not None:
             if self.reference not in REFERENCE_KINDS:
                 raise ParameterError(

@@ -15,7 +15,14 @@ from tsmask_qgis.errors import NoDataError, TsmaskError, UnreachableError
 from tsmask_qgis.pipeline._job import Job
 from tsmask_qgis.progress import Progress, emit
 
-__all__ = ["Loaded", "load", "no_data_for", "stream_chunks"]
+__all__ = [
+    "Loaded",
+    "load",
+    "margin_request",
+    "network_options",
+    "no_data_for",
+    "stream_chunks",
+]
 
 
 def no_data_for(request: Any) -> NoDataError:
@@ -111,21 +118,51 @@ def _from_cache(job: Job, request: Any, progress: Progress | None) -> Loaded:
     return Loaded(ds, notes=notes)
 
 
+def network_options(job: Job) -> Any:
+    """The loaders' ``NetworkOptions`` for ``job`` (its ``concurrency`` if it gives one)."""
+    from tsmask_qgis import loaders
+
+    return loaders.NETWORK.with_concurrency(job.concurrency)
+
+
+def _warm_kernels(job: Job) -> None:
+    """Load the engine's kernels for ``job`` from numba's cache (a background thread,
+    while the catalogue is read: the reads wait on the network, so loading the machine
+    code then costs the job no time). A failure is left to the real call to report."""
+    try:
+        import numpy as np
+
+        from tsmask_qgis.engine import _core
+        from tsmask_qgis.engine.warm import SPATIAL_KERNELS
+
+        _core._detect_kernel("detect", np.dtype(np.float32))  # the loaders give float32
+        if job.spatial:
+            for name in SPATIAL_KERNELS:
+                _core._spatial_kernel(name)
+    except Exception:  # nosec B110: only a head start; the detection step reports errors
+        pass
+
+
 def _from_catalogue(
     job: Job, request: Any, progress: Progress | None, items: list[Any] | None = None
 ) -> Loaded:
     """Search (unless ``items`` are given), then download into the cache, or stream
-    lazily when the job is larger than the memory budget or the cache."""
+    lazily when the job is larger than the memory budget or the cache. The engine's
+    kernels load meanwhile."""
+    import threading
+
     from tsmask_qgis import loaders
     from tsmask_qgis.loaders import _cache
 
+    threading.Thread(target=_warm_kernels, args=(job,), name="tsmask-warm", daemon=True).start()
     extra = _extra_bands(job)
+    net = network_options(job)
     if items is None:
         with network():
-            items = loaders.search(request, progress=progress)
+            items = loaders.search(request, progress=progress, network=net)
     if not items:
         raise no_data_for(request)
-    est = loaders.estimate(request, items=items, extra_bands=extra)
+    est = loaders.estimate(request, items=items, extra_bands=extra, network=net)
     size = int(est.memory_bytes)
     limit = _cache.max_bytes()
     over_budget = job.max_memory is not None and size > job.max_memory
@@ -146,7 +183,9 @@ def _from_catalogue(
         )
     kw: dict[str, Any] = {"extra_bands": extra} if extra else {}
     with network():
-        ds = loaders.load(request, items=items, chunks=chunks, progress=progress, cache=cache, **kw)
+        ds = loaders.load(
+            request, items=items, chunks=chunks, progress=progress, cache=cache, network=net, **kw
+        )
     return Loaded(ds, streamed=not cache, notes=notes)
 
 
@@ -197,7 +236,7 @@ def load(job: Job, progress: Progress | None) -> Loaded:
     notes: list[str] = []
     if job.post_steps:
         with network():
-            items = loaders.search(request, progress=progress)
+            items = loaders.search(request, progress=progress, network=network_options(job))
         if not items:
             raise no_data_for(request)
         request, notes = margin_request(job, items)
