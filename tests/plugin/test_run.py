@@ -270,7 +270,7 @@ def test_dialog_run_shows_progress_refuses_a_second_start_and_cancels(
         assert "Detecting cloud and shadow" in dlg.progress_bar.format()
         assert dlg.progress_bar.value() > 0
         dlg.cancel_button.click()
-        assert _wait(outcome, qgis_app, timeout=60) == QgsTask.Terminated
+        assert _wait(outcome, qgis_app, timeout=60) == QgsTask.TaskStatus.Terminated
         qgis_app.processEvents()
         assert dlg.run_button.isEnabled() and dlg.progress_bar.isHidden()
         assert "cancelled" in dlg.status_label.text()

@@ -8,7 +8,7 @@ Standard library only. Two halves:
   ``DIR.partial`` (``python -m venv``, pip from ``ensurepip``), installs the pinned
   :data:`REQUIREMENTS` with pip (``--no-index --find-links WHEELS`` when a folder of
   wheels is given: offline), compiles the kernels in it
-  (:mod:`tsmask_qgis.engine.warm`), checks it can import every engine module, and
+  (:mod:`tsmask_qgis.engine.warm`, :mod:`tsmask_qgis.products.warm`), checks it can import every engine module, and
   only then moves it to ``DIR``: a failed or cancelled set-up leaves no
   half-made environment. Each step is a JSON line on stdout.
 - :func:`run_setup` (the QGIS side, on a task's thread) starts that child, relays its
@@ -97,6 +97,13 @@ def _venv_python(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+#: Compile every kernel a run may use: the engine's, then the composites'.
+_WARM_ALL = (
+    "from tsmask_qgis.engine import warm as e; from tsmask_qgis.products import warm as p; "
+    "raise SystemExit(e.main() or p.main())"
+)
+
+
 def _stream(cmd: list[str], step: str, expected: int, env: dict[str, str] | None = None) -> None:
     """Run ``cmd``, reporting each output line as a step of ``expected`` lines."""
     proc = subprocess.Popen(  # nosec B603: our interpreter, pip or the warm module; no shell
@@ -148,7 +155,7 @@ def _setup(venv: Path, wheels: Path | None, requirements: Path, system_site: boo
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHOME"}
     env["PYTHONPATH"] = str(_ROOT)
     _say("compile", 0.0, "numba compiles them once, into its cache; runs then load them")
-    _stream([str(python), "-m", "tsmask_qgis.engine.warm"], "compile", 8, env)
+    _stream([str(python), "-c", _WARM_ALL], "compile", 8 + 17, env)
     from tsmask_qgis.jobs.interpreter import ENGINE_MODULES, _probe
 
     info = _probe(str(python), ENGINE_MODULES)
