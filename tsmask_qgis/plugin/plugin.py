@@ -150,16 +150,28 @@ class TsmaskPlugin:
         self._setup_bar = item
 
     def _quitting(self) -> None:
-        """QGIS quits: cancel the tasks and wait for them to end (their child jobs are
-        cancelled, their temporary files removed), so no Python task outlives Python;
-        touch no interface from then on."""
+        """QGIS quits: end the tasks (:meth:`_end_tasks`); touch no interface from then on."""
         self.alive = False
         application_quits()
-        for task in list(self.tasks):
+        self._end_tasks()
+
+    def _end_tasks(self) -> None:
+        """Cancel the tasks and wait for them to end (their child jobs are stopped, their
+        temporary files removed), so no Python task outlives Python or the task manager.
+
+        Waits for each ``run()`` to return (:attr:`TsmaskTask.ran`), then processes events
+        until the task manager has handled its end, at most :data:`QUIT_WAIT` s in all.
+        """
+        tasks = list(self.tasks)
+        for task in tasks:
             task.cancel()
-        if self.tasks:
-            stop_children()
+        if not tasks:
+            return
+        stop_children()  # a busy child is cancelled, killed if it does not stop
         deadline = time.monotonic() + QUIT_WAIT
+        for task in tasks:
+            while not task.ran.wait(0.02) and time.monotonic() < deadline:
+                QCoreApplication.processEvents()
         while self.tasks and time.monotonic() < deadline:  # its end reaches the manager
             QCoreApplication.processEvents()
             time.sleep(0.02)
@@ -168,10 +180,13 @@ class TsmaskPlugin:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     def unload(self) -> None:
-        """Remove everything :meth:`initGui` added, cancel running tasks, stop the children."""
+        """Remove everything :meth:`initGui` added, end running tasks, stop the children.
+
+        QGIS 3.22 unloads the plugins when it quits before ``aboutToQuit`` reaches the
+        plugin's hook (which unload disconnects), so the tasks are ended here too.
+        """
         self.alive = False
-        for task in list(self.tasks):
-            task.cancel()
+        self._end_tasks()
         app = QgsApplication.instance()
         if app is not None and self._quit_hooked:
             for slot in (stop_children, self._quitting):

@@ -15,6 +15,7 @@ callbacks (the plugin adds layers or shows the message bar there).
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -92,6 +93,9 @@ class TsmaskTask(QgsTask):
         self.steps: list[str] = []
         #: The step running now (``None`` before the first step message).
         self.step: str | None = None
+        #: Set when :meth:`run` has returned (from the task's thread): a wait in the main
+        #: thread needs no event processing to see it, unlike ``status()``.
+        self.ran = threading.Event()
 
     # -- background thread -------------------------------------------------
     def _progress(self, r: Report) -> None:
@@ -124,6 +128,12 @@ class TsmaskTask(QgsTask):
 
     def run(self) -> bool:
         """Do the work (background thread): plain values only, no project or GUI."""
+        try:
+            return self._run()
+        finally:
+            self.ran.set()
+
+    def _run(self) -> bool:
         try:
             self.result = self._work(self._progress)
         except Cancelled:

@@ -1,0 +1,84 @@
+"""Quitting the real QGIS desktop (under Xvfb) while a tsmask run is going.
+
+Quitting QGIS (from a script: QgsApplication.quit()) with the run's task still running must not crash QGIS: the plugin
+cancels the task, the job child is stopped (killed if it does not stop), the
+run's temporary files are removed, and QGIS exits with status 0 (issue #10).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+def _install_zip(tmp_path: Path) -> Path:
+    """The packaged plugin extracted into a private plugin path."""
+    spec = importlib.util.spec_from_file_location("package", ROOT / "scripts" / "package.py")
+    package = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(package)
+    plugins = tmp_path / "plugins"
+    with zipfile.ZipFile(package.build(tmp_path / "tsmask_qgis.zip")) as zf:
+        zf.extractall(plugins)
+    return plugins
+
+
+@pytest.mark.skipif(
+    not (shutil.which("qgis") and shutil.which("xvfb-run")),
+    reason="the qgis desktop package and xvfb-run are needed (scripts/setup-env.sh installs them)",
+)
+def test_quitting_qgis_during_a_run_cancels_it_and_exits_0(tmp_path):
+    plugins = _install_zip(tmp_path)
+    report = tmp_path / "report.json"
+    out = tmp_path / "out"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("QT_QPA_PLATFORM", "PYTHONPATH", "PYTHONHOME")
+    }
+    env.update(
+        QGIS_PLUGINPATH=str(plugins),
+        PYTHONPATH=sysconfig.get_paths()["purelib"],
+        TSMASK_PYTHON=sys.executable,
+        TSMASK_DESKTOP_REPORT=str(report),
+        TSMASK_DESKTOP_OUT=str(out),
+        HOME=str(tmp_path / "home"),
+    )
+    cmd = [
+        "xvfb-run", "-a", "-s", "-screen 0 1280x800x24",
+        "qgis", "--nologo", "--noversioncheck",
+        "--profiles-path", str(tmp_path / "profiles"),
+        "--code", str(HERE / "desktop_quit_session.py"),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90)
+    logs = proc.stdout[-1500:] + proc.stderr[-2500:]
+    assert report.exists(), f"no report (exit code {proc.returncode}):\n{logs}"
+    got = json.loads(report.read_text())
+    assert got["loaded"] and got["started"] and not got.get("error"), got
+    assert not got.get("exceptions"), got["exceptions"]  # none raised in QGIS meanwhile
+    # QGIS was quit with the run going: the task running, its child busy on a step
+    assert got["step_at_quit"] and got["busy"], got
+    assert got["events"] == ["exit", "aboutToQuit"], got
+    assert proc.returncode == 0, f"QGIS exited with {proc.returncode}: {got}\n{logs}"
+    # the plugin (unloaded before aboutToQuit) ended the task and stopped the children
+    assert got["children_at_quit"] == [], got
+    # the task had ended (QgsTask.Complete / Terminated, or already deleted)
+    assert got["task_status_at_quit"] in (3, 4, "deleted"), got
+    for pid in got["children"]:
+        assert not Path(f"/proc/{pid}").exists(), f"the job child {pid} outlived QGIS"
+    # nothing half-written: no temporary file, no manifest claiming a complete run
+    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) if out.exists() else []
+    assert not [p for p in left if ".tsmask-tmp" in p], left
+    for manifest in out.rglob("*manifest*.json"):
+        assert json.loads(manifest.read_text()).get("complete") is not True, manifest
