@@ -16,43 +16,35 @@ from typing import Any
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsProject,
     QgsRectangle,
     QgsSettings,
 )
-from qgis.gui import QgsCollapsibleGroupBox, QgsExtentGroupBox, QgsFileWidget
 from qgis.PyQt.QtCore import QDate, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDateEdit,
     QDialog,
-    QDialogButtonBox,
-    QDoubleSpinBox,
-    QFormLayout,
     QFrame,
-    QGroupBox,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from tsmask_qgis.plugin import dialog_form as form
 from tsmask_qgis.plugin import dialog_sections as sections
 from tsmask_qgis.plugin.convert import (
-    COMPOSITES,
     LOCAL,
-    RUNNERS,
     STAC,
     RunSettings,
     rect_to_wgs84,
 )
+from tsmask_qgis.plugin.dialog_form import (
+    _ERROR_STYLE,
+    _FIXED_FORMATS,
+    FORMATS,
+    PRESET_CHOICES,
+    source_choices,
+)
 from tsmask_qgis.plugin.memory import available_memory, memory_advice, rough_bytes
-from tsmask_qgis.plugin.options import OptionsBox
 
 __all__ = [
     "FORMATS",
@@ -65,47 +57,6 @@ __all__ = [
 ]
 
 SETTINGS_PREFIX = "tsmask/dialog/"
-
-#: The presets offered, default first: name -> (label, what it is for, in one line).
-PRESET_CHOICES: dict[str, tuple[str, str]] = {
-    "dea": (
-        "dea (default)",
-        "everyday masks, few false alarms (DEA's production form)",
-    ),
-    "seed": (
-        "seed",
-        "the research notebook's method, exactly (flags more)",
-    ),
-}
-
-#: Output formats offered: pipeline format name -> label. ``cog`` is always
-#: written (the map layers are the per-date COGs), so its box is ticked and fixed.
-FORMATS: dict[str, str] = {
-    "cog": "GeoTIFF per date (COG)",
-    "multiband": "Multi-band GeoTIFF",
-    "netcdf": "NetCDF (CF flags)",
-    "envi": "ENVI (as the notebook)",
-    "chart": "Cloud chart (PNG)",
-}
-_FIXED_FORMATS = ("cog",)
-
-_ERROR_STYLE = "color: #b00020;"
-_WARN_STYLE = "color: #8a5a00;"
-
-
-def source_choices() -> list[tuple[str, str]]:
-    """(name, label) of the catalogue presets, then custom STAC and local files."""
-    out: list[tuple[str, str]] = []
-    try:
-        from tsmask_qgis.loaders._sources import SOURCES
-    except Exception:  # a dependency is missing: only local files can be offered
-        SOURCES = {}
-    for name, source in SOURCES.items():
-        if name != STAC:
-            out.append((name, f"{getattr(source, 'title', name)} ({name})"))
-    out.append((STAC, "Custom STAC API…"))
-    out.append((LOCAL, "Local files (NetCDF, GeoTIFF stack or folder)"))
-    return out
 
 
 def _estimate_key(settings: RunSettings) -> tuple[Any, ...]:
@@ -149,7 +100,8 @@ class TsmaskDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("tsmask — cloud and cloud-shadow masks")
         self.setObjectName("TsmaskDialog")
-        self._iface = iface
+        #: The QGIS interface (None in tests without one); the form reads its canvas.
+        self.iface_ref = iface
         self._settings = settings or QgsSettings()
         self._disabled_reason = disabled_reason
         self._running = False
@@ -200,184 +152,13 @@ class TsmaskDialog(QDialog):
         layout.setContentsMargins(0, 0, 0, 0)
         self._scroll.setWidget(self._body)
         outer.addWidget(self._scroll, 1)
+        form.build_area(self, layout)
+        form.build_data(self, layout)
+        form.build_method(self, layout)
+        form.build_advanced(self, layout)
+        form.build_footer(self, outer)
 
-        self.extent_box = QgsExtentGroupBox(self)
-        self.extent_box.setTitle("Area")
-        self.extent_box.setCheckable(False)
-        project_crs = QgsProject.instance().crs()
-        if not project_crs.isValid():
-            project_crs = QgsCoordinateReferenceSystem("EPSG:4326")
-        canvas = self._iface.mapCanvas() if self._iface is not None else None
-        if canvas is not None:
-            crs = canvas.mapSettings().destinationCrs()
-            self.extent_box.setOriginalExtent(canvas.extent(), crs)
-            self.extent_box.setCurrentExtent(canvas.extent(), crs)
-            self.extent_box.setOutputCrs(crs)
-            self.extent_box.setMapCanvas(canvas)
-        else:
-            self.extent_box.setOutputCrs(project_crs)
-        layout.addWidget(self.extent_box)
-        self.area_error = self._error_label("areaError")
-        layout.addWidget(self.area_error)
-
-        form_box = QGroupBox("Dates and data", self)
-        form = QFormLayout(form_box)
-        dates = QHBoxLayout()
-        self.start_edit = QDateEdit(self)
-        self.end_edit = QDateEdit(self)
-        for edit in (self.start_edit, self.end_edit):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setMinimumDate(QDate(2015, 6, 23))
-        dates.addWidget(self.start_edit)
-        dates.addWidget(QLabel("to"))
-        dates.addWidget(self.end_edit)
-        form.addRow("Dates", dates)
-        self.dates_error = self._error_label("datesError")
-        form.addRow("", self.dates_error)
-
-        self.source_combo = QComboBox(self)
-        for name, label in source_choices():
-            self.source_combo.addItem(label, name)
-        form.addRow("Source", self.source_combo)
-        self.stac_url_edit = QLineEdit(self)
-        self.stac_url_edit.setPlaceholderText("https://example.com/stac/v1")
-        self.collection_edit = QLineEdit(self)
-        self.collection_edit.setPlaceholderText("sentinel-2-l2a")
-        form.addRow("STAC API", self.stac_url_edit)
-        form.addRow("Collection", self.collection_edit)
-        self.local_widget = QgsFileWidget(self)
-        self.local_widget.setStorageMode(QgsFileWidget.StorageMode.GetFile)
-        self.local_widget.setFilter("Stacks (*.nc *.nc4 *.tif *.tiff);;All files (*)")
-        form.addRow("Local stack", self.local_widget)
-        self.source_error = self._error_label("sourceError")
-        form.addRow("", self.source_error)
-        self.resolution_spin = QDoubleSpinBox(self)
-        self.resolution_spin.setRange(10.0, 1000.0)
-        self.resolution_spin.setSuffix(" m")
-        self.resolution_spin.setDecimals(0)
-        form.addRow("Resolution", self.resolution_spin)
-        layout.addWidget(form_box)
-
-        method_box = QGroupBox("Method and output", self)
-        mform = QFormLayout(method_box)
-        self.preset_combo = QComboBox(self)
-        for name, (label, purpose) in PRESET_CHOICES.items():
-            self.preset_combo.addItem(f"{label} — {purpose}", name)
-            self.preset_combo.setItemData(
-                self.preset_combo.count() - 1, purpose, Qt.ItemDataRole.ToolTipRole
-            )
-        mform.addRow("Preset", self.preset_combo)
-        self.spatial_check = QCheckBox("Spatial steps (filter and buffer / majority)", self)
-        mform.addRow("", self.spatial_check)
-        self.out_widget = QgsFileWidget(self)
-        self.out_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
-        mform.addRow("Output folder", self.out_widget)
-        self.out_error = self._error_label("outError")
-        mform.addRow("", self.out_error)
-        fmt_row = QHBoxLayout()
-        self.format_checks: dict[str, QCheckBox] = {}
-        for name, label in FORMATS.items():
-            check = QCheckBox(label, self)
-            if name in _FIXED_FORMATS:
-                check.setChecked(True)
-                check.setEnabled(False)
-                check.setToolTip("Always written: the map layers are these files.")
-            self.format_checks[name] = check
-            fmt_row.addWidget(check)
-        mform.addRow("Formats", fmt_row)
-        self.formats_error = self._error_label("formatsError")
-        mform.addRow("", self.formats_error)
-        self.truecolour_check = QCheckBox("Add true-colour images under the masks", self)
-        mform.addRow("", self.truecolour_check)
-        self.composite_combo = QComboBox(self)
-        self.composite_combo.setObjectName("compositeCombo")
-        for value, label in COMPOSITES.items():
-            self.composite_combo.addItem(label, value)
-        self.composite_combo.setToolTip(
-            "Cloud-free composites from the clear pixels, loaded above the masks."
-        )
-        mform.addRow("Composite", self.composite_combo)
-        self.workers_spin = QSpinBox(self)
-        self.workers_spin.setRange(1, max(os.cpu_count() or 1, 1) * 2)
-        self.workers_spin.setToolTip(
-            "Workers for detection: threads or processes of the worker Python process "
-            "(see Advanced: Runner)."
-        )
-        mform.addRow("Workers", self.workers_spin)
-        self.memory_spin = QDoubleSpinBox(self)
-        self.memory_spin.setRange(0.0, 4096.0)
-        self.memory_spin.setDecimals(1)
-        self.memory_spin.setSingleStep(0.5)
-        self.memory_spin.setSuffix(" GB")
-        self.memory_spin.setSpecialValueText("automatic (half the available memory)")
-        self.memory_spin.setToolTip(
-            "The engine's memory budget: a run larger than this streams tile by tile."
-        )
-        mform.addRow("Max memory", self.memory_spin)
-        self.overwrite_check = QCheckBox("Overwrite existing outputs (of another run)", self)
-        self.overwrite_check.setToolTip(
-            "Without it, a run into a folder holding another run's outputs stops with a "
-            "message; the same run resumes, reusing the files it completed."
-        )
-        mform.addRow("", self.overwrite_check)
-        layout.addWidget(method_box)
-        # Options and Advanced share one row: collapsed, they cost one line of height
-        self.options_box = OptionsBox(self, error_style=_ERROR_STYLE)
-
-        self.advanced_box = QgsCollapsibleGroupBox("Advanced", self)
-        self.advanced_box.setObjectName("advancedBox")
-        aform = QFormLayout(self.advanced_box)
-        self.runner_combo = QComboBox(self)
-        for name, label in RUNNERS.items():
-            self.runner_combo.addItem(label, name)
-        self.runner_combo.setToolTip(
-            "How the engine runs the kernels in the worker process. Automatic chooses "
-            "threads (or dask for a lazy stack larger than the memory budget)."
-        )
-        aform.addRow("Runner", self.runner_combo)
-        sections.add_worker_python(self, aform)
-        self.advanced_box.setCollapsed(True)
-        boxes = QHBoxLayout()
-        boxes.addWidget(self.options_box, 1)
-        boxes.addWidget(self.advanced_box, 1)
-        layout.addLayout(boxes)
-        layout = outer
-
-        est_row = QHBoxLayout()
-        self.estimate_button = QPushButton("Estimate", self)
-        self.estimate_button.setToolTip(
-            "Search the catalogue and show dates, pixels, data to read and memory — "
-            "nothing is downloaded."
-        )
-        self.estimate_label = QLabel("", self)
-        self.estimate_label.setWordWrap(True)
-        self.estimate_label.setObjectName("estimateLabel")
-        est_row.addWidget(self.estimate_button)
-        est_row.addWidget(self.estimate_label, 1)
-        layout.addLayout(est_row)
-        self.memory_error = self._error_label("memoryError")
-        layout.addWidget(self.memory_error)
-        self.memory_warning = self._error_label("memoryWarning")
-        self.memory_warning.setStyleSheet(_WARN_STYLE)
-        layout.addWidget(self.memory_warning)
-        self.status_label = QLabel("", self)
-        self.status_label.setObjectName("statusLabel")
-        self.status_label.setWordWrap(True)
-        layout.addWidget(self.status_label)
-        sections.build_progress_row(self, layout)
-
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        self.run_button = self.buttons.addButton("Run", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.buttons.rejected.connect(self.reject)
-        self.run_button.clicked.connect(self._on_run)
-        self.estimate_button.clicked.connect(self._on_estimate)
-        layout.addWidget(self.buttons)
-        self.setup_button.clicked.connect(self.setupRequested.emit)
-        self.cancel_button.clicked.connect(self.cancelRequested.emit)
-        self.set_disabled_reason(self._disabled_reason)
-
-    def _error_label(self, name: str) -> QLabel:
+    def error_label(self, name: str) -> QLabel:
         label = QLabel("", self)
         label.setObjectName(name)
         label.setWordWrap(True)
