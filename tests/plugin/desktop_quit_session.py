@@ -1,7 +1,7 @@
 """Run inside the real QGIS desktop (``qgis --code``) by test_desktop_quit.py.
 
 Loads the packaged plugin, starts the bundled sample through the plugin, and once
-the run reports its first step (its child is at work) quits QGIS from the
+the run reports its first step (or ``$TSMASK_QUIT_STEP``; its child is at work) quits QGIS from the
 script (``QgsApplication.quit()``), with the task still running. QGIS 3.22
 unloads the plugins before ``aboutToQuit`` reaches them. Writes a JSON report to
 ``$TSMASK_DESKTOP_REPORT``: the job children when the run was going and what was
@@ -23,6 +23,8 @@ from qgis.utils import loadPlugin, plugins, startPlugin
 REPORT = Path(os.environ["TSMASK_DESKTOP_REPORT"])
 OUT = Path(os.environ["TSMASK_DESKTOP_OUT"])
 report = {"events": []}
+#: The step to quit in ("" for the first one reported).
+QUIT_STEP = os.environ.get("TSMASK_QUIT_STEP", "")
 state = {"task": None, "quitting": False}
 
 
@@ -46,7 +48,7 @@ def at_quit():
 
 def on_status(label, message):
     """The run reports a step: quit QGIS now, with the task running (its child at work)."""
-    if state["quitting"]:
+    if state["quitting"] or (QUIT_STEP and state["task"].step != QUIT_STEP):
         return
     state["quitting"] = True
     QTimer.singleShot(0, quit_qgis)
