@@ -10,61 +10,28 @@ the child ends with it), and that the QGIS process imported no banned module.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
-import subprocess
-import sys
-import sysconfig
-import zipfile
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
+from tests.plugin.desktop import desktop_env, install_zip, needs_desktop, run_qgis
 
 
-@pytest.mark.skipif(
-    not (shutil.which("qgis") and shutil.which("xvfb-run")),
-    reason="the qgis desktop package and xvfb-run are needed (scripts/setup-env.sh installs them)",
-)
+@needs_desktop
 def test_desktop_qgis_runs_the_sample_without_crashing(tmp_path):
-    spec = importlib.util.spec_from_file_location("package", ROOT / "scripts" / "package.py")
-    package = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(package)
-    plugins = tmp_path / "plugins"
-    with zipfile.ZipFile(package.build(tmp_path / "tsmask_qgis.zip")) as zf:
-        zf.extractall(plugins)
+    plugins = install_zip(tmp_path)
     report = tmp_path / "report.json"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("QT_QPA_PLATFORM", "PYTHONPATH", "PYTHONHOME")
-    }
-    env.update(
-        QGIS_PLUGINPATH=str(plugins),
-        # Debian's QGIS runs /usr/bin/python3: give it this environment's packages,
-        # and the worker this interpreter.
-        PYTHONPATH=sysconfig.get_paths()["purelib"],
-        TSMASK_PYTHON=sys.executable,
+    env = desktop_env(
+        plugins,
+        tmp_path,
         TSMASK_DESKTOP_REPORT=str(report),
         TSMASK_DESKTOP_OUT=str(tmp_path / "out"),
         TSMASK_DESKTOP_SHOTS=os.environ.get("TSMASK_DESKTOP_SHOTS", ""),
         TSMASK_DESKTOP_SHOT_DATE=os.environ.get("TSMASK_DESKTOP_SHOT_DATE", ""),
-        HOME=str(tmp_path / "home"),
         TSMASK_DESKTOP_WAIT="240",  # then the session cancels the run, and quits
     )
-    # Not --noplugins: QGIS 3.22 started that way never leaves its event loop on exit
-    # (seen with and without this plugin loaded), and the test would time out.
-    cmd = [
-        "xvfb-run", "-a", "-s", f"-screen 0 {os.environ.get('TSMASK_DESKTOP_SCREEN', '1280x800')}x24",
-        "qgis", "--nologo", "--noversioncheck",
-        "--profiles-path", str(tmp_path / "profiles"),
-        "--code", str(HERE / "desktop_session.py"),
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=360)
+    screen = os.environ.get("TSMASK_DESKTOP_SCREEN", "1280x800")
+    proc = run_qgis(tmp_path, "desktop_session.py", env, screen=screen, timeout=360)
     logs = proc.stdout[-1500:] + proc.stderr[-2500:]
     assert report.exists(), f"no report (exit code {proc.returncode}):\n{logs}"
     got = json.loads(report.read_text())

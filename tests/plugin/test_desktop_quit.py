@@ -7,63 +7,28 @@ run's temporary files are removed, and QGIS exits with status 0 (issue #10).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import shutil
-import subprocess
-import sys
-import sysconfig
-import zipfile
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
+from tests.plugin.desktop import desktop_env, install_zip, needs_desktop, run_qgis
 
 
-def _install_zip(tmp_path: Path) -> Path:
-    """The packaged plugin extracted into a private plugin path."""
-    spec = importlib.util.spec_from_file_location("package", ROOT / "scripts" / "package.py")
-    package = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(package)
-    plugins = tmp_path / "plugins"
-    with zipfile.ZipFile(package.build(tmp_path / "tsmask_qgis.zip")) as zf:
-        zf.extractall(plugins)
-    return plugins
-
-
-@pytest.mark.skipif(
-    not (shutil.which("qgis") and shutil.which("xvfb-run")),
-    reason="the qgis desktop package and xvfb-run are needed (scripts/setup-env.sh installs them)",
-)
+@needs_desktop
 @pytest.mark.parametrize("step", ["", "write"], ids=["first-step", "writing"])
 def test_quitting_qgis_during_a_run_cancels_it_and_exits_0(tmp_path, step):
-    plugins = _install_zip(tmp_path)
+    plugins = install_zip(tmp_path)
     report = tmp_path / "report.json"
     out = tmp_path / "out"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("QT_QPA_PLATFORM", "PYTHONPATH", "PYTHONHOME")
-    }
-    env.update(
-        QGIS_PLUGINPATH=str(plugins),
-        PYTHONPATH=sysconfig.get_paths()["purelib"],
-        TSMASK_PYTHON=sys.executable,
+    env = desktop_env(
+        plugins,
+        tmp_path,
         TSMASK_DESKTOP_REPORT=str(report),
         TSMASK_DESKTOP_OUT=str(out),
-        HOME=str(tmp_path / "home"),
         TSMASK_QUIT_STEP=step,  # "": the first step (compiling: the zip has no kernel cache)
     )
-    cmd = [
-        "xvfb-run", "-a", "-s", "-screen 0 1280x800x24",
-        "qgis", "--nologo", "--noversioncheck",
-        "--profiles-path", str(tmp_path / "profiles"),
-        "--code", str(HERE / "desktop_quit_session.py"),
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90)
+    proc = run_qgis(tmp_path, "desktop_quit_session.py", env, screen="1280x800", timeout=90)
     logs = proc.stdout[-1500:] + proc.stderr[-2500:]
     assert report.exists(), f"no report (exit code {proc.returncode}):\n{logs}"
     got = json.loads(report.read_text())

@@ -16,62 +16,43 @@ this is the only test that runs it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
-import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.plugin.desktop import desktop_env, install_zip, needs_desktop, run_qgis
+
 ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
 WHEELS = Path(os.environ.get("TSMASK_WHEELS") or ROOT / "build" / "wheels")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not (shutil.which("qgis") and shutil.which("xvfb-run")),
-    reason="the qgis desktop package and xvfb-run are needed (scripts/setup-env.sh installs them)",
-)
+@needs_desktop
 @pytest.mark.skipif(
     not any(WHEELS.glob("*.whl")), reason=f"no wheel folder {WHEELS} (make env downloads it)"
 )
 def test_new_user_sets_up_tsmask_then_runs_the_sample(tmp_path):
-    spec = importlib.util.spec_from_file_location("package", ROOT / "scripts" / "package.py")
-    package = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(package)
-    plugins = tmp_path / "plugins"
-    with zipfile.ZipFile(package.build(tmp_path / "tsmask_qgis.zip")) as zf:
-        zf.extractall(plugins)
+    plugins = install_zip(tmp_path)
     report = tmp_path / "report.json"
     shots = Path(os.environ.get("TSMASK_SCREENSHOTS") or tmp_path / "shots")
     shots.mkdir(parents=True, exist_ok=True)
-    drop = ("QT_QPA_PLATFORM", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "TSMASK_PYTHON")
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env.update(
-        QGIS_PLUGINPATH=str(plugins),
-        # Debian's QGIS runs /usr/bin/python3 (numpy, no numba, rasterio, ...): the worker
-        # found automatically is that Python, which lacks the engine's packages.
+    # Debian's QGIS runs /usr/bin/python3 (numpy, no numba, rasterio, ...): the worker
+    # found automatically is that Python, which lacks the engine's packages.
+    env = desktop_env(
+        plugins,
+        tmp_path,
+        drop=("VIRTUAL_ENV", "TSMASK_PYTHON"),
+        worker=False,
         TSMASK_WHEELS=str(WHEELS),
         TSMASK_DESKTOP_REPORT=str(report),
         TSMASK_DESKTOP_OUT=str(tmp_path / "out"),
         TSMASK_DESKTOP_SHOTS=str(shots),
-        HOME=str(tmp_path / "home"),
         PYTHONWARNINGS="always::ResourceWarning",
         PIP_NO_CACHE_DIR="1",
     )
-    # Not --noplugins: QGIS 3.22 started that way never leaves its event loop on exit
-    # (seen with and without this plugin loaded), and the test would time out.
-    cmd = [
-        "xvfb-run", "-a", "-s", "-screen 0 1366x768x24",
-        "qgis", "--nologo", "--noversioncheck",
-        "--profiles-path", str(tmp_path / "profiles"),
-        "--code", str(HERE / "desktop_setup_session.py"),
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
+    proc = run_qgis(tmp_path, "desktop_setup_session.py", env, screen="1366x768", timeout=1200)
     (tmp_path / "qgis.stderr").write_text(proc.stderr)
     logs = proc.stdout[-1500:] + proc.stderr[-3000:]
     assert report.exists(), f"no report (exit code {proc.returncode}):\n{logs}"

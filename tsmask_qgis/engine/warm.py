@@ -15,6 +15,7 @@ import hashlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -80,14 +81,19 @@ def warm(*, verbose: bool = False) -> float:
     return time.perf_counter() - start
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m tsmask_qgis.engine.warm``."""
+def command(warm_fn: Callable[..., float], what: str, argv: list[str] | None) -> int:
+    """A warm-up command: run ``warm_fn`` (quiet with ``-q``), then say ``what`` is ready."""
     args = sys.argv[1:] if argv is None else argv
     quiet = "-q" in args or "--quiet" in args
-    seconds = warm(verbose=not quiet)
+    seconds = warm_fn(verbose=not quiet)
     if not quiet:
-        print(f"tsmask kernels ready ({seconds:.1f} s)")
+        print(f"{what} ready ({seconds:.1f} s)")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m tsmask_qgis.engine.warm``."""
+    return command(warm, "tsmask kernels", argv)
 
 
 if __name__ == "__main__":

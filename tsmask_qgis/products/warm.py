@@ -8,7 +8,6 @@ directly, so no run waits for compilation; a second run loads the cache.
 
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
@@ -56,12 +55,9 @@ def warm(*, verbose: bool = False) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m tsmask_qgis.products.warm``."""
-    args = sys.argv[1:] if argv is None else argv
-    quiet = "-q" in args or "--quiet" in args
-    seconds = warm(verbose=not quiet)
-    if not quiet:
-        print(f"tsmask composite kernels ready ({seconds:.1f} s)")
-    return 0
+    from tsmask_qgis.engine.warm import command
+
+    return command(warm, "tsmask composite kernels", argv)
 
 
 if __name__ == "__main__":
