@@ -48,20 +48,16 @@ def run_tasks(
     started, waits for the running ones and propagates.
     """
     todo = list(tasks)
+    serial = pool is None and workers <= 1
+    inline = len(todo) if serial else min(len(todo), int(first_inline))
+    for task in todo[:inline]:
+        result = task()
+        if done is not None:
+            done(result)
+    todo = todo[inline:]
     if not todo:
         return
-    if first_inline or (workers <= 1 and pool is None):
-        head = todo if workers <= 1 and pool is None else todo[:1]
-        for task in head:
-            result = task()
-            if done is not None:
-                done(result)
-        todo = todo[len(head) :]
-        if not todo:
-            return
-    own = pool is None
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tsmask") if own else pool
-    assert executor is not None  # nosec B101: type narrowing
+    executor = pool or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tsmask")
     pending: set[Future[Any]] = set()
     try:
         pending = {executor.submit(t) for t in todo}
@@ -82,7 +78,7 @@ def run_tasks(
         wait(pending)
         raise
     finally:
-        if own:
+        if pool is None:
             executor.shutdown(wait=True)
 
 
